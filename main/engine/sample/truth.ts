@@ -1,0 +1,53 @@
+/**
+ * Ground truth written beside every sample image (`<image>.truth.json`). Tests compare the engine's
+ * findings with it field by field. Hex values are lower-case `0x…` strings, times ISO 8601 UTC.
+ */
+export interface TruthProcess {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly name: string; // ImageFileName (15 chars max as the kernel stores it)
+  readonly imagePath: string | null;
+  readonly commandLine: string | null;
+  readonly offset: string; // EPROCESS kernel VA
+  readonly physicalOffset: string; // PA of the EPROCESS start
+  readonly dtb: string; // raw DirectoryTableBase, low bits kept
+  readonly userDtb: string | null; // KVA-shadow UserDirectoryTableBase
+  readonly createTime: string;
+  readonly exitTime: string | null;
+  readonly threads: number;
+  readonly sessionId: number | null;
+  readonly wow64: boolean;
+  /** Which methods must find this process (true) and must not (false). */
+  readonly foundBy: {
+    readonly pslist: boolean;
+    readonly psscan: boolean;
+    readonly thrdscan: boolean;
+    readonly cidtable: boolean;
+    readonly csrss: boolean;
+    readonly session: boolean;
+  };
+  /** What was planted: 'normal' | 'dkom-unlinked' | 'exited' | 'remnant' | 'pcid-dtb' … */
+  readonly planted: readonly string[];
+  /** EPROCESS straddles a 4 KiB page boundary (halves on unrelated physical pages). */
+  readonly straddles: boolean;
+}
+
+export interface GroundTruth {
+  readonly format: 'raw' | 'elf' | 'crashdump' | 'crashdump-bitmap';
+  readonly build: string; // e.g. "10.0.19041.508"
+  readonly buildNumber: number; // e.g. 19041
+  readonly pdb: { readonly name: string; readonly guid: string; readonly age: number };
+  readonly seed: number;
+  readonly sizeBytes: number;
+  readonly runs: readonly { readonly start: string; readonly length: string }[];
+  readonly kernelBase: string;
+  readonly dtb: string; // System DirBase as the kernel stores it (may carry low bits)
+  readonly pml4: string; // page-aligned PML4 PA
+  readonly selfRefIndex: number;
+  readonly lowStub: boolean;
+  readonly lowStubPa: string | null;
+  readonly symbols: Readonly<Record<string, string>>; // symbol -> VA, for those the builder wrote
+  readonly processes: readonly TruthProcess[];
+  /** Things that look like a process but are not, which no method may report. */
+  readonly decoys: readonly { readonly physicalOffset: string; readonly why: string }[];
+}
