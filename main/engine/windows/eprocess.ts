@@ -1,0 +1,164 @@
+/**
+ * Decode one _EPROCESS into the process row every process plugin shares. Fields come from the
+ * profile by name; image path and command line come from PEB → ProcessParameters read through the
+ * process's OWN address space (its DirBase), because the PEB is user memory. A field that cannot be
+ * read is null and named in `missing`; nothing here throws for what the image contains.
+ */
+import type { Profile } from '../profile/profile.js';
+import type { PhysicalSource } from '../sources/physical-source.js';
+import type { VirtualMemory } from '../translate/types.js';
+import { X64AddressSpace } from '../translate/x64/address-space.js';
+import { hex } from '../util/hex.js';
+import { StructView, readUnicodeString } from './struct-view.js';
+
+export interface ProcessRow {
+  readonly pid: number | null;
+  readonly ppid: number | null;
+  readonly name: string | null;
+  readonly imagePath: string | null;
+  readonly commandLine: string | null;
+  /** EPROCESS kernel VA. */
+  readonly offset: string;
+  /** PA of the EPROCESS start (null when its first byte does not translate). */
+  readonly physicalOffset: string | null;
+  /** Raw DirectoryTableBase, low bits kept. */
+  readonly dtb: string | null;
+  readonly userDtb: string | null;
+  readonly createTime: string | null;
+  readonly exitTime: string | null;
+  readonly threads: number | null;
+  readonly sessionId: number | null;
+  readonly wow64: boolean | null;
+  /** Fields that could not be read. */
+  readonly missing: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/** What decoding needs of the kernel (a subset of WindowsKernel, so tests can hand-build it). */
+export interface ProcessDecodeContext {
+  readonly profile: Profile;
+  readonly kernel: VirtualMemory;
+  readonly source: PhysicalSource;
+}
+
+/** DirBase bits 12..51: the PML4 frame (Intel SDM vol. 3, 4.5: CR3 bits 11:0 are PCID or flags). */
+export const DTB_FRAME_MASK = 0x000f_ffff_ffff_f000n;
+
+/** Highest PID we treat as sane: Windows handle values are < 2^24 (16M handles per table). */
+export const MAX_SANE_PID = 1 << 24;
+
+const WOW64_FIELDS = ['WoW64Process', 'Wow64Process'] as const;
+
+/** The EPROCESS fields a row reads, by name, so callers can tell which ones the build has. */
+export function readEprocess(ctx: ProcessDecodeContext, va: bigint, view?: StructView): ProcessRow {
+  const { profile, kernel } = ctx;
+  const v = view ?? StructView.fromVirtual(profile, '_EPROCESS', kernel, va);
+  const warnings: string[] = [];
+  const pidRaw = v.pointer('UniqueProcessId');
+  const ppidRaw = v.pointer('InheritedFromUniqueProcessId');
+  const pid = pidRaw === null ? null : saneId(pidRaw);
+  const ppid = ppidRaw === null ? null : saneId(ppidRaw);
+  if (pidRaw !== null && pid === null) warnings.push(`UniqueProcessId ${hex(pidRaw)} is not a plausible PID`);
+  const name = v.cString('ImageFileName');
+  const dtbRaw = v.u64('Pcb.DirectoryTableBase');
+  const userDtbRaw = v.has('Pcb.UserDirectoryTableBase') ? v.u64('Pcb.UserDirectoryTableBase') : null;
+  const createTime = v.filetime('CreateTime');
+  const exitTime = v.filetime('ExitTime');
+  const threads = v.u32('ActiveThreads');
+  const t = kernel.translate(va);
+
+  const wowField = WOW64_FIELDS.find((f) => v.has(f));
+  const wowPtr = wowField ? v.pointer(wowField) : null;
+  if (!wowField) v.markMissing('WoW64Process');
+
+  const sessionId = readSessionId(ctx, v);
+
+  let imagePath: string | null = null;
+  let commandLine: string | null = null;
+  const peb = v.pointer('Peb');
+  if (peb !== null && peb !== 0n && dtbRaw !== null) {
+    const params = readProcessParameters(ctx, dtbRaw, peb);
+    imagePath = params.imagePath;
+    commandLine = params.commandLine;
+    for (const m of params.missing) v.markMissing(m);
+  }
+
+  return {
+    pid,
+    ppid,
+    name,
+    imagePath,
+    commandLine,
+    offset: hex(va),
+    physicalOffset: t.pa === null ? null : hex(t.pa),
+    dtb: dtbRaw === null ? null : hex(dtbRaw),
+    userDtb: userDtbRaw === null || userDtbRaw === 0n ? null : hex(userDtbRaw),
+    createTime,
+    exitTime,
+    threads,
+    sessionId,
+    wow64: wowField === undefined || wowPtr === null ? null : wowPtr !== 0n,
+    missing: v.missing,
+    warnings,
+  };
+}
+
+function saneId(raw: bigint): number | null {
+  if (raw >= BigInt(MAX_SANE_PID)) return null;
+  return Number(raw);
+}
+
+/** Session id via EPROCESS.Session → _MM_SESSION_SPACE.SessionId; null for session-less processes. */
+function readSessionId(ctx: ProcessDecodeContext, v: StructView): number | null {
+  const { profile, kernel } = ctx;
+  if (!v.has('Session')) return null;
+  const session = v.pointer('Session');
+  if (session === null || session === 0n) return null;
+  if (!profile.hasField('_MM_SESSION_SPACE', 'SessionId')) return null;
+  const s = StructView.fromVirtual(profile, '_MM_SESSION_SPACE', kernel, session);
+  // Only the first bytes matter; the struct is 20 KiB and mostly unmapped in a real image.
+  const off = profile.offsetOf('_MM_SESSION_SPACE', 'SessionId');
+  if (!s.readable(off, 4)) {
+    v.markMissing('sessionId');
+    return null;
+  }
+  return s.u32('SessionId');
+}
+
+/** Image path and command line from PEB.ProcessParameters, read in the process's own address space. */
+export function readProcessParameters(ctx: ProcessDecodeContext, dtbRaw: bigint, peb: bigint): { imagePath: string | null; commandLine: string | null; missing: string[] } {
+  const { profile, source } = ctx;
+  const missing: string[] = [];
+  if ((dtbRaw & DTB_FRAME_MASK) === 0n || Number(dtbRaw & DTB_FRAME_MASK) >= source.size) {
+    return { imagePath: null, commandLine: null, missing: ['imagePath', 'commandLine'] };
+  }
+  const space = processSpace(ctx, dtbRaw);
+  const ppOff = profile.offsetOf('_PEB', 'ProcessParameters');
+  const ppRead = space.read(peb + BigInt(ppOff), 8);
+  if (ppRead.missing.length) return { imagePath: null, commandLine: null, missing: ['imagePath', 'commandLine'] };
+  const pp = new DataView(ppRead.data.buffer, ppRead.data.byteOffset, 8).getBigUint64(0, true);
+  if (pp === 0n) return { imagePath: null, commandLine: null, missing: ['imagePath', 'commandLine'] };
+  const params = StructView.fromVirtual(profile, '_RTL_USER_PROCESS_PARAMETERS', space, pp);
+  const str = (field: string, label: string): string | null => {
+    const us = params.unicodeString(field);
+    const s = us ? readUnicodeString(space, us) : null;
+    if (s === null) missing.push(label);
+    return s;
+  };
+  return { imagePath: str('ImagePathName', 'imagePath'), commandLine: str('CommandLine', 'commandLine'), missing };
+}
+
+const spaces = new WeakMap<PhysicalSource, Map<bigint, VirtualMemory>>();
+
+/** The address space of a process DirBase (cached per source; a handful of spaces per image). */
+export function processSpace(ctx: ProcessDecodeContext, dtbRaw: bigint): VirtualMemory {
+  let m = spaces.get(ctx.source);
+  if (!m) spaces.set(ctx.source, (m = new Map()));
+  let s = m.get(dtbRaw);
+  if (!s) {
+    s = new X64AddressSpace(ctx.source, dtbRaw, { tlbEntries: 256, tableCachePages: 64 });
+    if (m.size > 256) m.clear();
+    m.set(dtbRaw, s);
+  }
+  return s;
+}
