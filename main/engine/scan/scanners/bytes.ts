@@ -1,0 +1,78 @@
+/**
+ * Generic needle scanner: `RSDS` CodeView records, `MZ` at page starts, "System\0" in an EPROCESS
+ * ImageFileName… Needles are hex strings (serialisable, any bytes). With `align`, a needle only
+ * counts at addresses ≡ `offset` (mod align); for coarse alignments (≥ 64, e.g. page starts) the
+ * candidate positions are probed directly instead of searching every byte.
+ */
+import { usageError } from '../../errors.js';
+import type { Emit, ScanHit, Scanner, ScannerSpec } from '../types.js';
+import { asBuffer, isPowerOfTwo, optionalInt, paramsObject } from './util.js';
+
+export interface BytesParams {
+  /** Needles as hex, e.g. '4d5a' for "MZ"; see asciiHex(). 1..256 bytes each. */
+  readonly needles: readonly string[];
+  /** Only match at pa ≡ offset (mod align); align a power of two, default 1. */
+  readonly align?: number;
+  readonly offset?: number;
+  /** Bytes to return from the hit address (default: the needle's length; at most 4096). */
+  readonly context?: number;
+}
+
+export interface BytesHit extends ScanHit {
+  readonly pa: number;
+  /** Index into params.needles. */
+  readonly needle: number;
+  /** `context` bytes from pa (shorter only where the run ends). */
+  readonly bytes: Uint8Array;
+}
+
+export const bytesScan = (params: BytesParams): ScannerSpec<BytesHit> => ({ kind: 'bytes', params });
+export const asciiHex = (text: string): string => Buffer.from(text, 'latin1').toString('hex');
+
+const DIRECT_PROBE_ALIGN = 64;
+
+export function createScanner(params: unknown): Scanner<BytesHit> {
+  const p = paramsObject('bytes', params);
+  const raw = p.needles;
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > 64) throw usageError(`scanner 'bytes': needles must be a list of 1..64 hex strings`);
+  const needles = raw.map((h) => {
+    if (typeof h !== 'string' || !/^([0-9a-f]{2}){1,256}$/i.test(h)) throw usageError(`scanner 'bytes': needle ${JSON.stringify(h)} is not 1..256 bytes of hex`);
+    return Buffer.from(h, 'hex');
+  });
+  const align = optionalInt('bytes', p, 'align', 1, 1, 1 << 30);
+  if (!isPowerOfTwo(align)) throw usageError(`scanner 'bytes': align ${align} is not a power of two`);
+  const offset = optionalInt('bytes', p, 'offset', 0, 0, align - 1);
+  const longest = Math.max(...needles.map((n) => n.length));
+  const context = optionalInt('bytes', p, 'context', longest, 1, 4096);
+  const span = Math.max(longest, context);
+
+  return {
+    overlap: span - 1,
+    scan(chunk: Uint8Array, chunkPa: number, emit: Emit<BytesHit>): void {
+      const buf = asBuffer(chunk);
+      const found: BytesHit[] = [];
+      const take = (pos: number, n: number): void => {
+        found.push({ pa: chunkPa + pos, needle: n, bytes: chunk.slice(pos, Math.min(chunk.length, pos + context)) });
+      };
+      if (align >= DIRECT_PROBE_ALIGN) {
+        // First position ≡ offset (mod align) at or after the chunk start.
+        let pos = (((offset - (chunkPa % align)) % align) + align) % align;
+        for (; pos < buf.length; pos += align) {
+          for (let n = 0; n < needles.length; n++) {
+            const nd = needles[n]!;
+            if (pos + nd.length <= buf.length && buf[pos] === nd[0] && buf.compare(nd, 0, nd.length, pos, pos + nd.length) === 0) take(pos, n);
+          }
+        }
+      } else {
+        for (let n = 0; n < needles.length; n++) {
+          const nd = needles[n]!;
+          for (let pos = buf.indexOf(nd, 0); pos !== -1; pos = buf.indexOf(nd, pos + 1)) {
+            if ((chunkPa + pos) % align === offset) take(pos, n);
+          }
+        }
+        if (needles.length > 1) found.sort((a, b) => a.pa - b.pa || a.needle - b.needle);
+      }
+      for (const h of found) emit(h);
+    },
+  };
+}

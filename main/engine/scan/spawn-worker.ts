@@ -1,0 +1,40 @@
+/**
+ * Start a scan worker from whichever form this module is running as. Compiled (dist/*.js): the
+ * worker is scan-worker.js beside this file. Under tsx or vitest (this file is .ts): Node 20 loads
+ * a worker's entry module before any `--import` hook in execArgv applies, so the entry is a tiny
+ * eval'd script that registers tsx's ESM loader in the worker, then imports scan-worker.ts.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { WorkerInit } from './protocol.js';
+
+const here = import.meta.url;
+const runningFromTs = /\.ts$/.test(new URL(here).pathname);
+
+let live = 0;
+/** Scan workers started and not yet exited, process-wide (tests assert it returns to 0). */
+export const activeScanWorkers = (): number => live;
+
+function tsxRegisterUrl(): string {
+  // tsx's package "exports": "./esm/api" → import → ./dist/esm/api/index.mjs (register()).
+  const pkg = createRequire(here).resolve('tsx/package.json');
+  return pathToFileURL(join(dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
+}
+
+export function spawnScanWorker(init: WorkerInit): Worker {
+  let worker: Worker;
+  if (runningFromTs) {
+    const target = new URL('./scan-worker.ts', here).href;
+    const code = `import(${JSON.stringify(tsxRegisterUrl())}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`;
+    worker = new Worker(code, { eval: true, workerData: init });
+  } else {
+    worker = new Worker(new URL('./scan-worker.js', here), { workerData: init });
+  }
+  live++;
+  worker.once('exit', () => {
+    live--;
+  });
+  return worker;
+}

@@ -1,0 +1,40 @@
+/**
+ * Test-only scanner kind, loaded by module URL (ScannerSpec.module) to exercise the scan loop's
+ * failure paths: it reports one hit at each chunk's first address and, at one chosen address,
+ * throws (a scanner bug) or exits its worker thread (a crash). `delayMs` busy-waits per chunk so a
+ * test can abort mid-scan.
+ */
+import { isMainThread } from 'node:worker_threads';
+import type { Emit, ScanHit, Scanner, ScannerSpec } from '../types.js';
+
+export interface FixtureParams {
+  readonly failPa?: number;
+  readonly mode?: 'throw' | 'exit';
+  readonly delayMs?: number;
+}
+
+export const fixtureScan = (params: FixtureParams): ScannerSpec<ScanHit> => ({
+  kind: 'fixture',
+  params,
+  module: new URL('./fixture-scanner.' + (import.meta.url.endsWith('.ts') ? 'ts' : 'js'), import.meta.url).href,
+});
+
+export function createScanner(params: unknown): Scanner<ScanHit> {
+  const p = params as FixtureParams;
+  return {
+    overlap: 0,
+    scan(chunk: Uint8Array, chunkPa: number, emit: Emit<ScanHit>): void {
+      if (p.delayMs) {
+        const until = Date.now() + p.delayMs;
+        while (Date.now() < until) {
+          /* busy: a CPU-bound scanner that only terminate() can stop */
+        }
+      }
+      if (p.failPa !== undefined && p.failPa >= chunkPa && p.failPa < chunkPa + chunk.length) {
+        if (p.mode === 'exit' && !isMainThread) process.exit(3);
+        throw new Error(`fixture failure at ${p.failPa}`);
+      }
+      emit({ pa: chunkPa });
+    },
+  };
+}
