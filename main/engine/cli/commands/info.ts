@@ -1,0 +1,86 @@
+/**
+ * `memscope info <image> [--format json|table]`: what the image is (format detected from content),
+ * its physical runs and size, and the hints its header carries. basicInfo() builds the JSON so
+ * kernel discovery can extend the same object (kernelBase, dtb, build …) without re-deriving it.
+ */
+import type { Command } from 'commander';
+import { hex } from '../../util/hex.js';
+import { isCrashDumpSource } from '../../sources/crashdump.js';
+import { openSource } from '../../sources/detect.js';
+import type { PhysicalSource, SourceHints } from '../../sources/physical-source.js';
+import { parseFormat, renderTable, type CliIo } from '../context.js';
+import type { RegisterCommand } from './index.js';
+
+export interface BasicInfo {
+  path: string;
+  /** The source kind: raw | elf-core | crashdump-full | crashdump-bitmap | winpmem. */
+  format: string;
+  /** Highest physical address served + 1, hex. */
+  size: string;
+  runs: { start: string; length: string }[];
+  /** Addresses and machine type as hex strings; versions and counts as numbers. */
+  hints: Record<string, string | number>;
+  /** Crash dumps only: header facts that are not hints. */
+  crashDump?: { dumpType: number; bugCheckCode: string; pfnDataBase: string; bitmapSignature?: string };
+}
+
+const HEX_HINTS: readonly (keyof SourceHints)[] = ['dtb', 'kernelBase', 'psActiveProcessHead', 'psLoadedModuleList', 'kdDebuggerDataBlock', 'machineImageType'];
+const NUMBER_HINTS: readonly (keyof SourceHints)[] = ['majorVersion', 'minorVersion', 'buildNumber', 'numberOfProcessors'];
+
+export function basicInfo(source: PhysicalSource): BasicInfo {
+  const hints: Record<string, string | number> = {};
+  for (const k of HEX_HINTS) {
+    const v = source.hints[k];
+    if (v !== undefined) hints[k] = hex(v);
+  }
+  for (const k of NUMBER_HINTS) {
+    const v = source.hints[k];
+    if (v !== undefined) hints[k] = Number(v);
+  }
+  const info: BasicInfo = {
+    path: source.name,
+    format: source.kind,
+    size: hex(source.size),
+    runs: source.runs().map((r) => ({ start: hex(r.start), length: hex(r.length) })),
+    hints,
+  };
+  if (isCrashDumpSource(source)) {
+    const c = source.crash;
+    info.crashDump = { dumpType: c.dumpType, bugCheckCode: hex(c.bugCheckCode), pfnDataBase: hex(c.pfnDataBase) };
+    if (c.bitmapSignature !== undefined) info.crashDump.bitmapSignature = c.bitmapSignature;
+  }
+  return info;
+}
+
+export function renderInfoTable(info: BasicInfo): string {
+  const facts: [string, string][] = [
+    ['path', info.path],
+    ['format', info.format],
+    ['size', info.size],
+    ['runs', String(info.runs.length)],
+  ];
+  for (const [k, v] of Object.entries(info.hints)) facts.push([k, String(v)]);
+  if (info.crashDump) for (const [k, v] of Object.entries(info.crashDump)) facts.push([k, String(v)]);
+  const width = Math.max(...facts.map(([k]) => k.length));
+  const head = facts.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n\n';
+  const rows = info.runs.map((r) => [r.start, hex(Number(r.start) + Number(r.length)), r.length]);
+  return head + renderTable(['START', 'END', 'LENGTH'], rows);
+}
+
+export const register: RegisterCommand = (program: Command, io: CliIo) => {
+  program
+    .command('info')
+    .description('show an image\'s format, physical runs, size and header hints')
+    .argument('<image>', 'memory image: raw, ELF core or Windows crash dump (detected from content)')
+    .option('--format <format>', 'json or table', 'table')
+    .action((image: string, opts: { format?: string }) => {
+      const format = parseFormat(opts.format, ['json', 'table'], 'table');
+      const source = openSource(image);
+      try {
+        const info = basicInfo(source);
+        io.out(format === 'json' ? JSON.stringify(info, null, 2) + '\n' : renderInfoTable(info));
+      } finally {
+        source.close();
+      }
+    });
+};
