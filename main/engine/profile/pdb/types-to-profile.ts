@@ -16,9 +16,13 @@ export interface ConvertedTypes {
 
 type Named = Extract<TypeRecord, { leaf: 'class' | 'enum' }>;
 
-/** Anonymous types get Volatility 3's stable name: `__unnamed_<type index hex>`. */
-function isUnnamed(name: string): boolean {
-  return name === '' || name === '__unnamed' || name.startsWith('<unnamed-') || name.startsWith('<anonymous-');
+/**
+ * Anonymous types get Volatility 3's stable name `__unnamed_<definition type index hex>` (C compilers
+ * emit `<unnamed-tag>` / `__unnamed` for every one of them). C++ nested names such as
+ * `X::<unnamed-type-u>` are already unique and are kept.
+ */
+export function isUnnamed(name: string): boolean {
+  return name === '' || name === '__unnamed' || name.endsWith('<unnamed-tag>') || name.endsWith('<anonymous-tag>') || name.startsWith('<unnamed-');
 }
 
 export class TypeConverter {
