@@ -1,0 +1,60 @@
+/**
+ * What a Windows x64 PTE means when its Valid bit (0) is clear: the hardware ignores the other
+ * bits (SDM 4.5.4, "if P=0 the processor ignores bits 63:1"), and the Windows memory manager uses
+ * them as software formats. Layouts, checked in the Windows 10 x64 kernel symbol tables
+ * (ntkrnlmp.pdb ISF for 10.0.19041.508 and 6.3.9600, identical in the bits used here):
+ *
+ *   _MMPTE_TRANSITION  Valid:0 Write:1 … SwizzleBit:4 Protection:5/5 Prototype:10 Transition:11
+ *                      PageFrameNumber:12/36 Unused:48/16
+ *   _MMPTE_PROTOTYPE   Valid:0 … Prototype:10 Combined:11 ProtoAddress:16/48
+ *   _MMPTE_SOFTWARE    Valid:0 PageFileReserved:1 PageFileAllocated:2 … SwizzleBit:4
+ *                      Protection:5/5 Prototype:10 Transition:11 PageFileLow:12/4
+ *                      UsedPageTableEntries:16/10 … PageFileHigh:32/32
+ *
+ * Decision order (as the memory manager's fault handler, and Volatility/MemProcFS, decide it):
+ *  1. all 64 bits zero            → never touched / not committed through this PTE: "PTE not present"
+ *  2. Prototype (bit 10) set      → the real PTE is a prototype PTE in a section (or the VAD):
+ *                                   "prototype PTE (not resident)"
+ *  3. Transition (bit 11) set     → the page is still in RAM on a standby/modified list:
+ *                                   resolves to PageFrameNumber (bits 12..47), reason "transition"
+ *  4. PageFileHigh (bits 32..63) ≠ 0 → the page's contents are at that page-file offset:
+ *                                   "page file PTE (not resident)"
+ *  5. otherwise (PageFileHigh = 0, Protection set) → "demand-zero PTE (not resident)"
+ *
+ * Windows 10 1803+ "swizzles" invalid PTEs (L1TF mitigation): when SwizzleBit is clear the high
+ * half was XORed with the kernel's MiState InvalidPteMask; pass that mask's high 32 bits as
+ * `invalidPteMaskHigh` to undo it before step 4 (default 0: no swizzling assumed).
+ */
+
+const TWO_32 = 4294967296;
+
+export type SoftwarePte =
+  | { readonly kind: 'zero' }
+  | { readonly kind: 'prototype' }
+  | { readonly kind: 'transition'; readonly frame: number }
+  | { readonly kind: 'pagefile' }
+  | { readonly kind: 'demand-zero' };
+
+export const SOFTWARE_PTE_REASON = {
+  zero: 'PTE not present',
+  prototype: 'prototype PTE (not resident)',
+  transition: 'transition',
+  pagefile: 'page file PTE (not resident)',
+  'demand-zero': 'demand-zero PTE (not resident)',
+} as const satisfies Record<SoftwarePte['kind'], string>;
+
+const PROTOTYPE_BIT = 1 << 10;
+const TRANSITION_BIT = 1 << 11;
+const SWIZZLE_BIT = 1 << 4;
+
+/** Classify a PTE whose Valid bit is clear, given as its uint32 halves. */
+export function classifySoftwarePte(lo: number, hi: number, invalidPteMaskHigh = 0): SoftwarePte {
+  if (lo === 0 && hi === 0) return { kind: 'zero' };
+  if (lo & PROTOTYPE_BIT) return { kind: 'prototype' };
+  if (lo & TRANSITION_BIT) {
+    // _MMPTE_TRANSITION.PageFrameNumber is bits 12..47.
+    return { kind: 'transition', frame: (hi & 0xffff) * TWO_32 + ((lo & 0xfffff000) >>> 0) };
+  }
+  const pageFileHigh = (lo & SWIZZLE_BIT) === 0 ? (hi ^ invalidPteMaskHigh) >>> 0 : hi >>> 0;
+  return pageFileHigh !== 0 ? { kind: 'pagefile' } : { kind: 'demand-zero' };
+}
