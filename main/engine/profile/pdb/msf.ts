@@ -68,11 +68,10 @@ export class MsfFile {
     if (sb.freeBlockMapBlock !== 1 && sb.freeBlockMapBlock !== 2) throw formatError(what, `invalid free block map block ${sb.freeBlockMapBlock}`);
     const declared = sb.numBlocks * sb.blockSize;
     if (declared > MAX_PDB_BYTES) throw formatError(what, `declares ${sb.numBlocks} blocks of ${sb.blockSize} bytes, an absurd size`);
-    // The last block may be short in files written by some tools; anything more missing is truncation.
-    if (bytes.length <= (sb.numBlocks - 1) * sb.blockSize) {
+    if (bytes.length < declared) {
       throw formatError(label, `truncated: superblock declares ${sb.numBlocks} blocks (${declared} bytes) but the file holds ${bytes.length} bytes`);
     }
-    const numBlocks = Math.min(sb.numBlocks, Math.ceil(bytes.length / sb.blockSize));
+    const numBlocks = sb.numBlocks;
     if (sb.numDirectoryBytes < 4 || sb.numDirectoryBytes > numBlocks * sb.blockSize) {
       throw formatError(what, `invalid stream directory size ${sb.numDirectoryBytes}`);
     }
@@ -127,8 +126,7 @@ function gather(bytes: Uint8Array, blockSize: number, blocks: Uint32Array, size:
   for (let i = 0; i < blocks.length; i++) {
     const start = blocks[i]! * blockSize;
     const len = Math.min(blockSize, size - i * blockSize);
-    // A short final block (file ends early) leaves zeros; checkBlock guaranteed the start is in the file.
-    out.set(bytes.subarray(start, Math.min(start + len, bytes.length)), i * blockSize);
+    out.set(bytes.subarray(start, start + len), i * blockSize); // in the file: checkBlock validated every block
   }
   return out;
 }
