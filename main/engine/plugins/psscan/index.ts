@@ -1,0 +1,68 @@
+/**
+ * psscan: every _EPROCESS still in pool memory, linked or not — `Proc` pool blocks over ALL
+ * physical memory, each validated (pool header, optional headers, cookie-decoded object type) and
+ * then sanity-checked as an EPROCESS (PID a multiple of 4 below 2^24, plausible create time,
+ * printable name, DirBase non-zero once masked). A DirBase with low bits set (PCID, as Windows 10/11
+ * writes `…002`) is NEVER a reason to reject: Rekall's page-alignment rule dropped LockApp.exe that way.
+ * Exited processes are reported with their exit time.
+ */
+import type { WindowsKernel } from '../../windows/kernel.js';
+import { DTB_FRAME_MASK, MAX_SANE_PID, readEprocess, type ProcessRow } from '../../windows/eprocess.js';
+import { StructView } from '../../windows/struct-view.js';
+import { scanPoolObjects, type PoolScanOptions } from './pool-objects.js';
+
+export type { ProcessRow } from '../../windows/eprocess.js';
+
+export const PROCESS_POOL = { tag: 'Proc', objectType: 'Process', structType: '_EPROCESS' } as const;
+
+export type PsScanEvent =
+  | { readonly type: 'row'; readonly row: ProcessRow }
+  | { readonly type: 'progress'; readonly bytesDone: number; readonly bytesTotal: number }
+  | { readonly type: 'warning'; readonly message: string }
+  | { readonly type: 'rejected'; readonly pa: number; readonly reason: string };
+
+/** Why an EPROCESS read from pool is not a process, or null when it is sane. */
+export function eprocessInsanity(row: ProcessRow, sourceSize: number): string | null {
+  if (row.pid === null || row.pid % 4 !== 0 || row.pid >= MAX_SANE_PID) return `PID ${row.pid ?? 'unreadable'} is not a multiple of 4 below 2^24`;
+  if (row.name === null || row.name.length === 0 || !/^[\x20-\x7e]+$/.test(row.name)) return `ImageFileName ${JSON.stringify(row.name)} is not printable text`;
+  if (row.createTime === null) return 'CreateTime is unreadable, zero or out of range';
+  const created = Date.parse(row.createTime);
+  if (created < Date.UTC(1980, 0, 1) || created > Date.UTC(2200, 0, 1)) return `CreateTime ${row.createTime} is implausible`;
+  if (row.exitTime !== null && Date.parse(row.exitTime) < created) return `ExitTime ${row.exitTime} precedes CreateTime`;
+  if (row.dtb === null) return 'DirectoryTableBase is unreadable';
+  const pml4 = BigInt(row.dtb) & DTB_FRAME_MASK; // low 12 bits are PCID/flags, never a reason to reject
+  if (pml4 === 0n) return `DirectoryTableBase ${row.dtb} is zero once masked`;
+  if (pml4 >= BigInt(sourceSize)) return `DirectoryTableBase ${row.dtb} points past the end of physical memory`;
+  return null;
+}
+
+export interface PsScanOptions extends PoolScanOptions {}
+
+export async function* psscan(kernel: WindowsKernel, options: PsScanOptions = {}): AsyncGenerator<PsScanEvent, void, undefined> {
+  const ctx = { profile: kernel.profile, kernel: kernel.kernel, source: kernel.source };
+  const seen = new Set<bigint>();
+  for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL], options)) {
+    if (ev.type === 'progress' || ev.type === 'warning') { yield ev; continue; }
+    if (ev.type === 'rejected') { yield { type: 'rejected', pa: ev.pa, reason: ev.reason }; continue; }
+    const va = ev.object.bodyVa;
+    if (seen.has(va)) continue;
+    seen.add(va);
+    const view = StructView.fromVirtual(kernel.profile, '_EPROCESS', kernel.kernel, va);
+    const row = readEprocess(ctx, va, view);
+    const why = eprocessInsanity(row, kernel.source.size);
+    if (why) { yield { type: 'rejected', pa: ev.pa, reason: `EPROCESS at ${row.offset}: ${why}` }; continue; }
+    yield { type: 'row', row };
+  }
+}
+
+export async function collectPsscan(kernel: WindowsKernel, options: PsScanOptions = {}): Promise<{ rows: ProcessRow[]; warnings: string[]; rejected: { pa: number; reason: string }[] }> {
+  const rows: ProcessRow[] = [];
+  const warnings: string[] = [];
+  const rejected: { pa: number; reason: string }[] = [];
+  for await (const ev of psscan(kernel, options)) {
+    if (ev.type === 'row') rows.push(ev.row);
+    else if (ev.type === 'warning') warnings.push(ev.message);
+    else if (ev.type === 'rejected') rejected.push({ pa: ev.pa, reason: ev.reason });
+  }
+  return { rows, warnings, rejected };
+}

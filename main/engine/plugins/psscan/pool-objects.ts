@@ -1,0 +1,87 @@
+/**
+ * Scan ALL physical memory for pool blocks by tag (on the scan framework's worker pool when the
+ * image path is known, in-process otherwise) and validate each hit as an executive object: the
+ * hit's PA → kernel VA through the kernel page map, then pool header, optional headers and the
+ * cookie-decoded _OBJECT_HEADER type (windows/pool-object.ts). Shared by psscan ('Proc') and
+ * psxview's thread scan ('Thre').
+ */
+import { scanPhysical, scanSource, poolTagScan, type PoolTagHit, type ScanEvent } from '../../scan/index.js';
+import type { WindowsKernel } from '../../windows/kernel.js';
+import { KernelPageMap } from '../../windows/kernel-pages.js';
+import { ObjectTypes } from '../../windows/object-header.js';
+import { validatePoolObject, type PoolObject } from '../../windows/pool-object.js';
+import { hex } from '../../util/hex.js';
+
+export interface PoolObjectWanted {
+  /** Pool tag as Windows 10 writes it, e.g. 'Proc'; the protected-bit variant is scanned too. */
+  readonly tag: string;
+  /** _OBJECT_TYPE name, e.g. 'Process'. */
+  readonly objectType: string;
+  /** Body struct, e.g. '_EPROCESS'. */
+  readonly structType: string;
+}
+
+export type PoolObjectEvent =
+  | { readonly type: 'object'; readonly want: PoolObjectWanted; readonly object: PoolObject; readonly pa: number }
+  | { readonly type: 'rejected'; readonly want: PoolObjectWanted; readonly pa: number; readonly reason: string }
+  | { readonly type: 'progress'; readonly bytesDone: number; readonly bytesTotal: number }
+  | { readonly type: 'warning'; readonly message: string };
+
+export interface PoolScanOptions {
+  /** Image path: scan on worker threads (each reopens it). Without it the scan runs in-process. */
+  readonly sourcePath?: string;
+  readonly workers?: number;
+  readonly signal?: AbortSignal;
+  readonly chunkSize?: number;
+}
+
+/** Per-kernel caches (page map, object types), built once per kernel. */
+const caches = new WeakMap<WindowsKernel, { pages: KernelPageMap; types: ObjectTypes }>();
+
+export function kernelObjects(kernel: WindowsKernel): { pages: KernelPageMap; types: ObjectTypes } {
+  let c = caches.get(kernel);
+  if (!c) {
+    c = {
+      pages: KernelPageMap.build(kernel.source, Number(kernel.dtb & 0x000f_ffff_ffff_f000n)),
+      types: new ObjectTypes(kernel.profile, kernel.kernel, (n) => kernel.symbolVa(n)),
+    };
+    caches.set(kernel, c);
+  }
+  return c;
+}
+
+function protectedVariant(tag: string): string {
+  return tag.slice(0, 3) + String.fromCharCode(tag.charCodeAt(3) | 0x80);
+}
+
+export async function* scanPoolObjects(kernel: WindowsKernel, wanted: readonly PoolObjectWanted[], options: PoolScanOptions = {}): AsyncGenerator<PoolObjectEvent, void, undefined> {
+  const byTag = new Map<string, PoolObjectWanted>();
+  for (const w of wanted) {
+    byTag.set(w.tag, w);
+    byTag.set(protectedVariant(w.tag), w);
+  }
+  const spec = poolTagScan({ tags: [...byTag.keys()] });
+  const { pages, types } = kernelObjects(kernel);
+  for (const p of pages.problems) yield { type: 'warning', message: p };
+  if (types.cookieUnreadable) yield { type: 'warning', message: `ObHeaderCookie at ${hex(kernel.symbolVa('ObHeaderCookie'))} is not readable: object types cannot be decoded` };
+  const ctx = { profile: kernel.profile, kernel: kernel.kernel, types };
+  const sizes = new Map(wanted.map((w) => [w, kernel.profile.sizeOf(w.structType)]));
+  const base = { signal: options.signal, chunkSize: options.chunkSize };
+  const events: AsyncIterable<ScanEvent<PoolTagHit>> = options.sourcePath
+    ? scanPhysical({ ...base, sourcePath: options.sourcePath, scanner: spec, workers: options.workers })
+    : scanSource(kernel.source, spec, base);
+  for await (const ev of events) {
+    if (ev.type === 'progress') { yield ev; continue; }
+    if (ev.type === 'error') { yield { type: 'warning', message: ev.message }; continue; }
+    const want = byTag.get(ev.hit.tag);
+    if (!want) continue;
+    const va = pages.vaOf(ev.hit.pa);
+    if (va === null) {
+      yield { type: 'rejected', want, pa: ev.hit.pa, reason: `'${want.tag}' tag at PA ${hex(ev.hit.pa)} is not in any kernel-mapped page (not pool)` };
+      continue;
+    }
+    const r = validatePoolObject(ctx, va, want.objectType, sizes.get(want)!);
+    if (r.ok) yield { type: 'object', want, object: r.object, pa: ev.hit.pa };
+    else yield { type: 'rejected', want, pa: ev.hit.pa, reason: r.reason };
+  }
+}

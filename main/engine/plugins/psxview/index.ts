@@ -1,0 +1,191 @@
+/**
+ * psxview: processes cross-viewed from six sources, one row per distinct EPROCESS (by kernel VA):
+ *   pslist   — PsActiveProcessHead list;             psscan — `Proc` pool blocks;
+ *   thrdscan — `Thre` pool blocks → owning process (Tcb.Process, else ThreadsProcess, else Cid);
+ *   cidtable — PspCidTable entries of type Process;  csrss — Process handles in csrss.exe's ObjectTable;
+ *   session  — every _MM_SESSION_SPACE.ProcessList (via EPROCESS.SessionProcessLinks).
+ * A process missing from the active list but seen by thread or CID sources is the DKOM signature.
+ * (Volatility 3's psxview has pslist/psscan/thrdscan/csrss; cidtable and session follow Volatility 2.)
+ */
+import type { WindowsKernel } from '../../windows/kernel.js';
+import { readEprocess, type ProcessRow } from '../../windows/eprocess.js';
+import { collectList, isKernelPointer } from '../../windows/list-walk.js';
+import { walkHandleTable } from '../../windows/handle-table.js';
+import { objectBodyOffset } from '../../windows/object-header.js';
+import { StructView } from '../../windows/struct-view.js';
+import { hex } from '../../util/hex.js';
+import { activeProcessAddresses } from '../pslist/index.js';
+import { PROCESS_POOL, eprocessInsanity } from '../psscan/index.js';
+import { kernelObjects, scanPoolObjects, type PoolScanOptions } from '../psscan/pool-objects.js';
+
+export const THREAD_POOL = { tag: 'Thre', objectType: 'Thread', structType: '_ETHREAD' } as const;
+
+export const PSXVIEW_SOURCES = ['pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session'] as const;
+export type PsxSource = (typeof PSXVIEW_SOURCES)[number];
+
+export interface PsxViewRow {
+  readonly offset: string;
+  readonly pid: number | null;
+  readonly name: string | null;
+  readonly pslist: boolean;
+  readonly psscan: boolean;
+  readonly thrdscan: boolean;
+  readonly cidtable: boolean;
+  readonly csrss: boolean;
+  readonly session: boolean;
+  readonly exitTime: string | null;
+  readonly verdict: string;
+}
+
+export type PsxViewEvent =
+  | { readonly type: 'progress'; readonly bytesDone: number; readonly bytesTotal: number }
+  | { readonly type: 'warning'; readonly message: string };
+
+/** Processes that are legitimately absent from csrss's handles / session lists (Volatility 2 notes). */
+const SESSIONLESS = new Set(['System', 'Registry', 'smss.exe', 'MemCompression', 'Secure System']);
+
+/** Plain-words reading of a process's presence pattern. */
+export function verdict(r: Omit<PsxViewRow, 'verdict'>): string {
+  const missing = PSXVIEW_SOURCES.filter((s) => !r[s]);
+  if (r.exitTime !== null) {
+    return r.pslist ? `exited at ${r.exitTime} but still on the active list` : `exited at ${r.exitTime}`;
+  }
+  if (!r.pslist && (r.thrdscan || r.cidtable)) return 'unlinked from the active list but has live threads: likely hidden (DKOM)';
+  if (!r.pslist && r.psscan && !r.thrdscan && !r.cidtable) return 'only in pool, no threads: remnant';
+  if (!r.pslist) return `not on the active list; seen only by ${PSXVIEW_SOURCES.filter((s) => r[s]).join(', ')}`;
+  if (missing.length === 0) return 'listed everywhere: normal';
+  const expected = (s: PsxSource) =>
+    (s === 'csrss' && (SESSIONLESS.has(r.name ?? '') || r.name === 'csrss.exe' || r.name === 'wininit.exe')) ||
+    (s === 'session' && SESSIONLESS.has(r.name ?? ''));
+  if (missing.every(expected)) return `on the active list: normal (not in ${missing.join('/')}, as expected for ${r.name})`;
+  return `on the active list; not seen by ${missing.join(', ')}`;
+}
+
+export interface PsxViewResult {
+  readonly rows: PsxViewRow[];
+  readonly warnings: string[];
+  /** Full process rows by EPROCESS VA (hex), for callers that want every field. */
+  readonly processes: ReadonlyMap<string, ProcessRow>;
+}
+
+export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & { onEvent?: (ev: PsxViewEvent) => void } = {}): Promise<PsxViewResult> {
+  const { profile } = kernel;
+  const ctx = { profile, kernel: kernel.kernel, source: kernel.source };
+  const warnings: string[] = [];
+  const warn = (message: string) => { warnings.push(message); options.onEvent?.({ type: 'warning', message }); };
+  const seen: Record<PsxSource, Set<bigint>> = { pslist: new Set(), psscan: new Set(), thrdscan: new Set(), cidtable: new Set(), csrss: new Set(), session: new Set() };
+  const rows = new Map<bigint, ProcessRow>();
+  const rowOf = (va: bigint): ProcessRow => {
+    let r = rows.get(va);
+    if (!r) rows.set(va, (r = readEprocess(ctx, va)));
+    return r;
+  };
+  /** Accept a candidate EPROCESS from an indirect source only when it decodes as a sane process. */
+  const accept = (src: PsxSource, va: bigint): boolean => {
+    if (!isKernelPointer(va)) return false;
+    const r = rowOf(va);
+    if (eprocessInsanity(r, kernel.source.size) !== null) { rows.delete(va); return false; }
+    seen[src].add(va);
+    return true;
+  };
+
+  // pslist
+  const active = activeProcessAddresses(kernel);
+  active.warnings.forEach(warn);
+  for (const va of active.addresses) { seen.pslist.add(va); rowOf(va); }
+
+  // psscan + thrdscan in one pass over physical memory
+  const threadOwners: bigint[] = [];
+  for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL, THREAD_POOL], options)) {
+    if (ev.type === 'progress') { options.onEvent?.(ev); continue; }
+    if (ev.type === 'warning') { warn(ev.message); continue; }
+    if (ev.type !== 'object') continue;
+    if (ev.want.objectType === 'Process') accept('psscan', ev.object.bodyVa);
+    else {
+      const owner = threadOwner(kernel, ev.object.bodyVa);
+      if (owner !== null) threadOwners.push(owner);
+    }
+  }
+  for (const va of threadOwners) accept('thrdscan', va);
+
+  // PspCidTable
+  const { types } = kernelObjects(kernel);
+  const bodyOff = BigInt(objectBodyOffset(profile));
+  const typeAt = (headerVa: bigint): string | null => {
+    const r = kernel.kernel.read(headerVa, profile.sizeOf('_OBJECT_HEADER'));
+    if (r.missing.length) return null;
+    const stored = r.data[profile.offsetOf('_OBJECT_HEADER', 'TypeIndex')] ?? 0;
+    return types.typeOf(stored, headerVa);
+  };
+  if (profile.hasSymbol('PspCidTable')) {
+    const p = kernel.kernel.read(kernel.symbolVa('PspCidTable'), 8);
+    if (p.missing.length) warn(`PspCidTable pointer at ${hex(kernel.symbolVa('PspCidTable'))} is not readable`);
+    else {
+      const table = new DataView(p.data.buffer, p.data.byteOffset, 8).getBigUint64(0, true);
+      const w = walkHandleTable(profile, kernel.kernel, table, 'PspCidTable');
+      w.warnings.forEach(warn);
+      for (const e of w.entries) {
+        // Windows 8+ CID entries point at the object body; tolerate a header pointer as well.
+        if (typeAt(e.pointer - bodyOff) === 'Process') accept('cidtable', e.pointer);
+        else if (typeAt(e.pointer) === 'Process') accept('cidtable', e.pointer + bodyOff);
+      }
+    }
+  }
+
+  // csrss.exe handle tables: Process objects it holds handles to (entries point at object headers)
+  const known = () => [...new Set([...seen.pslist, ...seen.psscan])];
+  for (const va of known()) {
+    const r = rows.get(va);
+    if (r?.name !== 'csrss.exe' || r.exitTime !== null) continue;
+    const v = StructView.fromVirtual(profile, '_EPROCESS', kernel.kernel, va);
+    const table = v.pointer('ObjectTable');
+    if (table === null || table === 0n) continue;
+    const w = walkHandleTable(profile, kernel.kernel, table, `csrss.exe (PID ${r.pid}) handle table`);
+    w.warnings.forEach(warn);
+    for (const e of w.entries) if (typeAt(e.pointer) === 'Process') accept('csrss', e.pointer + bodyOff);
+  }
+
+  // session process lists, from every session any known process points at
+  const sessions = new Set<bigint>();
+  for (const va of known()) {
+    const v = StructView.fromVirtual(profile, '_EPROCESS', kernel.kernel, va);
+    const s = v.has('Session') ? v.pointer('Session') : null;
+    if (s !== null && s !== 0n && isKernelPointer(s)) sessions.add(s);
+  }
+  const spLinks = BigInt(profile.offsetOf('_EPROCESS', 'SessionProcessLinks'));
+  const plOff = BigInt(profile.offsetOf('_MM_SESSION_SPACE', 'ProcessList'));
+  for (const s of sessions) {
+    const walk = collectList(kernel.kernel, s + plOff, `session ${hex(s)} ProcessList`, 65536);
+    walk.warnings.forEach(warn);
+    for (const entry of walk.entries) accept('session', entry - spLinks);
+  }
+
+  // one row per distinct EPROCESS seen by any source
+  const all = new Set<bigint>();
+  for (const src of PSXVIEW_SOURCES) for (const va of seen[src]) all.add(va);
+  const out: PsxViewRow[] = [];
+  for (const va of [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const p = rowOf(va);
+    const base = {
+      offset: hex(va), pid: p.pid, name: p.name,
+      pslist: seen.pslist.has(va), psscan: seen.psscan.has(va), thrdscan: seen.thrdscan.has(va),
+      cidtable: seen.cidtable.has(va), csrss: seen.csrss.has(va), session: seen.session.has(va),
+      exitTime: p.exitTime,
+    };
+    out.push({ ...base, verdict: verdict(base) });
+  }
+  out.sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0) || a.offset.localeCompare(b.offset));
+  const processes = new Map([...rows].filter(([va]) => all.has(va)).map(([va, r]) => [hex(va), r] as const));
+  return { rows: out, warnings, processes };
+}
+
+/** EPROCESS VA owning the ETHREAD at `ethread`: Tcb.Process, else ThreadsProcess; null when unreadable. */
+export function threadOwner(kernel: WindowsKernel, ethread: bigint): bigint | null {
+  const v = StructView.fromVirtual(kernel.profile, '_ETHREAD', kernel.kernel, ethread);
+  for (const f of ['Tcb.Process', 'ThreadsProcess', 'Tcb.ApcState.Process']) {
+    if (!v.has(f)) continue;
+    const p = v.pointer(f);
+    if (p !== null && isKernelPointer(p)) return p;
+  }
+  return null;
+}
