@@ -1,0 +1,334 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemScopeError } from '../errors.js';
+import { writeImage, memoryFromPages } from '../sample/writers/index.js';
+import { openSource } from '../sources/detect.js';
+import { MemorySource } from '../sources/memory-source.js';
+import type { PhysicalRun } from '../sources/physical-source.js';
+import { coalesceRuns, intersectRuns, planChunks } from './plan.js';
+import { scanPhysical, scanSource } from './scan-physical.js';
+import { activeScanWorkers } from './spawn-worker.js';
+import { sequentialReadBaseline } from './baseline-read.js';
+import { bytesScan, asciiHex } from './scanners/bytes.js';
+import { pml4SelfRefScan } from './scanners/pml4-selfref.js';
+import { poolTagScan, type PoolTagHit } from './scanners/pool-tag.js';
+import { fixtureScan } from './testing/fixture-scanner.js';
+import type { ScanEvent, ScanHit } from './types.js';
+
+const PAGE = 4096;
+const C = 256 * 1024; // chunk size used throughout: many chunks from a small image
+const MiB = 1024 * 1024;
+
+interface Collected<H> {
+  hits: H[];
+  progress: { bytesDone: number; bytesTotal: number }[];
+  errors: string[];
+}
+
+async function collect<H extends ScanHit>(events: AsyncIterable<ScanEvent<H>>): Promise<Collected<H>> {
+  const out: Collected<H> = { hits: [], progress: [], errors: [] };
+  for await (const ev of events) {
+    if (ev.type === 'hit') out.hits.push(ev.hit);
+    else if (ev.type === 'progress') out.progress.push({ bytesDone: ev.bytesDone, bytesTotal: ev.bytesTotal });
+    else out.errors.push(ev.message);
+  }
+  out.hits.sort((a, b) => a.pa - b.pa);
+  return out;
+}
+
+/** Sparse physical content: page-aligned pa → 4 KiB page. */
+class Pages {
+  readonly map = new Map<number, Uint8Array>();
+  put(pa: number, bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i++) {
+      const a = pa + i;
+      const page = a - (a % PAGE);
+      let p = this.map.get(page);
+      if (!p) this.map.set(page, (p = new Uint8Array(PAGE)));
+      p[a - page] = bytes[i]!;
+    }
+  }
+  tag(headerPa: number, tag: string): void {
+    const h = new Uint8Array(16);
+    h[2] = 0x2b; // BlockSize, so the header bytes are recognisable
+    h.set(Buffer.from(tag, 'latin1'), 4);
+    this.put(headerPa, h);
+  }
+  pml4(pa: number, index: number): void {
+    const b = new Uint8Array(PAGE);
+    const dv = new DataView(b.buffer);
+    dv.setBigUint64(index * 8, 0x8000_0000_0000_0063n | BigInt(pa), true);
+    dv.setBigUint64(0x1f0 * 8 + (index === 0x1f0 ? 8 : 0), 0x63n | 0x20_0000n, true);
+    dv.setBigUint64(0x1f8 * 8 + (index === 0x1f8 ? 8 : 0), 0x63n | 0x21_0000n, true);
+    this.put(pa, b);
+  }
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memscope-scan-'));
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** 8 MiB raw image; expected pool-tag hits listed in `expectProc`. */
+function rawFixture(): { file: string; expectProc: number[]; expectThre: number[]; expectPml4: number[]; size: number } {
+  const size = 8 * MiB;
+  const p = new Pages();
+  const expectProc: number[] = [];
+  const expectThre: number[] = [];
+  const proc = (pa: number): void => {
+    p.tag(pa, 'Proc');
+    expectProc.push(pa);
+  };
+  proc(0x1000);
+  proc(C - 16); // last header of chunk 0: ends exactly at the boundary
+  proc(2 * C); // header lies in chunk 1's overlap: owned (and reported) by chunk 2 only
+  proc(5 * C - 16); // last header wholly inside chunk 4
+  proc(size - 16); // very end of the image
+  p.tag(0x3001, 'Proc'); // misaligned decoys
+  p.tag(0x3008, 'Proc');
+  p.tag(3 * C + 0x40, 'Thre');
+  p.put(C - 2, Buffer.from('RSDS1234')); // needle straddles the chunk 0 / chunk 1 boundary
+  p.put(4 * C + 4, Buffer.from('RSDS5678')); // inside chunk 3's overlap: owned by chunk 4
+  expectThre.push(3 * C + 0x40);
+  const expectPml4 = [0x20_0000 - PAGE, 6 * C, 0x40_0000 + 0x1d000]; // 6 * C < 0x20_0000 - PAGE
+  p.pml4(expectPml4[0]!, 0x1ed);
+  p.pml4(expectPml4[1]!, 0x100);
+  p.pml4(expectPml4[2]!, 0x1ff);
+  const file = path.join(dir, 'fixture.raw');
+  writeImage(file, 'raw', memoryFromPages([{ start: 0, length: size }], (pa) => p.map.get(pa) ?? null));
+  return { file, expectProc: expectProc.sort((a, b) => a - b), expectThre, expectPml4, size };
+}
+
+describe('chunk planning', () => {
+  it('merges touching runs, cuts on absolute chunk multiples, overlaps within a run only', () => {
+    expect(coalesceRuns([{ start: 0x20000, length: 0x10000 }, { start: 0, length: 0x20000 }, { start: 0x40000, length: 0x1000 }])).toEqual([
+      { start: 0, length: 0x30000 },
+      { start: 0x40000, length: 0x1000 },
+    ]);
+    const chunks = planChunks([{ start: 0x1000, length: 0x2_0000 }, { start: 0x10_0000, length: 0x1_8000 }], 0x1_0000, 0x10);
+    expect(chunks).toEqual([
+      { start: 0x1000, end: 0x1_0000, readEnd: 0x1_0010 },
+      { start: 0x1_0000, end: 0x2_0000, readEnd: 0x2_0010 },
+      { start: 0x2_0000, end: 0x2_1000, readEnd: 0x2_1000 },
+      { start: 0x10_0000, end: 0x11_0000, readEnd: 0x11_0010 },
+      { start: 0x11_0000, end: 0x11_8000, readEnd: 0x11_8000 },
+    ]);
+  });
+
+  it('intersects requested ranges with the runs and refuses ranges in holes or bad geometry', () => {
+    const runs: PhysicalRun[] = [{ start: 0, length: 0x10_0000 }, { start: 0x20_0000, length: 0x10_0000 }];
+    expect(intersectRuns(runs, [{ start: 0xf_0000, length: 0x12_0000 }], 'img')).toEqual([
+      { start: 0xf_0000, length: 0x1_0000 },
+      { start: 0x20_0000, length: 0x1_0000 },
+    ]);
+    expect(() => intersectRuns(runs, [{ start: 0x10_0000, length: 0x1000 }], 'img')).toThrow(/0x100000-0x101000 holds no physical memory/);
+    expect(() => planChunks(runs, 1000, 0)).toThrow(MemScopeError);
+    expect(() => planChunks(runs, C, C + 1)).toThrow(/overlap/);
+  });
+});
+
+describe('scan over a raw image', () => {
+  let fx: ReturnType<typeof rawFixture>;
+  beforeAll(() => {
+    fx = rawFixture();
+  });
+
+  it('finds every planted pool header exactly once, with 1 and 2 workers and in-process, progress monotonic to the total', async () => {
+    const spec = poolTagScan({ tags: ['Proc', 'Thre'] });
+    const one = await collect(scanPhysical({ sourcePath: fx.file, scanner: spec, workers: 1, chunkSize: C }));
+    const two = await collect(scanPhysical({ sourcePath: fx.file, scanner: spec, workers: 2, chunkSize: C }));
+    const src = openSource(fx.file);
+    const local = await collect(scanSource(src, spec, { chunkSize: C }));
+    src.close();
+    const want = [...fx.expectProc.map((pa) => [pa, 'Proc']), ...fx.expectThre.map((pa) => [pa, 'Thre'])].sort((a, b) => (a[0] as number) - (b[0] as number));
+    for (const r of [one, two, local]) {
+      expect(r.errors).toEqual([]);
+      expect(r.hits.map((h) => [h.pa, h.tag])).toEqual(want);
+      const done = r.progress.map((p) => p.bytesDone);
+      expect(done).toEqual([...done].sort((a, b) => a - b));
+      expect(r.progress.length).toBe(fx.size / C);
+      expect(r.progress.at(-1)).toEqual({ bytesDone: fx.size, bytesTotal: fx.size });
+    }
+    const straddling = one.hits.find((h) => h.pa === C - 16)!;
+    expect(straddling.header[2]).toBe(0x2b);
+    expect(Buffer.from(straddling.header.subarray(4, 8)).toString('latin1')).toBe('Proc');
+    expect(activeScanWorkers()).toBe(0);
+  });
+
+  it('same hits whatever the chunk size (the ownership rule, not the chunking, decides)', async () => {
+    const spec = poolTagScan({ tags: ['Proc'] });
+    const big = await collect(scanPhysical({ sourcePath: fx.file, scanner: spec, workers: 2, chunkSize: 3 * MiB }));
+    expect(big.hits.map((h) => h.pa)).toEqual(fx.expectProc);
+  });
+
+  it('finds self-referencing PML4 pages, including at a chunk boundary', async () => {
+    const r = await collect(scanPhysical({ sourcePath: fx.file, scanner: pml4SelfRefScan({ maxPhysicalAddress: fx.size }), workers: 2, chunkSize: C }));
+    expect(r.hits.map((h) => [h.pa, h.index])).toEqual([
+      [fx.expectPml4[1], 0x100],
+      [fx.expectPml4[0], 0x1ed],
+      [fx.expectPml4[2], 0x1ff],
+    ]);
+  });
+
+  it('a needle straddling a chunk boundary, and one in the overlap region, are each found once', async () => {
+    for (const workers of [1, 2]) {
+      const r = await collect(scanPhysical({ sourcePath: fx.file, scanner: bytesScan({ needles: [asciiHex('RSDS')], context: 8 }), workers, chunkSize: C, overlap: 64 }));
+      expect(r.hits.map((h) => [h.pa, Buffer.from(h.bytes).toString('latin1')])).toEqual([
+        [C - 2, 'RSDS1234'],
+        [4 * C + 4, 'RSDS5678'],
+      ]);
+    }
+  });
+
+  it('restricts to requested ranges', async () => {
+    const r = await collect(scanPhysical({ sourcePath: fx.file, scanner: poolTagScan({ tags: ['Proc'] }), workers: 2, chunkSize: C, ranges: [{ start: C - 0x100, length: C + 0x200 }] }));
+    expect(r.hits.map((h) => h.pa)).toEqual([C - 16, 2 * C]);
+    expect(r.progress.at(-1)).toEqual({ bytesDone: C + 0x200, bytesTotal: C + 0x200 });
+  });
+
+  it('streams hits before the scan ends, and leaving the loop early stops every worker', async () => {
+    const seen: string[] = [];
+    for await (const ev of scanPhysical({ sourcePath: fx.file, scanner: poolTagScan({ tags: ['Proc'] }), workers: 2, chunkSize: C })) {
+      seen.push(ev.type);
+      if (ev.type === 'hit') break;
+    }
+    expect(seen.at(-1)).toBe('hit');
+    expect(seen.filter((t) => t === 'progress').length).toBeLessThan(fx.size / C);
+    expect(activeScanWorkers()).toBe(0);
+  });
+
+  it('abort mid-scan ends promptly with a cancelled error and no workers left, even with busy scanners', async () => {
+    const ac = new AbortController();
+    const t0 = Date.now();
+    let progress = 0;
+    let abortedAt = 0;
+    const run = async (): Promise<void> => {
+      for await (const ev of scanPhysical({ sourcePath: fx.file, scanner: fixtureScan({ delayMs: 200 }), workers: 2, chunkSize: C, signal: ac.signal })) {
+        if (ev.type === 'progress' && ++progress === 1) {
+          abortedAt = Date.now();
+          ac.abort();
+        }
+      }
+    };
+    const err = await run().then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(MemScopeError);
+    expect((err as MemScopeError).kind).toBe('cancelled');
+    expect((err as MemScopeError).message).toMatch(/fixture\.raw cancelled after \d+ of 8388608 bytes/);
+    expect(Date.now() - abortedAt).toBeLessThan(1000); // the remaining 31 chunks would take ~3 s
+    expect(Date.now() - t0).toBeLessThan(6000);
+    expect(activeScanWorkers()).toBe(0);
+    // already-aborted signal: nothing starts
+    await expect(collect(scanPhysical({ sourcePath: fx.file, scanner: poolTagScan({ tags: ['Proc'] }), signal: ac.signal }))).rejects.toMatchObject({ kind: 'cancelled' });
+  });
+
+  it('a worker crash is an error event naming the chunk; every other chunk is still scanned', async () => {
+    for (const mode of ['exit', 'throw'] as const) {
+      const r = await collect(scanPhysical({ sourcePath: fx.file, scanner: fixtureScan({ failPa: 3 * C + 5, mode }), workers: 2, chunkSize: C }));
+      expect(r.errors).toHaveLength(1);
+      expect(r.errors[0]).toContain(`chunk 0x${(3 * C).toString(16)}-0x${(4 * C).toString(16)}`);
+      expect(r.errors[0]).toMatch(mode === 'exit' ? /scan worker crashed: exit code 3/ : /fixture failure/);
+      const expected = Array.from({ length: fx.size / C }, (_, i) => i * C).filter((pa) => pa !== 3 * C);
+      expect(r.hits.map((h) => h.pa)).toEqual(expected);
+      expect(r.progress.at(-1)).toEqual({ bytesDone: fx.size, bytesTotal: fx.size });
+      expect(activeScanWorkers()).toBe(0);
+    }
+  });
+
+  it('the in-process variant reports a throwing chunk the same way', async () => {
+    const src = openSource(fx.file);
+    const r = await collect(scanSource(src, fixtureScan({ failPa: C, mode: 'throw' }), { chunkSize: C }));
+    src.close();
+    expect(r.errors).toEqual([`${fx.file}: chunk 0x40000-0x80000: fixture failure at ${C}`]);
+    expect(r.hits).toHaveLength(fx.size / C - 1);
+  });
+
+  it('baseline read covers the whole file', () => {
+    const b = sequentialReadBaseline(fx.file, C);
+    expect(b.bytes).toBe(fx.size);
+    expect(b.ms).toBeGreaterThanOrEqual(0);
+    expect(() => sequentialReadBaseline(path.join(dir, 'missing.raw'))).toThrow(/missing\.raw: no such file/);
+  });
+});
+
+describe('scan over an ELF core with holes', () => {
+  it('scans only the PT_LOAD runs and reports physical (not file) addresses', async () => {
+    const p = new Pages();
+    const runs = [{ start: 0, length: MiB }, { start: 4 * MiB, length: 2 * MiB }];
+    const want = [0x2000, 4 * MiB + C - 16, 4 * MiB + 2 * C, 6 * MiB - 16];
+    for (const pa of want) p.tag(pa, 'Proc');
+    const file = path.join(dir, 'holes.elf');
+    writeImage(file, 'elf-core', memoryFromPages(runs, (pa) => p.map.get(pa) ?? null));
+    const r = await collect(scanPhysical({ sourcePath: file, scanner: poolTagScan({ tags: ['Proc'] }), workers: 2, chunkSize: C }));
+    expect(r.errors).toEqual([]);
+    expect(r.hits.map((h) => h.pa)).toEqual(want);
+    expect(r.progress.at(-1)).toEqual({ bytesDone: 3 * MiB, bytesTotal: 3 * MiB });
+    expect(r.progress).toHaveLength(12);
+  });
+
+  it('in-process scan of a source whose runs touch still finds a needle straddling the two runs', async () => {
+    const src = new MemorySource({ runs: [{ start: 0, length: MiB }, { start: MiB, length: MiB }, { start: 3 * MiB, length: MiB }] });
+    src.write(MiB - 2, Buffer.from('RSDSab'));
+    // 'RS' at the end of run 2 and 'DS' at the start of run 3: a hole lies between, so no match
+    src.write(2 * MiB - 2, Buffer.from('RS'));
+    src.write(3 * MiB, Buffer.from('DSxx'));
+    const r = await collect(scanSource(src, bytesScan({ needles: [asciiHex('RSDS')], context: 6 }), { chunkSize: C }));
+    expect(r.hits.map((x) => [x.pa, Buffer.from(x.bytes).toString('latin1')])).toEqual([
+      [MiB - 2, 'RSDSab'],
+    ]);
+    expect(r.progress.at(-1)).toEqual({ bytesDone: 3 * MiB, bytesTotal: 3 * MiB });
+  });
+});
+
+describe('bad input', () => {
+  it('missing, unreadable-format and truncated images fail the scan with one clear error', async () => {
+    const spec = poolTagScan({ tags: ['Proc'] });
+    await expect(collect(scanPhysical({ sourcePath: path.join(dir, 'nope.raw'), scanner: spec }))).rejects.toMatchObject({ kind: 'io', message: expect.stringMatching(/nope\.raw: no such file/) });
+    const text = path.join(dir, 'notes.txt');
+    fs.writeFileSync(text, 'not memory\n');
+    await expect(collect(scanPhysical({ sourcePath: text, scanner: spec }))).rejects.toMatchObject({ kind: 'format', message: expect.stringContaining('notes.txt') });
+    // ELF core whose second PT_LOAD is cut off by truncation
+    const p = new Pages();
+    const file = path.join(dir, 'cut.elf');
+    writeImage(file, 'elf-core', memoryFromPages([{ start: 0, length: MiB }, { start: 2 * MiB, length: MiB }], (pa) => p.map.get(pa) ?? null));
+    fs.truncateSync(file, fs.statSync(file).size - MiB / 2);
+    const outcome = await collect(scanPhysical({ sourcePath: file, scanner: spec, chunkSize: C })).then(
+      (r) => ({ ok: true as const, r }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
+    if (outcome.ok) {
+      // a reader that serves the cut part as absent must still say nothing was invented: every byte scanned once
+      expect(outcome.r.progress.at(-1)?.bytesDone).toBe(outcome.r.progress.at(-1)?.bytesTotal);
+    } else {
+      expect(outcome.e).toBeInstanceOf(MemScopeError);
+      expect((outcome.e as MemScopeError).message).toContain('cut.elf');
+    }
+  });
+
+  it('bad scanner kind, params or worker count are usage errors before any worker starts', async () => {
+    const fx = path.join(dir, 'small.raw');
+    fs.writeFileSync(fx, new Uint8Array(16 * PAGE));
+    await expect(collect(scanPhysical({ sourcePath: fx, scanner: { kind: 'nope', params: {} } }))).rejects.toThrow(/scanner 'nope': unknown kind/);
+    await expect(collect(scanPhysical({ sourcePath: fx, scanner: { kind: 'pool-tag', params: { tags: ['x'] } } }))).rejects.toMatchObject({ kind: 'usage' });
+    await expect(collect(scanPhysical({ sourcePath: fx, scanner: poolTagScan({ tags: ['Proc'] }), workers: 0 }))).rejects.toThrow(/workers 0/);
+    await expect(collect(scanPhysical({ sourcePath: fx, scanner: { kind: 'x', params: {}, module: 'file:///nowhere/x.js' } }))).rejects.toThrow(/cannot load module/);
+    expect(activeScanWorkers()).toBe(0);
+  });
+});
+
+describe('bytes scanner through the pool', () => {
+  it('finds MZ only at page starts', async () => {
+    const p = new Pages();
+    p.put(0x7000, Buffer.from('MZ'));
+    p.put(0x7010, Buffer.from('MZ'));
+    p.put(C, Buffer.from('MZ'));
+    const file = path.join(dir, 'mz.raw');
+    writeImage(file, 'raw', memoryFromPages([{ start: 0, length: 2 * MiB }], (pa) => p.map.get(pa) ?? null));
+    const r = await collect(scanPhysical({ sourcePath: file, scanner: bytesScan({ needles: [asciiHex('MZ')], align: PAGE }), workers: 2, chunkSize: C }));
+    expect(r.hits.map((h) => h.pa)).toEqual([0x7000, C]);
+  });
+});

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { MemScopeError } from '../../errors.js';
+import type { ScanHit, Scanner } from '../types.js';
+import { createScanner as bytesScanner, asciiHex, type BytesHit } from './bytes.js';
+import { createScanner as pml4Scanner, type Pml4SelfRefHit } from './pml4-selfref.js';
+import { createScanner as poolScanner, type PoolTagHit } from './pool-tag.js';
+
+const run = <H extends ScanHit>(s: Scanner<H>, chunk: Uint8Array, pa: number): H[] => {
+  const out: H[] = [];
+  s.scan(chunk, pa, (h) => out.push(h));
+  return out;
+};
+
+const putTag = (buf: Uint8Array, at: number, tag: string): void => buf.set(Buffer.from(tag, 'latin1'), at);
+
+/** Write a PML4E (little-endian qword) at entry `i` of the page at buffer offset `page`. */
+function pte(buf: Uint8Array, page: number, i: number, value: bigint): void {
+  new DataView(buf.buffer, buf.byteOffset).setBigUint64(page + i * 8, value, true);
+}
+
+describe('pool-tag scanner', () => {
+  it('reports tags only at 16-byte-aligned header +4, with the header bytes, for each tag asked', () => {
+    const buf = new Uint8Array(0x400);
+    putTag(buf, 0x104, 'Proc'); // header 0x100
+    buf[0x100] = 0x11;
+    buf[0x102] = 0x2b;
+    putTag(buf, 0x205, 'Proc'); // misaligned
+    putTag(buf, 0x208, 'Proc'); // header would be 0x204: misaligned
+    putTag(buf, 0x304, 'Thre');
+    putTag(buf, 0x354, 'Pro\xe3'); // protected-bit variant
+    const hits = run(poolScanner({ tags: ['Thre', 'Proc', 'Pro\xe3'] }), buf, 0x10000);
+    expect(hits.map((h) => [h.pa, h.tag])).toEqual([
+      [0x10100, 'Proc'],
+      [0x10300, 'Thre'],
+      [0x10350, 'Pro\xe3'],
+    ]);
+    expect([...hits[0]!.header]).toEqual([...buf.subarray(0x100, 0x110)]);
+    expect(run(poolScanner({ tags: ['Proc'] }), buf, 0x10000).map((h) => h.pa)).toEqual([0x10100]);
+  });
+
+  it('alignment is by physical address, not buffer offset', () => {
+    const buf = new Uint8Array(0x100);
+    putTag(buf, 0x14, 'Proc'); // buffer offset 0x10 is pa 0x1018: not aligned
+    putTag(buf, 0x0c, 'Proc'); // offset 0x08 is pa 0x1010: aligned
+    expect(run(poolScanner({ tags: ['Proc'] }), buf, 0x1008).map((h) => h.pa)).toEqual([0x1010]);
+  });
+
+  it('does not report a header cut off by the end of the chunk', () => {
+    const buf = new Uint8Array(0x100);
+    putTag(buf, 0xf4, 'Proc'); // header 0xf0..0x100: whole
+    const whole = run<PoolTagHit>(poolScanner({ tags: ['Proc'] }), buf, 0);
+    expect(whole.map((h) => h.pa)).toEqual([0xf0]);
+    expect(run(poolScanner({ tags: ['Proc'] }), buf.subarray(0, 0xfc), 0)).toEqual([]);
+  });
+
+  it('rejects bad params with a usage error', () => {
+    for (const p of [{}, { tags: [] }, { tags: ['Pro'] }, { tags: ['ro\u0100c'] }, null, { tags: ['Pr\u4e00c'] }]) {
+      expect(() => poolScanner(p)).toThrow(MemScopeError);
+    }
+  });
+});
+
+describe('bytes scanner', () => {
+  it('finds needles anywhere, or only at an aligned offset, with context bytes', () => {
+    const buf = new Uint8Array(0x3000);
+    buf.set(Buffer.from('MZ'), 0x1000);
+    buf.set(Buffer.from('MZ'), 0x1010);
+    buf.set(Buffer.from('RSDSabcdefgh'), 0x2345);
+    const anywhere = run<BytesHit>(bytesScanner({ needles: [asciiHex('MZ'), asciiHex('RSDS')], context: 8 }), buf, 0x40000);
+    expect(anywhere.map((h) => [h.pa, h.needle])).toEqual([
+      [0x41000, 0],
+      [0x41010, 0],
+      [0x42345, 1],
+    ]);
+    expect(Buffer.from(anywhere[2]!.bytes).toString('latin1')).toBe('RSDSabcd');
+    const pages = run<BytesHit>(bytesScanner({ needles: [asciiHex('MZ')], align: 4096 }), buf, 0x40000);
+    expect(pages.map((h) => h.pa)).toEqual([0x41000]);
+    const at16 = run<BytesHit>(bytesScanner({ needles: [asciiHex('MZ')], align: 32, offset: 0x10 }), buf, 0x40000);
+    expect(at16.map((h) => h.pa)).toEqual([0x41010]);
+  });
+
+  it('rejects bad params', () => {
+    expect(() => bytesScanner({ needles: ['zz'] })).toThrow(/not 1..256 bytes of hex/);
+    expect(() => bytesScanner({ needles: ['4d5a'], align: 3 })).toThrow(/power of two/);
+    expect(() => bytesScanner({ needles: ['4d5a'], align: 16, offset: 16 })).toThrow(MemScopeError);
+  });
+});
+
+describe('pml4-selfref scanner', () => {
+  const PAGE = 4096;
+  /** A plausible PML4 at physical `pa` with its self-reference at `index`, in a buffer at `page`. */
+  function plantPml4(buf: Uint8Array, page: number, pa: number, index: number, extraKernel = 2): void {
+    pte(buf, page, index, 0x8000_0000_0000_0063n | BigInt(pa));
+    for (let k = 0; k < extraKernel; k++) pte(buf, page, 0x1f0 + k === index ? 0x1e0 + k : 0x1f0 + k, 0x63n | BigInt(0x20_0000 + k * PAGE));
+    pte(buf, page, 0, 0x0a00_0000_0000_0867n | 0x30_0000n); // a user entry with NX/software bits
+  }
+
+  it('finds a self-referencing kernel-half entry, at any index and any physical page', () => {
+    const buf = new Uint8Array(4 * PAGE);
+    plantPml4(buf, PAGE, 0x7000_1000 + PAGE, 0x1ed);
+    plantPml4(buf, 3 * PAGE, 0x7000_1000 + 3 * PAGE, 0x100);
+    const hits = run<Pml4SelfRefHit>(pml4Scanner({ maxPhysicalAddress: 0x8000_0000 }), buf, 0x7000_1000);
+    expect(hits.map((h) => [h.pa, h.index, h.kernelPresent, h.userPresent])).toEqual([
+      [0x7000_2000, 0x1ed, 3, 1],
+      [0x7000_4000, 0x100, 3, 1],
+    ]);
+    expect(hits[0]!.entry).toBe(0x8000_0000_7000_2063n);
+  });
+
+  it('handles physical addresses above 4 GiB (PFN bits 32..51)', () => {
+    const buf = new Uint8Array(2 * PAGE);
+    const pa = 0x12_3456_7000;
+    plantPml4(buf, PAGE, pa + PAGE, 0x1a3);
+    // same low 32 bits, different high bits: not a self-reference
+    plantPml4(buf, 0, pa + 0x1_0000_0000, 0x1a3);
+    const hits = run<Pml4SelfRefHit>(pml4Scanner({}), buf, pa);
+    expect(hits.map((h) => [h.pa, h.index])).toEqual([[pa + PAGE, 0x1a3]]);
+  });
+
+  it('rejects look-alikes: read-only, not present, user half, PS bit, too few kernel entries, out-of-memory targets', () => {
+    const cases: Array<(b: Uint8Array) => void> = [
+      (b) => pte(b, 0, 0x1ed, 0x61n | 0x5000n), // not writable
+      (b) => pte(b, 0, 0x1ed, 0x62n | 0x5000n), // not present
+      (b) => pte(b, 0, 0x0ed, 0x63n | 0x5000n), // user half
+      (b) => { plantPml4(b, 0, 0x5000, 0x1ed); pte(b, 0, 0x1ee, 0xe3n | 0x9000n); }, // PS bit
+      (b) => plantPml4(b, 0, 0x5000, 0x1ed, 0), // only the self-reference
+      (b) => { plantPml4(b, 0, 0x5000, 0x1ed); pte(b, 0, 3, 0x63n | 0x9_0000_0000n); }, // beyond memory
+    ];
+    for (const make of cases) {
+      const buf = new Uint8Array(PAGE);
+      make(buf);
+      expect(run(pml4Scanner({ maxPhysicalAddress: 0x1_0000_0000 }), buf, 0x5000)).toEqual([]);
+    }
+    const ok = new Uint8Array(PAGE);
+    plantPml4(ok, 0, 0x5000, 0x1ed);
+    expect(run(pml4Scanner({ maxPhysicalAddress: 0x1_0000_0000 }), ok, 0x5000)).toHaveLength(1);
+  });
+
+  it('only examines whole, page-aligned pages', () => {
+    const buf = new Uint8Array(3 * PAGE);
+    // The buffer starts at pa 0x800, so the page at pa 0x1000 sits at buffer offset 0x800.
+    plantPml4(buf, 0x800, 0x1000, 0x1ed);
+    const hits = run(pml4Scanner({}), buf, 0x800);
+    expect(hits.map((h) => h.pa)).toEqual([0x1000]);
+    expect(run(pml4Scanner({}), buf.subarray(0, PAGE + 0x7f8), 0x800)).toEqual([]);
+  });
+});
