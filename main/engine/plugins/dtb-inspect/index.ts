@@ -1,0 +1,119 @@
+/**
+ * Per-process DirBase inspector. CR3/DirectoryTableBase bits 12..51 are the PML4 frame; with
+ * CR4.PCIDE the low 12 bits are the PCID (Intel SDM vol. 3, 4.10.1), which Windows 10/11 sets
+ * (`…002` for a process's kernel-mode CR3; KVA shadowing keeps a separate UserDirectoryTableBase for
+ * user mode). Those bits are not corruption: the old Rekall rule "DirBase must be page aligned"
+ * silently dropped such processes (LockApp.exe, dtb=0x4e312002). For every process this reports the
+ * raw value, the low bits and their meaning, the masked PML4, whether its kernel half (entries
+ * 256..511, the self-map entry aside) matches System's, whether it self-references, and a verdict.
+ */
+import type { PhysicalSource } from '../../sources/physical-source.js';
+import type { WindowsKernel } from '../../windows/kernel.js';
+import { DTB_FRAME_MASK, type ProcessRow } from '../../windows/eprocess.js';
+import { readTable } from '../../windows/discovery/page-walk.js';
+import { hex } from '../../util/hex.js';
+
+export interface DtbInspectRow {
+  readonly pid: number | null;
+  readonly name: string | null;
+  readonly offset: string;
+  /** DirectoryTableBase as stored (low bits kept). */
+  readonly dtb: string | null;
+  readonly lowBits: string | null;
+  readonly lowBitsMeaning: string;
+  readonly userDtb: string | null;
+  /** Page-aligned PML4 physical address. */
+  readonly pml4: string | null;
+  /** Kernel-half PML4 entries equal to System's (self-map entry excluded), of those present in System's. */
+  readonly kernelHalfMatches: number | null;
+  readonly kernelHalfTotal: number | null;
+  readonly kernelHalfMatchesSystem: boolean | null;
+  readonly selfRefIndex: number | null;
+  readonly selfReferences: boolean | null;
+  /** Would a page-alignment rule (Rekall) have dropped this process? */
+  readonly rekallWouldDrop: boolean;
+  readonly verdict: string;
+}
+
+export interface DtbInspectTotals {
+  readonly processes: number;
+  readonly withLowBits: number;
+  readonly rekallWouldDrop: number;
+  readonly valid: number;
+}
+
+const FRAME = 0x000f_ffff_ffff_f000n;
+
+export function describeLowBits(dtb: bigint, userDtb: bigint | null): string {
+  const low = Number(dtb & 0xfffn);
+  const parts: string[] = [];
+  parts.push(low === 0 ? 'no low bits: PCID 0 / page aligned' : `PCID ${low} (CR4.PCIDE: CR3 bits 0..11 tag TLB entries; not part of the PML4 address)`);
+  if (dtb >> 63n) parts.push('bit 63 set: no-flush hint on CR3 load');
+  if (userDtb !== null && userDtb !== 0n) {
+    parts.push(`KVA shadow: user-mode DTB ${hex(userDtb)} (PCID ${Number(userDtb & 0xfffn)}, PML4 ${hex(userDtb & DTB_FRAME_MASK)})`);
+  }
+  return parts.join('; ');
+}
+
+function kernelHalf(source: PhysicalSource, pml4: number): { entries: BigUint64Array; selfRefIndex: number | null } | null {
+  const t = readTable(source, pml4);
+  if (!t) return null;
+  let selfRefIndex: number | null = null;
+  for (let i = 256; i < 512; i++) {
+    const e = t[i]!;
+    if ((e & 1n) && Number(e & FRAME) === pml4) { selfRefIndex = i; break; }
+  }
+  return { entries: t, selfRefIndex };
+}
+
+/** Inspect the DirBase of every given process against System's (the kernel's) PML4. */
+export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRow[]): { rows: DtbInspectRow[]; totals: DtbInspectTotals } {
+  const source = kernel.source;
+  const sysPml4 = Number(kernel.dtb & DTB_FRAME_MASK);
+  const sys = kernelHalf(source, sysPml4);
+  const rows: DtbInspectRow[] = [];
+  for (const p of processes) {
+    const dtb = p.dtb === null ? null : BigInt(p.dtb);
+    const userDtb = p.userDtb === null ? null : BigInt(p.userDtb);
+    if (dtb === null) {
+      rows.push({ pid: p.pid, name: p.name, offset: p.offset, dtb: null, lowBits: null, lowBitsMeaning: 'DirectoryTableBase unreadable', userDtb: p.userDtb, pml4: null, kernelHalfMatches: null, kernelHalfTotal: null, kernelHalfMatchesSystem: null, selfRefIndex: null, selfReferences: null, rekallWouldDrop: false, verdict: 'unknown: DirectoryTableBase could not be read' });
+      continue;
+    }
+    const pml4 = Number(dtb & DTB_FRAME_MASK);
+    const low = dtb & 0xfffn;
+    const mine = pml4 !== 0 ? kernelHalf(source, pml4) : null;
+    let matches: number | null = null;
+    let total: number | null = null;
+    if (mine && sys) {
+      matches = 0;
+      total = 0;
+      for (let i = 256; i < 512; i++) {
+        if (i === sys.selfRefIndex || i === mine.selfRefIndex) continue; // each points at its own PML4
+        const s = sys.entries[i]!;
+        if (!(s & 1n)) continue;
+        total++;
+        if (mine.entries[i] === s) matches++;
+      }
+    }
+    const sameHalf = matches === null || total === null ? null : total > 0 && matches === total;
+    const selfRef = mine ? mine.selfRefIndex !== null : null;
+    let verdict: string;
+    if (!mine) verdict = `invalid: PML4 ${hex(pml4)} is not in physical memory`;
+    else if (sameHalf && selfRef) verdict = low !== 0n ? 'valid: PCID-tagged DirBase, masked PML4 maps the shared kernel half and self-references' : 'valid: page-aligned PML4 maps the shared kernel half and self-references';
+    else if (sameHalf) verdict = 'suspicious: kernel half matches System but no self-reference entry';
+    else if (selfRef) verdict = `suspicious: self-references but only ${matches}/${total} kernel-half entries match System`;
+    else verdict = `invalid: no self-reference and ${matches ?? 0}/${total ?? 0} kernel-half entries match System`;
+    rows.push({
+      pid: p.pid, name: p.name, offset: p.offset, dtb: hex(dtb), lowBits: hex(low), lowBitsMeaning: describeLowBits(dtb, userDtb),
+      userDtb: p.userDtb, pml4: hex(pml4), kernelHalfMatches: matches, kernelHalfTotal: total, kernelHalfMatchesSystem: sameHalf,
+      selfRefIndex: mine?.selfRefIndex ?? null, selfReferences: selfRef, rekallWouldDrop: low !== 0n, verdict,
+    });
+  }
+  const totals: DtbInspectTotals = {
+    processes: rows.length,
+    withLowBits: rows.filter((r) => r.lowBits !== null && r.lowBits !== '0x0').length,
+    rekallWouldDrop: rows.filter((r) => r.rekallWouldDrop).length,
+    valid: rows.filter((r) => r.verdict.startsWith('valid')).length,
+  };
+  return { rows, totals };
+}
