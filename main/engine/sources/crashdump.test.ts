@@ -146,6 +146,22 @@ describe('crash dump reader: bitmap dumps (DumpType 5 and 6)', () => {
     } finally { src.close(); }
   });
 
+  it('indexes a sparse 64 GiB bitmap and omits unrecorded (zero) header addresses', () => {
+    const runs = [{ start: 0x2000, length: 0x1000 }, { start: 0x10_0000_0000 - 0x2000, length: 0x2000 }];
+    const p = path.join(dir, 'sparse.dmp');
+    writeCrashDumpBitmap(p, patternContent(runs), { header: { directoryTableBase: 0x1ad000n } });
+    const src = openCrashDump(p);
+    try {
+      expect(src.runs()).toEqual(runs);
+      expect(src.size).toBe(0x10_0000_0000);
+      expect(same(src.read(0xf_ffff_fff0, 0x10).data, patternBytes(0xf_ffff_fff0, 0x10))).toBe(true);
+      expect(src.read(0x8_0000_0000, 0x10).absent).toEqual([{ start: 0x8_0000_0000, length: 0x10 }]);
+      expect(src.hints.dtb).toBe(0x1ad000n);
+      expect('psActiveProcessHead' in src.hints).toBe(false);
+      expect('kdDebuggerDataBlock' in src.hints).toBe(false);
+    } finally { src.close(); }
+  });
+
   it('rejects absurd and inconsistent bitmap headers', () => {
     const p = path.join(dir, 'bmp-bad.dmp');
     writeCrashDumpBitmap(p, patternContent(RUNS), { header: HEADER });

@@ -93,18 +93,23 @@ function parse(file: ImageFile): CrashDumpSource {
 
   const majorVersion = hdr.readUInt32LE(0x08);
   const minorVersion = hdr.readUInt32LE(0x0c);
-  const hints: SourceHints = {
-    dtb: hdr.readBigUInt64LE(0x10),
-    psLoadedModuleList: hdr.readBigUInt64LE(0x20),
-    psActiveProcessHead: hdr.readBigUInt64LE(0x28),
+  // Zero addresses are "not recorded" (some dump writers leave them empty): omit them.
+  const address = (at: number): bigint | undefined => {
+    const v = hdr.readBigUInt64LE(at);
+    return v === 0n ? undefined : v;
+  };
+  const hints: SourceHints = dropUndefined({
+    dtb: address(0x10),
+    psLoadedModuleList: address(0x20),
+    psActiveProcessHead: address(0x28),
     machineImageType: hdr.readUInt32LE(0x30),
     numberOfProcessors: hdr.readUInt32LE(0x34),
-    kdDebuggerDataBlock: hdr.readBigUInt64LE(0x80),
+    kdDebuggerDataBlock: address(0x80),
     majorVersion,
     minorVersion,
     // MinorVersion carries NtBuildNumber (e.g. 19041); the high bits of NtBuildNumber are not stored.
     buildNumber: minorVersion & 0xffff,
-  };
+  });
   const dumpType = hdr.readUInt32LE(0xf98);
   const base = { bugCheckCode: hdr.readUInt32LE(0x38), pfnDataBase: hdr.readBigUInt64LE(0x18) };
 
@@ -320,6 +325,10 @@ class BitmapDumpSource implements CrashDumpSource {
   close(): void {
     this.file.close();
   }
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

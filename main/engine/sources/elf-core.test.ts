@@ -59,6 +59,17 @@ describe('ELF core reader', () => {
     } finally { src.close(); }
   });
 
+  it('takes the CPU count and the first vCPU CR3 from QEMU notes as hints', () => {
+    const p = path.join(dir, 'notes.elf');
+    writeElfCore(p, patternContent(RUNS), { cpus: [{ cr3: 0x4e312002n }, { cr3: 0x1ad000n }, { cr3: 0n }] });
+    const src = openElfCore(p);
+    expect(src.hints).toEqual({ dtb: 0x4e312002n, numberOfProcessors: 3 });
+    src.close();
+    const plain = openElfCore(write('nocr3.elf'));
+    expect(plain.hints).toEqual({ numberOfProcessors: 1 });
+    plain.close();
+  });
+
   it('sorts segments listed out of order in the program header table', () => {
     const src = openElfCore(write('desc.elf', { segmentOrder: 'descending' }));
     try {

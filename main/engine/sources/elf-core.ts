@@ -9,6 +9,11 @@
  * program headers QEMU stores PN_XNUM (0xffff) in e_phnum and the real count in section header 0's
  * sh_info (gABI "Extended Program Header Numbering").
  *
+ * Hints: QEMU writes, per vCPU, an NT_PRSTATUS note named "CORE" and a note named "QEMU" holding
+ * QEMUCPUState (qemu/target/i386/arch_dump.c; contrib/elf2dmp/qemu_elf.h): u32 version, u32 size,
+ * rax..r15, rip, rflags (to 0x98), ten 24-byte segment caches (to 0x188), cr[5] (cr3 at 0x1a0),
+ * kernel_gs_base. The first CPU's CR3 becomes hints.dtb, the CPU count hints.numberOfProcessors.
+ *
  * Choice: bytes between p_filesz and p_memsz are reported ABSENT, not zero. The gABI says such
  * bytes are zero for loadable programs, but in a memory dump they are memory that was not captured
  * (QEMU writes p_memsz == p_filesz; a shorter p_filesz means the dump was filtered or cut), and
@@ -16,7 +21,7 @@
  */
 import { formatError } from '../errors.js';
 import { ImageFile } from './image-file.js';
-import type { PhysicalSource } from './physical-source.js';
+import type { PhysicalSource, SourceHints } from './physical-source.js';
 import { SegmentedSource, type FileSegment } from './segmented.js';
 
 const EHDR_SIZE = 64;
@@ -25,6 +30,11 @@ const SHDR_SIZE = 64;
 const ET_CORE = 4;
 const EM_X86_64 = 62;
 const PT_LOAD = 1;
+const PT_NOTE = 4;
+const NT_PRSTATUS = 1;
+const QEMU_CR3_AT = 0x1a0;
+/** Notes are CPU state: a few KiB per vCPU. Larger PT_NOTE segments are not read for hints. */
+const MAX_NOTES = 16 * 1024 * 1024;
 const PN_XNUM = 0xffff;
 /** Far above any real guest (QEMU writes one PT_LOAD per RAM block piece: tens, not millions). */
 const MAX_PHNUM = 1 << 20;
@@ -44,7 +54,8 @@ function u64(buf: Buffer, at: number, path: string, field: string): number {
 /** Validate the ELF header and program headers of an open file and serve its PT_LOAD segments. */
 export function elfCoreFromFile(file: ImageFile): PhysicalSource {
   try {
-    return new SegmentedSource('elf-core', file, parseElfCore(file));
+    const { segments, hints } = parseElfCore(file);
+    return new SegmentedSource('elf-core', file, segments, hints);
   } catch (err) {
     file.close();
     throw err;
@@ -55,7 +66,7 @@ export function openElfCore(path: string): PhysicalSource {
   return elfCoreFromFile(ImageFile.open(path));
 }
 
-function parseElfCore(file: ImageFile): FileSegment[] {
+function parseElfCore(file: ImageFile): { segments: FileSegment[]; hints: SourceHints } {
   const path = file.path;
   const eh = file.readAt(0, EHDR_SIZE);
   if (eh.length < 4 || eh[0] !== 0x7f || eh[1] !== 0x45 || eh[2] !== 0x4c || eh[3] !== 0x46) {
@@ -87,12 +98,15 @@ function parseElfCore(file: ImageFile): FileSegment[] {
   }
 
   const segments: (FileSegment & { index: number })[] = [];
+  const notes: { offset: number; size: number }[] = [];
   for (let first = 0; first < phnum; first += PHDR_BATCH) {
     const count = Math.min(PHDR_BATCH, phnum - first);
     const table = file.readAt(phoff + first * PHDR_SIZE, count * PHDR_SIZE);
     for (let k = 0; k < count; k++) {
       const at = k * PHDR_SIZE;
-      if (table.readUInt32LE(at) !== PT_LOAD) continue;
+      const ptype = table.readUInt32LE(at);
+      if (ptype === PT_NOTE) notes.push({ offset: u64(table, at + 0x08, path, 'PT_NOTE p_offset'), size: u64(table, at + 0x20, path, 'PT_NOTE p_filesz') });
+      if (ptype !== PT_LOAD) continue;
       const index = first + k;
       const offset = u64(table, at + 0x08, path, `PT_LOAD #${index} p_offset`);
       const paddr = u64(table, at + 0x18, path, `PT_LOAD #${index} p_paddr`);
@@ -117,5 +131,35 @@ function parseElfCore(file: ImageFile): FileSegment[] {
       throw formatError(path, `PT_LOAD #${prev.index} (PA ${h(prev.start)}-${h(prev.start + prev.length)}) overlaps PT_LOAD #${cur.index} (PA ${h(cur.start)}-${h(cur.start + cur.length)})`);
     }
   }
-  return segments.map(({ start, length, fileOffset }) => ({ start, length, fileOffset }));
+  return { segments: segments.map(({ start, length, fileOffset }) => ({ start, length, fileOffset })), hints: noteHints(file, notes) };
+}
+
+/** CPU count and the first vCPU's CR3 from QEMU's notes; malformed notes just yield no hint. */
+function noteHints(file: ImageFile, notes: readonly { offset: number; size: number }[]): SourceHints {
+  let cpus = 0;
+  let dtb: bigint | undefined;
+  for (const n of notes) {
+    if (n.size > MAX_NOTES || n.offset + n.size > file.size) continue;
+    const b = file.readAt(n.offset, n.size);
+    for (let at = 0; at + 12 <= b.length; ) {
+      const namesz = b.readUInt32LE(at);
+      const descsz = b.readUInt32LE(at + 4);
+      const type = b.readUInt32LE(at + 8);
+      const nameAt = at + 12;
+      const descAt = nameAt + Math.ceil(namesz / 4) * 4;
+      const next = descAt + Math.ceil(descsz / 4) * 4;
+      if (next > b.length) break;
+      const name = b.subarray(nameAt, nameAt + namesz).toString('latin1').replace(/\0+$/, '');
+      if (name === 'CORE' && type === NT_PRSTATUS) cpus++;
+      if (name === 'QEMU' && dtb === undefined && descsz >= QEMU_CR3_AT + 8) {
+        const cr3 = b.readBigUInt64LE(descAt + QEMU_CR3_AT);
+        if (cr3 !== 0n) dtb = cr3;
+      }
+      at = next;
+    }
+  }
+  const hints: { dtb?: bigint; numberOfProcessors?: number } = {};
+  if (dtb !== undefined) hints.dtb = dtb;
+  if (cpus > 0) hints.numberOfProcessors = cpus;
+  return hints;
 }

@@ -1,7 +1,8 @@
 /**
  * ELF64 core writer shaped like QEMU `dump-guest-memory` output (qemu/dump/dump.c): an ET_CORE
- * EM_X86_64 little-endian header, one PT_NOTE (an NT_PRSTATUS note named "CORE", zeroed) and one
- * PT_LOAD per run with p_paddr = the guest physical address, p_filesz == p_memsz, p_vaddr 0.
+ * EM_X86_64 little-endian header, one PT_NOTE holding per vCPU an NT_PRSTATUS note named "CORE"
+ * (zeroed) and a "QEMU" note with QEMUCPUState (version 1, size 0x1b8, cr[3] at 0x1a0; everything
+ * else zero — see qemu target/i386/arch_dump.c), then one PT_LOAD per run with p_paddr = the guest physical address, p_filesz == p_memsz, p_vaddr 0.
  * With 0xffff or more program headers, e_phnum holds PN_XNUM and section header 0's sh_info the
  * real count (gABI "Extended Program Header Numbering"), as QEMU does.
  *
@@ -15,21 +16,39 @@ export interface ElfWriteOptions {
   /** Order of the PT_LOAD headers in the table (file data stays ascending). Default 'ascending'. */
   readonly segmentOrder?: 'ascending' | 'descending';
   readonly chunkBytes?: number;
+  /** One entry per vCPU (default one CPU with CR3 0, i.e. no DTB hint). */
+  readonly cpus?: readonly { readonly cr3: bigint }[];
 }
 
 const PN_XNUM = 0xffff;
 const NT_PRSTATUS = 1;
 const PRSTATUS_SIZE = 336; // sizeof(struct elf_prstatus) on x86-64 Linux
 
-function note(): Buffer {
-  const name = Buffer.from('CORE\0');
+const QEMU_CPU_STATE_SIZE = 0x1b8;
+
+function note(nameText: string, type: number, desc: Buffer): Buffer {
+  const name = Buffer.from(nameText + '\0', 'latin1');
   const namePadded = Math.ceil(name.length / 4) * 4;
-  const b = Buffer.alloc(12 + namePadded + PRSTATUS_SIZE);
+  const b = Buffer.alloc(12 + namePadded + Math.ceil(desc.length / 4) * 4);
   b.writeUInt32LE(name.length, 0);
-  b.writeUInt32LE(PRSTATUS_SIZE, 4);
-  b.writeUInt32LE(NT_PRSTATUS, 8);
+  b.writeUInt32LE(desc.length, 4);
+  b.writeUInt32LE(type, 8);
   name.copy(b, 12);
+  desc.copy(b, 12 + namePadded);
   return b;
+}
+
+function cpuNotes(cpus: readonly { readonly cr3: bigint }[]): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < cpus.length; i++) parts.push(note('CORE', NT_PRSTATUS, Buffer.alloc(PRSTATUS_SIZE)));
+  for (const cpu of cpus) {
+    const state = Buffer.alloc(QEMU_CPU_STATE_SIZE);
+    state.writeUInt32LE(1, 0); // version
+    state.writeUInt32LE(QEMU_CPU_STATE_SIZE, 4);
+    state.writeBigUInt64LE(cpu.cr3, 0x1a0);
+    parts.push(note('QEMU', 0, state));
+  }
+  return Buffer.concat(parts);
 }
 
 export function writeElfCore(path: string, content: MemoryContent, options: ElfWriteOptions = {}): MemoryRun[] {
@@ -39,7 +58,7 @@ export function writeElfCore(path: string, content: MemoryContent, options: ElfW
   const extended = phnum >= PN_XNUM;
   const phoff = 64;
   const noteOff = phoff + phnum * 56;
-  const noteBytes = note();
+  const noteBytes = cpuNotes(options.cpus ?? [{ cr3: 0n }]);
   const shoff = extended ? noteOff + noteBytes.length : 0;
   const headersEnd = shoff ? shoff + 64 : noteOff + noteBytes.length;
   const dataStart = Math.ceil(headersEnd / 4096) * 4096;
