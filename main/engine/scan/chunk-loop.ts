@@ -9,11 +9,26 @@ import type { ScanChunk, ScanHit, Scanner } from './types.js';
 
 export const describeChunk = (c: { start: number; end: number }): string => `chunk ${hex(c.start)}-${hex(c.end)}`;
 
-export function scanChunk<H extends ScanHit>(source: PhysicalSource, scanner: Scanner<H>, chunk: ScanChunk): H[] {
-  const { data } = source.read(chunk.start, chunk.readEnd - chunk.start);
+export interface ChunkResult<H extends ScanHit> {
+  readonly hits: H[];
+  /**
+   * Bytes of the chunk's owned range the source could not serve. Chunks lie inside the source's
+   * runs, so this is never a hole: it is a file that ended early (shrank, cut) or a device that
+   * refused; those bytes were scanned as zeros and the caller should say so.
+   */
+  readonly absentBytes: number;
+}
+
+export function scanChunk<H extends ScanHit>(source: PhysicalSource, scanner: Scanner<H>, chunk: ScanChunk): ChunkResult<H> {
+  const { data, absent } = source.read(chunk.start, chunk.readEnd - chunk.start);
   const hits: H[] = [];
   scanner.scan(data, chunk.start, (hit) => {
     if (hit.pa >= chunk.start && hit.pa < chunk.end) hits.push(hit);
   });
-  return hits;
+  let absentBytes = 0;
+  for (const a of absent) absentBytes += Math.max(0, Math.min(a.start + a.length, chunk.end) - Math.max(a.start, chunk.start));
+  return { hits, absentBytes };
 }
+
+export const absentMessage = (absentBytes: number): string =>
+  `${hex(absentBytes)} bytes could not be read from the source (file shorter than its memory runs?) and were scanned as zeros`;

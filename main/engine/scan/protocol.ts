@@ -14,5 +14,5 @@ export type ToWorker = { readonly type: 'chunk'; readonly id: number; readonly c
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'init-error'; readonly kind: ErrorKind; readonly message: string }
-  | { readonly type: 'done'; readonly id: number; readonly hits: readonly ScanHit[] }
+  | { readonly type: 'done'; readonly id: number; readonly hits: readonly ScanHit[]; readonly absentBytes: number }
   | { readonly type: 'chunk-error'; readonly id: number; readonly message: string };

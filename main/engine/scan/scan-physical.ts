@@ -18,7 +18,7 @@ import type { Worker } from 'node:worker_threads';
 import { MemScopeError, usageError } from '../errors.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalRun, PhysicalSource } from '../sources/physical-source.js';
-import { describeChunk, scanChunk } from './chunk-loop.js';
+import { absentMessage, describeChunk, scanChunk } from './chunk-loop.js';
 import { intersectRuns, coalesceRuns, planChunks, totalBytes } from './plan.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { loadScanner } from './registry.js';
@@ -63,11 +63,14 @@ export async function* scanSource<H extends ScanHit>(
   let done = 0;
   for (const chunk of chunks) {
     if (signal?.aborted) throw cancelled(source.name, done, total);
+    const where = { start: chunk.start, end: chunk.end };
     let hits: H[] = [];
     try {
-      hits = scanChunk(source, sc, chunk);
+      const r = scanChunk(source, sc, chunk);
+      hits = r.hits;
+      if (r.absentBytes > 0) yield { type: 'error', message: `${source.name}: ${describeChunk(chunk)}: ${absentMessage(r.absentBytes)}`, chunk: where };
     } catch (err) {
-      yield { type: 'error', message: `${source.name}: ${describeChunk(chunk)}: ${(err as Error).message}`, chunk: { start: chunk.start, end: chunk.end } };
+      yield { type: 'error', message: `${source.name}: ${describeChunk(chunk)}: ${(err as Error).message}`, chunk: where };
     }
     for (const hit of hits) yield { type: 'hit', hit };
     done += chunk.end - chunk.start;
@@ -210,6 +213,7 @@ class ScanPool<H extends ScanHit> {
       case 'done': {
         const id = slot.chunk;
         slot.chunk = -1;
+        if (m.absentBytes > 0) this.pushChunkError(id, absentMessage(m.absentBytes));
         for (const hit of m.hits) this.events.push({ type: 'hit', hit: hit as H });
         this.settle(id);
         this.dispatch(slot);

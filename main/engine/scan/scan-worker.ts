@@ -36,7 +36,8 @@ if (source && scanner) {
   process.once('exit', () => src.close());
   port.on('message', (m: ToWorker) => {
     try {
-      post({ type: 'done', id: m.id, hits: scanChunk(src, sc, m.chunk) });
+      const r = scanChunk(src, sc, m.chunk);
+      post({ type: 'done', id: m.id, hits: r.hits, absentBytes: r.absentBytes });
     } catch (err) {
       post({ type: 'chunk-error', id: m.id, message: err instanceof Error ? err.message : String(err) });
     }

@@ -296,17 +296,27 @@ describe('bad input', () => {
     const file = path.join(dir, 'cut.elf');
     writeImage(file, 'elf-core', memoryFromPages([{ start: 0, length: MiB }, { start: 2 * MiB, length: MiB }], (pa) => p.map.get(pa) ?? null));
     fs.truncateSync(file, fs.statSync(file).size - MiB / 2);
-    const outcome = await collect(scanPhysical({ sourcePath: file, scanner: spec, chunkSize: C })).then(
-      (r) => ({ ok: true as const, r }),
-      (e: unknown) => ({ ok: false as const, e }),
-    );
-    if (outcome.ok) {
-      // a reader that serves the cut part as absent must still say nothing was invented: every byte scanned once
-      expect(outcome.r.progress.at(-1)?.bytesDone).toBe(outcome.r.progress.at(-1)?.bytesTotal);
-    } else {
-      expect(outcome.e).toBeInstanceOf(MemScopeError);
-      expect((outcome.e as MemScopeError).message).toContain('cut.elf');
-    }
+    await expect(collect(scanPhysical({ sourcePath: file, scanner: spec, chunkSize: C }))).rejects.toMatchObject({
+      kind: 'format',
+      message: expect.stringMatching(/cut\.elf: PT_LOAD .* the dump is truncated/),
+    });
+  });
+
+  it('a raw image that shrinks under an open source: the missing bytes are reported per chunk, the scan goes on', async () => {
+    const file = path.join(dir, 'shrinks.raw');
+    const p = new Pages();
+    p.tag(0x1000, 'Proc');
+    writeImage(file, 'raw', memoryFromPages([{ start: 0, length: MiB }], (pa) => p.map.get(pa) ?? null));
+    const src = openSource(file);
+    fs.truncateSync(file, MiB - C - 0x1000);
+    const r = await collect(scanSource(src, poolTagScan({ tags: ['Proc'] }), { chunkSize: C }));
+    src.close();
+    expect(r.hits.map((h) => h.pa)).toEqual([0x1000]);
+    expect(r.errors).toEqual([
+      `${file}: chunk 0x80000-0xc0000: 0x1000 bytes could not be read from the source (file shorter than its memory runs?) and were scanned as zeros`,
+      `${file}: chunk 0xc0000-0x100000: 0x40000 bytes could not be read from the source (file shorter than its memory runs?) and were scanned as zeros`,
+    ]);
+    expect(r.progress.at(-1)).toEqual({ bytesDone: MiB, bytesTotal: MiB });
   });
 
   it('bad scanner kind, params or worker count are usage errors before any worker starts', async () => {
