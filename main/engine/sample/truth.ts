@@ -30,6 +30,12 @@ export interface TruthProcess {
   readonly planted: readonly string[];
   /** EPROCESS straddles a 4 KiB page boundary (halves on unrelated physical pages). */
   readonly straddles: boolean;
+  /** Optional detail written by the sample builder (absent in truths from other sources). */
+  readonly threadIds?: readonly number[];
+  readonly threadOffsets?: readonly string[]; // ETHREAD kernel VAs
+  readonly objectHeader?: string; // _OBJECT_HEADER kernel VA
+  readonly poolHeader?: string; // _POOL_HEADER kernel VA
+  readonly infoMask?: number; // _OBJECT_HEADER.InfoMask
 }
 
 export interface GroundTruth {
@@ -46,8 +52,12 @@ export interface GroundTruth {
   readonly selfRefIndex: number;
   readonly lowStub: boolean;
   readonly lowStubPa: string | null;
+  readonly kernelSize?: string; // SizeOfImage of ntoskrnl
+  readonly obHeaderCookie?: number | null; // null before Windows 10 (TypeIndex not encoded)
+  readonly cidTableLevel?: number; // PspCidTable TableCode level (0 or 1)
+  readonly poolTags?: { readonly process: string; readonly thread: string }; // PoolTag as u32 hex
   readonly symbols: Readonly<Record<string, string>>; // symbol -> VA, for those the builder wrote
   readonly processes: readonly TruthProcess[];
   /** Things that look like a process but are not, which no method may report. */
-  readonly decoys: readonly { readonly physicalOffset: string; readonly why: string }[];
+  readonly decoys: readonly { readonly physicalOffset: string; readonly why: string; readonly kind?: string }[];
 }

@@ -1,0 +1,79 @@
+import { writeFile } from 'node:fs/promises';
+import { ioError, usageError } from '../errors.js';
+import { buildImage } from './image.js';
+import { resolveSampleProfile } from './profile-source.js';
+import { PAGE_SIZE } from './physmem.js';
+import type { GroundTruth } from './truth.js';
+import { memoryFromPages, writeImage, type WriterFormat } from './writers/index.js';
+
+export type { GroundTruth, TruthProcess } from './truth.js';
+
+export type SampleFormat = GroundTruth['format'];
+export const SAMPLE_FORMATS: readonly SampleFormat[] = ['raw', 'elf', 'crashdump', 'crashdump-bitmap'];
+
+export interface SampleOptions {
+  /** GUIDAGE, build number ("19041") or version ("10.0.19041.508"). */
+  readonly build: string;
+  readonly format: SampleFormat;
+  readonly out: string;
+  readonly sizeMiB?: number; // default 256
+  readonly processes?: number; // extra processes beyond the standard set, default 8
+  readonly seed?: number; // default 1
+  readonly lowStub?: boolean; // default true
+  readonly selfRefIndex?: number;
+  readonly kernelBase?: bigint;
+}
+
+const WRITER: Record<SampleFormat, WriterFormat> = {
+  raw: 'raw',
+  elf: 'elf-core',
+  crashdump: 'crashdump-full',
+  'crashdump-bitmap': 'crashdump-bitmap',
+};
+
+/**
+ * Build a sample Windows x64 memory image for `build` and write `<out>` plus `<out>.truth.json`.
+ * Deterministic: the same options give a byte-identical image.
+ */
+export async function buildSample(opts: SampleOptions): Promise<GroundTruth> {
+  if (!SAMPLE_FORMATS.includes(opts.format)) {
+    throw usageError(`--format must be one of ${SAMPLE_FORMATS.join(', ')} (got "${String(opts.format)}")`);
+  }
+  const seed = opts.seed ?? 1;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw usageError(`--seed must be a non-negative integer (got ${seed})`);
+  const { profile, version, buildNumber } = await resolveSampleProfile(opts.build);
+  const image = buildImage(profile, buildNumber, version, {
+    sizeMiB: opts.sizeMiB ?? 256,
+    processes: opts.processes ?? 8,
+    seed,
+    lowStub: opts.lowStub ?? true,
+    ...(opts.selfRefIndex !== undefined ? { selfRefIndex: opts.selfRefIndex } : {}),
+    ...(opts.kernelBase !== undefined ? { kernelBase: opts.kernelBase } : {}),
+  });
+  const { mem, truth: t } = image;
+  const content = memoryFromPages(mem.runs, (pa) => mem.storedPage(pa / PAGE_SIZE));
+  const dtb = BigInt(t.dtb);
+  const activeHead = BigInt(t.symbols['PsActiveProcessHead'] ?? '0');
+  try {
+    writeImage(opts.out, WRITER[opts.format], content, {
+      elf: { cpus: [{ cr3: dtb }] },
+      crash: {
+        header: {
+          directoryTableBase: dtb,
+          psActiveProcessHead: activeHead,
+          minorVersion: buildNumber,
+        },
+      },
+    });
+  } catch (e) {
+    if (e instanceof RangeError) throw e;
+    throw ioError(opts.out, e);
+  }
+  const truth: GroundTruth = { format: opts.format, ...t };
+  try {
+    await writeFile(`${opts.out}.truth.json`, JSON.stringify(truth, null, 2) + '\n');
+  } catch (e) {
+    throw ioError(`${opts.out}.truth.json`, e);
+  }
+  return truth;
+}

@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analysisError, usageError } from '../errors.js';
+import { BundledProfiles } from '../profile/bundled.js';
+import type { ProfileData } from '../profile/model.js';
+import { Profile } from '../profile/profile.js';
+import { loadIsfProfile } from './isf-loader.js';
+
+/**
+ * Where the sample builder gets its kernel profile: the bundled set in profiles/ first (works with no
+ * reference data, for the README demo), then the shared ISF reference set (tests, any of 213 builds).
+ * `build` is a GUIDAGE, a build number ("19041": lowest revision present) or a version string.
+ */
+export interface ResolvedSampleProfile {
+  readonly profile: Profile;
+  readonly version: string; // e.g. "10.0.19041.508" ("" when unknown)
+  readonly buildNumber: number;
+}
+
+export function sharedIsfDir(): string | null {
+  const env = process.env['MEMSCOPE_SHARED_ISF'];
+  if (env) return existsSync(env) ? env : null;
+  let dir = fileURLToPath(new URL('.', import.meta.url));
+  for (let i = 0; i < 10; i++) {
+    const cand = join(dir, 'shared', 'data', 'windows-symbols', 'ntkrnlmp.pdb');
+    if (existsSync(cand)) return cand;
+    const up = join(dir, '..');
+    if (up === dir) break;
+    dir = up;
+  }
+  return null;
+}
+
+function fromBundled(build: string): ProfileData | null {
+  const bundled = new BundledProfiles();
+  if (!bundled.available()) return null;
+  const b = build.trim().toUpperCase();
+  const list = bundled.list();
+  let key: string | undefined;
+  if (/^[0-9A-F]{33,40}$/.test(b)) key = list.find((e) => e.key === b)?.key;
+  else if (/^\d+\.\d+\.\d+\.\d+$/.test(b)) key = list.find((e) => e.build === b)?.key;
+  else if (/^\d+$/.test(b)) {
+    const rev = (v?: string) => Number(v?.split('.')[3] ?? 0);
+    key = list.filter((e) => e.build?.split('.')[2] === b).sort((x, y) => rev(x.build) - rev(y.build))[0]?.key;
+  }
+  return key ? bundled.load(key) : null;
+}
+
+export function buildNumberOf(version: string | undefined): number | null {
+  const n = Number(version?.split('.')[2]);
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+export async function resolveSampleProfile(build: string): Promise<ResolvedSampleProfile> {
+  if (!build || !/^([0-9A-Fa-f]{33,40}|\d+|\d+\.\d+\.\d+\.\d+)$/.test(build.trim())) {
+    throw usageError(`--build must be a GUIDAGE, a build number like 19041 or a version like 10.0.19041.508 (got "${build}")`);
+  }
+  let data = fromBundled(build);
+  if (!data) {
+    const dir = sharedIsfDir();
+    if (!dir) throw analysisError(`build ${build}`, 'not in the bundled profiles and no ISF reference set found (set MEMSCOPE_SHARED_ISF)');
+    data = await loadIsfProfile(dir, build);
+  }
+  const buildNumber = buildNumberOf(data.build) ?? (/^\d+$/.test(build.trim()) ? Number(build.trim()) : null);
+  if (buildNumber === null) throw analysisError(`build ${build}`, 'profile does not say which Windows build it is');
+  if (data.pointerSize !== 8) throw analysisError(`build ${build}`, 'only x64 kernels are supported by the sample builder');
+  return { profile: new Profile(data), version: data.build ?? '', buildNumber };
+}
