@@ -8,7 +8,8 @@
 import { stringify } from 'csv-stringify/sync';
 
 export type Cell = string | number | bigint | boolean | null | undefined | readonly unknown[] | { readonly [k: string]: unknown };
-export type Row = { readonly [column: string]: unknown };
+/** Any plain object; interfaces without an index signature are accepted. */
+export type Row = object;
 
 export const UTF8_BOM = '\ufeff';
 const FORMULA_START = /^[=+\-@\t\r]/;
@@ -32,7 +33,7 @@ export function columnsOf(rows: readonly Row[], columns?: readonly string[]): st
   if (columns) return [...columns];
   const cols: string[] = [];
   const seen = new Set<string>();
-  for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) { seen.add(k); cols.push(k); }
+  for (const r of rows) for (const k of Object.keys(r as Record<string, unknown>)) if (!seen.has(k)) { seen.add(k); cols.push(k); }
   return cols;
 }
 
@@ -44,7 +45,7 @@ export interface CsvOptions {
 
 export function toCsv(rows: readonly Row[], options: CsvOptions = {}): string {
   const cols = columnsOf(rows, options.columns);
-  const records = rows.map((r) => cols.map((c) => escapeFormula(cellText(r[c]))));
+  const records = rows.map((r) => cols.map((c) => escapeFormula(cellText((r as Record<string, unknown>)[c]))));
   const body = stringify([cols.map(escapeFormula), ...records], { record_delimiter: '\r\n', quoted_match: /^\s|\s$/ });
   return (options.bom ?? true ? UTF8_BOM : '') + body;
 }

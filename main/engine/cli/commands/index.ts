@@ -2,6 +2,10 @@ import type { Command } from 'commander';
 import type { CliIo } from '../context.js';
 import { register as hexdump } from './hexdump.js';
 import { register as info } from './info.js';
+import { register as pslist } from './pslist.js';
+import { register as psscan } from './psscan.js';
+import { register as psxview } from './psxview.js';
+import { register as struct } from './struct.js';
 import { register as translate } from './translate.js';
 
 /** A subcommand adds itself to the program; actions throw MemScopeError for failures. */
@@ -11,5 +15,9 @@ export type RegisterCommand = (program: Command, io: CliIo) => void;
 export const commands: RegisterCommand[] = [
   hexdump,
   info,
+  pslist,
+  psscan,
+  psxview,
+  struct,
   translate,
 ];

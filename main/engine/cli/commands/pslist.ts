@@ -1,0 +1,47 @@
+/**
+ * `memscope pslist|psscan <image> [--format table|csv|json] [--out FILE]`: processes from the
+ * active process list / from a physical `Proc` pool scan. JSON is an array of rows with exactly
+ * these fields: pid, ppid, name, imagePath, commandLine, offset, physicalOffset, dtb, userDtb,
+ * createTime, exitTime, threads, sessionId, wow64, missing, warnings (hex lower-case `0x…`).
+ */
+import type { Command } from 'commander';
+import { collectPslist } from '../../plugins/pslist/index.js';
+import { collectPsscan } from '../../plugins/psscan/index.js';
+import type { ProcessRow } from '../../windows/eprocess.js';
+import type { CliIo } from '../context.js';
+import { checkOutput, dash, emit, openKernel, render, warnAll, type OutputOptions } from '../process-commands.js';
+import type { RegisterCommand } from './index.js';
+
+export const PROCESS_COLUMNS = [
+  'pid', 'ppid', 'name', 'imagePath', 'commandLine', 'offset', 'physicalOffset', 'dtb', 'userDtb',
+  'createTime', 'exitTime', 'threads', 'sessionId', 'wow64', 'missing', 'warnings',
+] as const;
+
+export const processTable = {
+  headers: ['PID', 'PPID', 'NAME', 'OFFSET', 'DTB', 'THREADS', 'SESS', 'WOW64', 'CREATED', 'EXITED', 'MISSING'],
+  cells: (r: ProcessRow) => [dash(r.pid), dash(r.ppid), dash(r.name), r.offset, dash(r.dtb), dash(r.threads), dash(r.sessionId), dash(r.wow64), dash(r.createTime), dash(r.exitTime), r.missing.join(',') || '-'],
+};
+
+function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): void {
+  program
+    .command(name)
+    .description(name === 'pslist' ? 'list processes from the kernel active process list' : 'scan all physical memory for process (Proc) pool allocations')
+    .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
+    .option('--format <format>', 'table, csv or json', 'table')
+    .option('--out <file>', 'write the output to FILE instead of stdout')
+    .action(async (image: string, opts: OutputOptions) => {
+      const format = checkOutput(image, opts);
+      const s = await openKernel(image);
+      try {
+        const r = name === 'pslist' ? await collectPslist(s.kernel) : await collectPsscan(s.kernel, { sourcePath: image });
+        warnAll(io, r.warnings);
+        const rows = name === 'pslist' ? r.rows : [...r.rows].sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
+        emit(io, render(format, rows, processTable, PROCESS_COLUMNS), opts.out);
+      } finally {
+        s.close();
+      }
+    });
+}
+
+export const register: RegisterCommand = (program, io) => addCommand(program, io, 'pslist');
+export const registerPsscan: RegisterCommand = (program, io) => addCommand(program, io, 'psscan');
