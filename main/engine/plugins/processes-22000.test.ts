@@ -1,0 +1,3 @@
+import { processSuite } from './testing/process-suite.js';
+
+processSuite('22000', 78);

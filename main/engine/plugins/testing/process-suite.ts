@@ -1,0 +1,103 @@
+/**
+ * The per-build process suite: on sample images of one build in raw, ELF core and crash dump
+ * format, every method finds exactly what the ground truth's foundBy says, field by field.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SampleFormat } from '../../sample/index.js';
+import { collectPslist } from '../pslist/index.js';
+import { collectPsscan } from '../psscan/index.js';
+import { psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
+import { inspectDtbs } from '../dtb-inspect/index.js';
+import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from './sample-kernel.js';
+
+const FORMATS: readonly SampleFormat[] = ['raw', 'elf', 'crashdump'];
+
+export function processSuite(build: string, seed: number): void {
+  describe(`processes on ${build} samples`, () => {
+    const set = new SampleSet();
+    const images = new Map<SampleFormat, SampleKernel>();
+    beforeAll(async () => {
+      for (const f of FORMATS) images.set(f, await set.build(build, f, seed + FORMATS.indexOf(f)));
+    });
+    afterAll(() => set.cleanup());
+
+    describe.each(FORMATS)('%s', (format) => {
+      const img = () => images.get(format)!;
+
+      it('pslist lists exactly the linked processes, in list order, every field as the truth says', async () => {
+        const { truth, kernel } = img();
+        const { rows, warnings } = await collectPslist(kernel);
+        expect(warnings).toEqual([]);
+        const want = truth.processes.filter((p) => p.foundBy.pslist);
+        expect(rows.map((r) => r.offset).sort()).toEqual(want.map((p) => p.offset).sort());
+        for (const p of want) {
+          const r = rows.find((x) => x.offset === p.offset)!;
+          expect(pick(r, ROW_FIELDS), `${p.name} (${p.pid})`).toEqual(pick(p, ROW_FIELDS));
+          expect(r.missing).toEqual([]);
+        }
+        expect(rows[0]!.pid).toBe(4); // the list starts at System
+      });
+
+      it('psscan finds every pool EPROCESS the truth lists (hidden and exited included), no decoys', async () => {
+        const { truth, kernel } = img();
+        const { rows, rejected } = await collectPsscan(kernel);
+        const want = truth.processes.filter((p) => p.foundBy.psscan);
+        expect(rows.map((r) => r.offset).sort()).toEqual(want.map((p) => p.offset).sort());
+        for (const p of want) {
+          const r = rows.find((x) => x.offset === p.offset)!;
+          expect(pick(r, ROW_FIELDS), `${p.name} (${p.pid}) ${p.planted.join('+')}`).toEqual(pick(p, ROW_FIELDS));
+        }
+        const exited = want.filter((p) => p.exitTime !== null);
+        expect(exited.length).toBeGreaterThan(0);
+        for (const d of truth.decoys) {
+          expect(rows.some((r) => r.physicalOffset === d.physicalOffset)).toBe(false);
+        }
+        // aligned decoys are seen and rejected with a reason, not silently missed
+        for (const d of truth.decoys.filter((x) => Number(x.physicalOffset) % 16 === 0)) {
+          expect(rejected.some((r) => r.pa === Number(d.physicalOffset)), d.why).toBe(true);
+        }
+        // a PCID-tagged DirBase is kept, never a reason to drop (the Rekall bug)
+        const lockApp = rows.find((r) => r.name === 'LockApp.exe');
+        expect(lockApp).toBeDefined();
+        expect(BigInt(lockApp!.dtb!) & 0xfffn).not.toBe(0n);
+        expect(truth.processes.some((p) => p.straddles && p.foundBy.psscan)).toBe(true);
+      });
+
+      it('psxview marks every source exactly as the truth foundBy, with verdicts for hidden, exited, remnant', async () => {
+        const { truth, kernel } = img();
+        const { rows } = await psxview(kernel, format === 'raw' ? { sourcePath: img().path, workers: 2 } : {});
+        const relevant = truth.processes.filter((p) => Object.values(p.foundBy).some(Boolean));
+        expect(rows.map((r) => r.offset).sort()).toEqual(relevant.map((p) => p.offset).sort());
+        for (const p of relevant) {
+          const r = rows.find((x) => x.offset === p.offset)!;
+          expect(pick(r, PSXVIEW_SOURCES), `${p.name} (${p.pid}) ${p.planted.join('+')}`).toEqual(pick(p.foundBy, PSXVIEW_SOURCES));
+          expect(r.exitTime).toBe(p.exitTime);
+          if (p.planted.includes('dkom-unlinked')) expect(r.verdict).toContain('likely hidden (DKOM)');
+          if (p.planted.includes('exited')) expect(r.verdict).toMatch(/^exited/);
+          if (p.planted.includes('remnant')) expect(r.verdict).toContain('remnant');
+          if (p.planted.includes('normal') && p.exitTime === null) expect(r.verdict).toMatch(/normal/);
+        }
+        expect(truth.processes.some((p) => p.planted.includes('dkom-unlinked'))).toBe(true);
+      });
+
+      it('dtb inspector: PCID DirBases are valid, kernel half shared, and counted as Rekall drops', async () => {
+        const { truth, kernel } = img();
+        const { rows: procs } = await collectPslist(kernel);
+        const { rows, totals } = inspectDtbs(kernel, procs);
+        const withBits = truth.processes.filter((p) => p.foundBy.pslist && (BigInt(p.dtb) & 0xfffn) !== 0n);
+        expect(withBits.length).toBeGreaterThan(0);
+        expect(totals.rekallWouldDrop).toBe(withBits.length);
+        expect(totals.valid).toBe(procs.length);
+        for (const r of rows) {
+          expect(r.kernelHalfMatchesSystem, `${r.name}`).toBe(true);
+          expect(r.selfReferences).toBe(true);
+          expect(BigInt(r.pml4!)).toBe(BigInt(r.dtb!) & 0x000ffffffffff000n);
+        }
+        const lock = rows.find((r) => r.name === 'LockApp.exe')!;
+        expect(lock.rekallWouldDrop).toBe(true);
+        expect(lock.lowBitsMeaning).toContain('PCID');
+        expect(lock.verdict).toMatch(/^valid/);
+      });
+    });
+  });
+}
