@@ -5,7 +5,7 @@ import type { ProfileData, TypeRef } from '../model.js';
 import { parsePdbIdentity, pdbToProfile, readPdbSymbols } from './index.js';
 import { MsfFile } from './msf.js';
 import { SHARED_PDB_DIR, registryPdbPath } from './testing/fixtures.js';
-import { parsePublics, parseSectionVAs, parseSummary, parseTypes, runPdbutil, type LlvmType } from './testing/llvm-pdbutil.js';
+import { parseDataGlobals, parsePublics, parseSectionVAs, parseSummary, parseTypes, runPdbutil, type LlvmType } from './testing/llvm-pdbutil.js';
 import { readTypeStream } from './tpi.js';
 import { TypeConverter, isUnnamed } from './types-to-profile.js';
 
@@ -56,6 +56,17 @@ describe.each(PDBS)('%s against llvm-pdbutil', (_label, pathOf) => {
     expect(ours).toEqual(theirs);
     // Every public lands in the profile's symbol map (first RVA wins for duplicated names).
     for (const s of readPdbSymbols(bytes).symbols) expect(profile.symbols[s.name]).toBeTypeOf('number');
+  });
+
+  it('lists the same global/local data symbols (S_GDATA32/S_LDATA32) at the same RVAs', () => {
+    const vas = parseSectionVAs(runPdbutil(path, '-section-headers'));
+    const theirs = parseDataGlobals(runPdbutil(path, '-globals'))
+      .filter((p) => p.segment > 0 && p.segment < vas.length)
+      .map((p) => `${p.kind}:${p.name}@${(vas[p.segment]! + p.offset).toString(16)}`)
+      .sort();
+    const ours = readPdbSymbols(bytes).symbols.filter((s) => s.kind !== 'public').map((s) => `${s.kind}:${s.name}@${s.rva.toString(16)}`).sort();
+    expect(theirs.length).toBeGreaterThan(10);
+    expect(ours).toEqual(theirs);
   });
 
   it('resolves every forward reference to the definition llvm-pdbutil names', () => {

@@ -98,6 +98,20 @@ describe('fetchProfile against a local symbol server', () => {
     expect(requests).toEqual([]);
   });
 
+  it('reconverts the cached PDB when the cached profile is corrupt, without the network', async () => {
+    handler = serve(PDB);
+    const home = newHome();
+    const first = await fetchProfile(KEY, opts(home));
+    const profileFile = join(home, 'profiles', PDB_NAME, `${KEY}.json.gz`);
+    writeFileSync(profileFile, Uint8Array.from([0x1f, 0x8b, 8, 0, 1, 2, 3]));
+    requests = [];
+    const r = await fetchProfileDetailed(KEY, opts(home, { offline: true }));
+    expect(r.source).toBe('local-pdb');
+    expect(r.profile).toEqual(first);
+    expect(requests).toEqual([]);
+    expect((await fetchProfileDetailed(KEY, opts(home, { offline: true }))).source).toBe('cache');
+  });
+
   it('uses a PDB found in a local store of the symbol path without any request', async () => {
     handler = serve(PDB);
     const home = newHome();

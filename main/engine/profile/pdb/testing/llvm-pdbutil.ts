@@ -37,6 +37,14 @@ export function parsePublics(text: string): LlvmPublic[] {
   return out;
 }
 
+/** S_GDATA32 / S_LDATA32 records of `dump -globals` (kind, name, segment:offset). */
+export function parseDataGlobals(text: string): (LlvmPublic & { kind: 'global' | 'local' })[] {
+  const out: (LlvmPublic & { kind: 'global' | 'local' })[] = [];
+  const re = /S_([GL])DATA32 \[size = \d+\] `(.*)`\n\s+type = [^\n]*addr = (\d+):(\d+)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push({ kind: m[1] === 'G' ? 'global' : 'local', name: m[2]!, segment: Number(m[3]), offset: Number(m[4]) });
+  return out;
+}
+
 /** Virtual address of each section, 1-based as in CodeView segment numbers (index 0 unused). */
 export function parseSectionVAs(text: string): number[] {
   const out: number[] = [0];
