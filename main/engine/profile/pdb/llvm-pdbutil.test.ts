@@ -5,7 +5,7 @@ import type { ProfileData, TypeRef } from '../model.js';
 import { parsePdbIdentity, pdbToProfile, readPdbSymbols } from './index.js';
 import { MsfFile } from './msf.js';
 import { SHARED_PDB_DIR, registryPdbPath } from './testing/fixtures.js';
-import { parseDataGlobals, parsePublics, parseSectionVAs, parseSummary, parseTypes, runPdbutil, type LlvmType } from './testing/llvm-pdbutil.js';
+import { dumpSections, parseDataGlobals, parsePublics, parseSectionVAs, parseSummary, parseTypes, type LlvmType } from './testing/llvm-pdbutil.js';
 import { readTypeStream } from './tpi.js';
 import { TypeConverter, isUnnamed } from './types-to-profile.js';
 
@@ -26,19 +26,21 @@ describe.each(PDBS)('%s against llvm-pdbutil', (_label, pathOf) => {
   let bytes: Uint8Array;
   let profile: ProfileData;
   let llvmTypes: Map<number, LlvmType>;
+  let dump: ReturnType<typeof dumpSections>;
 
   beforeAll(() => {
     path = pathOf();
     bytes = new Uint8Array(readFileSync(path));
     profile = pdbToProfile(bytes, { label: path });
-    llvmTypes = parseTypes(runPdbutil(path, '-types'));
+    dump = dumpSections(path);
+    llvmTypes = parseTypes(dump.types);
   });
 
   /** Name our converter gives the definition llvm calls `t`. */
   const expectedName = (t: LlvmType): string => (isUnnamed(t.name ?? '') ? `__unnamed_${t.index.toString(16)}` : t.name!);
 
   it('reads the same GUID and age', () => {
-    const s = parseSummary(runPdbutil(path, '-summary'));
+    const s = parseSummary(dump.summary);
     const id = parsePdbIdentity(bytes);
     expect(id.guid).toBe(s.guid);
     expect(id.age).toBe(s.age);
@@ -46,8 +48,8 @@ describe.each(PDBS)('%s against llvm-pdbutil', (_label, pathOf) => {
   });
 
   it('lists exactly the same public symbols at the same RVAs', () => {
-    const vas = parseSectionVAs(runPdbutil(path, '-section-headers'));
-    const theirs = parsePublics(runPdbutil(path, '-publics'))
+    const vas = parseSectionVAs(dump.sections);
+    const theirs = parsePublics(dump.publics)
       .filter((p) => p.segment > 0 && p.segment < vas.length)
       .map((p) => `${p.name}@${(vas[p.segment]! + p.offset).toString(16)}`)
       .sort();
@@ -59,8 +61,8 @@ describe.each(PDBS)('%s against llvm-pdbutil', (_label, pathOf) => {
   });
 
   it('lists the same global/local data symbols (S_GDATA32/S_LDATA32) at the same RVAs', () => {
-    const vas = parseSectionVAs(runPdbutil(path, '-section-headers'));
-    const theirs = parseDataGlobals(runPdbutil(path, '-globals'))
+    const vas = parseSectionVAs(dump.sections);
+    const theirs = parseDataGlobals(dump.globals)
       .filter((p) => p.segment > 0 && p.segment < vas.length)
       .map((p) => `${p.kind}:${p.name}@${(vas[p.segment]! + p.offset).toString(16)}`)
       .sort();

@@ -19,6 +19,19 @@ export function runPdbutil(pdbPath: string, ...dumpFlags: string[]): string {
   return execFileSync(requireLlvmPdbutil(), ['dump', ...dumpFlags, pdbPath], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
 }
 
+/** One llvm-pdbutil run for all sections a test needs, split by section title. */
+export function dumpSections(pdbPath: string): { summary: string; types: string; publics: string; globals: string; sections: string } {
+  const text = runPdbutil(pdbPath, '-summary', '-types', '-publics', '-globals', '-section-headers');
+  const titles: Record<string, 'summary' | 'types' | 'publics' | 'globals' | 'sections'> = {
+    'Summary': 'summary', 'Types (TPI Stream)': 'types', 'Public Symbols': 'publics', 'Global Symbols': 'globals', 'Section Headers': 'sections',
+  };
+  const out = { summary: '', types: '', publics: '', globals: '', sections: '' };
+  const parts = text.split(/\n\s*(Summary|Types \(TPI Stream\)|Public Symbols|Global Symbols|Section Headers)\s*\n=+\n/);
+  for (let i = 1; i + 1 < parts.length; i += 2) out[titles[parts[i]!]!] = parts[i + 1]!;
+  for (const [k, v] of Object.entries(out)) if (!v) throw new Error(`llvm-pdbutil output for ${pdbPath} has no ${k} section`);
+  return out;
+}
+
 export interface LlvmSummary { readonly guid: string; readonly age: number }
 
 export function parseSummary(text: string): LlvmSummary {
