@@ -1,0 +1,178 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ioError } from '../errors.js';
+import { formatError } from '../errors.js';
+import { readContainer, readVarints, unpackEnum, unpackStruct, unzigzag } from './bundle-codec.js';
+import { BUNDLE_FORMAT, INDEX_FILE, type BundleIndex, type BundleIndexEntry, type FamilyTypes } from './bundle-writer.js';
+import { gunzipBounded, parseJsonText } from './decompress.js';
+import { arrayAt, dict, isObject, objectAt, stringAt } from './json-guard.js';
+import type { BaseType, EnumDef, ProfileData, StructDef } from './model.js';
+
+/**
+ * Read-only access to the bundled profile set written by `npm run profiles:build` (see
+ * bundle-writer.ts for the layout). Nothing is decoded up front: index.json is read on first use, and
+ * loading one build inflates only its family's type pool, the family's symbol order, its keyframe's
+ * symbols and its own symbols. Decoded family data is cached for the next build of the same family.
+ */
+export class BundledProfiles {
+  private indexCache: BundleIndex | null = null;
+  private names: string[] | null = null;
+  private readonly families = new Map<string, { seg: (n: string) => Uint8Array; types: FamilyTypes; order: Float64Array | null; keyframe: Float64Array | null }>();
+
+  constructor(readonly dir: string = defaultBundledDir()) {}
+
+  /** False when the directory has no index (e.g. profiles not built): the store then has no bundled set. */
+  available(): boolean {
+    return existsSync(join(this.dir, INDEX_FILE));
+  }
+
+  index(): BundleIndex {
+    if (this.indexCache) return this.indexCache;
+    const path = join(this.dir, INDEX_FILE);
+    const json = parseJsonText(readBytes(path), path);
+    const o = objectAt(json, path, 'bundle index');
+    if (o['format'] !== BUNDLE_FORMAT) throw formatError(path, `bundle format ${String(o['format'])} is not ${BUNDLE_FORMAT}`);
+    arrayAt(o['builds'], path, 'builds');
+    objectAt(o['families'], path, 'families');
+    stringAt(o['symbolNames'], path, 'symbolNames');
+    this.indexCache = o as unknown as BundleIndex;
+    return this.indexCache;
+  }
+
+  list(): readonly BundleIndexEntry[] {
+    return this.available() ? this.index().builds : [];
+  }
+
+  entry(key: string): BundleIndexEntry | undefined {
+    const k = key.toUpperCase();
+    return this.list().find((e) => e.key === k);
+  }
+
+  /** The full ProfileData of one bundled build, or null when the key is not bundled. */
+  load(key: string): ProfileData | null {
+    const entry = this.entry(key);
+    if (!entry) return null;
+    const index = this.index();
+    const famInfo = index.families[entry.family];
+    if (!famInfo) throw formatError(join(this.dir, INDEX_FILE), `family ${entry.family} of ${entry.key} is not listed`);
+    const famPath = join(this.dir, famInfo.file);
+    const fam = this.family(entry.family, famPath);
+    const b = fam.types.builds[entry.key];
+    if (!b) throw formatError(famPath, `has no type map for ${entry.key}`);
+
+    const types = dict<StructDef>();
+    b.t.forEach((poolIdx, i) => {
+      if (poolIdx < 0) return;
+      const name = fam.types.typeNames[i];
+      const packed = fam.types.structs[poolIdx];
+      if (name === undefined || !packed) throw formatError(famPath, `type slot ${i} of ${entry.key} is out of range`);
+      types[name] = unpackStruct(packed, `${famPath} ${name}`);
+    });
+    const enums = dict<EnumDef>();
+    b.e.forEach((poolIdx, i) => {
+      if (poolIdx < 0) return;
+      const name = fam.types.enumNames[i];
+      const packed = fam.types.enums[poolIdx];
+      if (name === undefined || !packed) throw formatError(famPath, `enum slot ${i} of ${entry.key} is out of range`);
+      enums[name] = unpackEnum(packed, `${famPath} ${name}`);
+    });
+    const baseTypes = fam.types.baseTypes[b.b];
+    if (!baseTypes) throw formatError(famPath, `base type set of ${entry.key} is out of range`);
+
+    return {
+      pdb: { name: entry.pdb, guid: entry.guid, age: entry.age },
+      ...(entry.build ? { build: entry.build } : {}),
+      pointerSize: entry.pointerSize,
+      baseTypes: Object.assign(dict<BaseType>(), baseTypes),
+      types,
+      enums,
+      symbols: this.symbols(entry, famInfo.keyframe, famInfo.symbolCount, fam, famPath),
+    };
+  }
+
+  private symbols(
+    entry: BundleIndexEntry,
+    keyframeKey: string,
+    count: number,
+    fam: { seg: (n: string) => Uint8Array; order: Float64Array | null; keyframe: Float64Array | null },
+    famPath: string,
+  ): Record<string, number> {
+    const names = this.symbolNames();
+    if (!fam.order) fam.order = readVarints(gunzipBounded(fam.seg('order'), `${famPath} order`), count, `${famPath} order`);
+    if (!fam.keyframe) {
+      const what = `${famPath} sym:${keyframeKey}`;
+      const raw = readVarints(gunzipBounded(fam.seg(`sym:${keyframeKey}`), what), count, what);
+      let prev = 0;
+      for (let i = 0; i < raw.length; i++) raw[i] = prev = prev + unzigzag(raw[i] as number);
+      fam.keyframe = raw;
+    }
+    const base = fam.keyframe;
+    let values = base;
+    if (entry.key !== keyframeKey) {
+      const what = `${famPath} sym:${entry.key}`;
+      values = readVarints(gunzipBounded(fam.seg(`sym:${entry.key}`), what), count, what);
+      let diff = 0;
+      for (let i = 0; i < values.length; i++) {
+        diff += unzigzag(values[i] as number);
+        values[i] = (base[i] as number) + diff;
+      }
+    }
+    const out = dict<number>();
+    const order = fam.order;
+    for (let i = 0; i < count; i++) {
+      const v = values[i] as number;
+      if (v === 0) continue; // absent in this build
+      const name = names[order[i] as number];
+      if (name === undefined || v < 0) throw formatError(famPath, `symbol slot ${i} of ${entry.key} is corrupt`);
+      out[name] = v - 1;
+    }
+    return out;
+  }
+
+  private symbolNames(): string[] {
+    if (this.names) return this.names;
+    const path = join(this.dir, this.index().symbolNames);
+    this.names = new TextDecoder().decode(gunzipBounded(readBytes(path), path)).split('\n');
+    return this.names;
+  }
+
+  private family(name: string, path: string) {
+    let fam = this.families.get(name);
+    if (!fam) {
+      const seg = readContainer(readBytes(path), path);
+      const json = parseJsonText(gunzipBounded(seg('types'), `${path} types`), `${path} types`);
+      if (!isObject(json) || !Array.isArray(json['typeNames']) || !Array.isArray(json['structs']) || !isObject(json['builds'])) {
+        throw formatError(path, 'types segment is malformed');
+      }
+      fam = { seg, types: json as unknown as FamilyTypes, order: null, keyframe: null };
+      this.families.set(name, fam);
+    }
+    return fam;
+  }
+}
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw ioError(path, err);
+  }
+}
+
+/**
+ * `profiles/` at the repository (or packaged app) root: found by walking up from this module, so it
+ * works from the TypeScript sources (tsx/vitest) and from dist/ alike. MEMSCOPE_BUNDLED_PROFILES overrides.
+ */
+export function defaultBundledDir(): string {
+  const env = process.env['MEMSCOPE_BUNDLED_PROFILES'];
+  if (env) return env;
+  let dir = fileURLToPath(new URL('.', import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, 'profiles', INDEX_FILE)) || existsSync(join(dir, 'package.json'))) return join(dir, 'profiles');
+    const up = join(dir, '..');
+    if (up === dir) break;
+    dir = up;
+  }
+  return join(process.cwd(), 'profiles');
+}
