@@ -4,7 +4,7 @@
  * next chunk, so whatever the chunk size or worker count, each hit is reported exactly once.
  */
 import { hex } from '../util/hex.js';
-import type { PhysicalSource } from '../sources/physical-source.js';
+import type { AbsentRange, PhysicalSource } from '../sources/physical-source.js';
 import type { ScanChunk, ScanHit, Scanner } from './types.js';
 
 export const describeChunk = (c: { start: number; end: number }): string => `chunk ${hex(c.start)}-${hex(c.end)}`;
@@ -19,15 +19,36 @@ export interface ChunkResult<H extends ScanHit> {
   readonly absentBytes: number;
 }
 
-export function scanChunk<H extends ScanHit>(source: PhysicalSource, scanner: Scanner<H>, chunk: ScanChunk): ChunkResult<H> {
-  const { data, absent } = source.read(chunk.start, chunk.readEnd - chunk.start);
-  const hits: H[] = [];
-  scanner.scan(data, chunk.start, (hit) => {
-    if (hit.pa >= chunk.start && hit.pa < chunk.end) hits.push(hit);
-  });
-  let absentBytes = 0;
-  for (const a of absent) absentBytes += Math.max(0, Math.min(a.start + a.length, chunk.end) - Math.max(a.start, chunk.start));
-  return { hits, absentBytes };
+/**
+ * Scans chunks of one source with one scanner, reading each chunk into the same buffer when the
+ * source supports readInto (sequential large reads, no per-chunk allocation); otherwise read().
+ */
+export class ChunkScanner<H extends ScanHit> {
+  private buffer: Uint8Array | null = null;
+
+  constructor(
+    private readonly source: PhysicalSource,
+    private readonly scanner: Scanner<H>,
+  ) {}
+
+  private bytes(chunk: ScanChunk): { data: Uint8Array; absent: readonly AbsentRange[] } {
+    const length = chunk.readEnd - chunk.start;
+    if (!this.source.readInto) return this.source.read(chunk.start, length);
+    if (!this.buffer || this.buffer.length < length) this.buffer = new Uint8Array(length);
+    const data = this.buffer.subarray(0, length);
+    return { data, absent: this.source.readInto(chunk.start, data) };
+  }
+
+  scan(chunk: ScanChunk): ChunkResult<H> {
+    const { data, absent } = this.bytes(chunk);
+    const hits: H[] = [];
+    this.scanner.scan(data, chunk.start, (hit) => {
+      if (hit.pa >= chunk.start && hit.pa < chunk.end) hits.push(hit);
+    });
+    let absentBytes = 0;
+    for (const a of absent) absentBytes += Math.max(0, Math.min(a.start + a.length, chunk.end) - Math.max(a.start, chunk.start));
+    return { hits, absentBytes };
+  }
 }
 
 export const absentMessage = (absentBytes: number): string =>

@@ -18,7 +18,7 @@ import type { Worker } from 'node:worker_threads';
 import { MemScopeError, usageError } from '../errors.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalRun, PhysicalSource } from '../sources/physical-source.js';
-import { absentMessage, describeChunk, scanChunk } from './chunk-loop.js';
+import { absentMessage, ChunkScanner, describeChunk } from './chunk-loop.js';
 import { intersectRuns, coalesceRuns, planChunks, totalBytes } from './plan.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { loadScanner } from './registry.js';
@@ -60,13 +60,14 @@ export async function* scanSource<H extends ScanHit>(
   const sc = 'scan' in scanner ? scanner : await loadScanner(scanner);
   const chunks = plan(source.name, source.runs(), opts, sc.overlap);
   const total = totalBytes(chunks);
+  const reader = new ChunkScanner(source, sc);
   let done = 0;
   for (const chunk of chunks) {
     if (signal?.aborted) throw cancelled(source.name, done, total);
     const where = { start: chunk.start, end: chunk.end };
     let hits: H[] = [];
     try {
-      const r = scanChunk(source, sc, chunk);
+      const r = reader.scan(chunk);
       hits = r.hits;
       if (r.absentBytes > 0) yield { type: 'error', message: `${source.name}: ${describeChunk(chunk)}: ${absentMessage(r.absentBytes)}`, chunk: where };
     } catch (err) {

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MemScopeError } from '../errors.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
-import { scanChunk } from './chunk-loop.js';
+import { ChunkScanner } from './chunk-loop.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { loadScanner } from './registry.js';
 import type { Scanner } from './types.js';
@@ -31,12 +31,12 @@ try {
 
 if (source && scanner) {
   const src = source;
-  const sc = scanner;
+  const chunks = new ChunkScanner(src, scanner);
   // terminate() runs 'exit' handlers in the worker: close the fd, which is process-wide, not per thread
   process.once('exit', () => src.close());
   port.on('message', (m: ToWorker) => {
     try {
-      const r = scanChunk(src, sc, m.chunk);
+      const r = chunks.scan(m.chunk);
       post({ type: 'done', id: m.id, hits: r.hits, absentBytes: r.absentBytes });
     } catch (err) {
       post({ type: 'chunk-error', id: m.id, message: err instanceof Error ? err.message : String(err) });

@@ -62,6 +62,12 @@ export interface PhysicalSource {
   runs(): readonly PhysicalRun[];
   /** Read `length` bytes at physical `address`; never throws for absent memory, only for I/O failure. */
   read(address: number, length: number): ReadResult;
+  /**
+   * Optional: the same read into a caller-owned buffer (target.length bytes at `address`; absent
+   * bytes zeroed), so a whole-memory scan reuses one buffer instead of allocating per chunk (fresh
+   * multi-MiB buffers cost 2-4x the read itself). Returns the absent ranges, as read() does.
+   */
+  readInto?(address: number, target: Uint8Array): readonly AbsentRange[];
   close(): void;
 }
 

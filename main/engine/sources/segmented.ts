@@ -81,8 +81,18 @@ export class SegmentedSource implements PhysicalSource {
   }
 
   read(address: number, length: number): ReadResult {
-    checkReadRequest(this.name, address, length);
     const data = new Uint8Array(length);
+    return { data, absent: this.fill(address, data, false) };
+  }
+
+  readInto(address: number, target: Uint8Array): readonly AbsentRange[] {
+    return this.fill(address, target, true);
+  }
+
+  /** Read target.length bytes at `address` into target; `reused`: zero the absent parts (stale bytes). */
+  private fill(address: number, data: Uint8Array, reused: boolean): AbsentRange[] {
+    const length = data.length;
+    checkReadRequest(this.name, address, length);
     const absent: AbsentRange[] = [];
     const end = address + length;
     let cursor = address;
@@ -99,7 +109,8 @@ export class SegmentedSource implements PhysicalSource {
       cursor += take;
     }
     pushAbsent(absent, cursor, end - cursor);
-    return { data, absent };
+    if (reused) for (const r of absent) data.fill(0, r.start - address, r.start - address + r.length);
+    return absent;
   }
 
   close(): void {
