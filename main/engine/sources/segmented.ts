@@ -81,6 +81,7 @@ export class SegmentedSource implements PhysicalSource {
   }
 
   read(address: number, length: number): ReadResult {
+    checkReadRequest(this.name, address, length); // before allocating: length may be hostile
     const data = new Uint8Array(length);
     return { data, absent: this.fill(address, data, false) };
   }
