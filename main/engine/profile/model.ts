@@ -55,6 +55,16 @@ export interface ProfileData {
   readonly enums: Readonly<Record<string, EnumDef>>;
   /** Symbol name -> RVA from the image base. */
   readonly symbols: Readonly<Record<string, number>>;
+  /** Present only on a profile derived from memory (windows/heuristic-profile/) when no real one was
+   *  available: how much to trust it and, per field, what in memory confirmed it. */
+  readonly heuristic?: HeuristicInfo;
+}
+
+export interface HeuristicInfo {
+  /** 0..1; below ~0.5 some offsets rest on priors alone (see evidence). */
+  readonly confidence: number;
+  /** "_EPROCESS.CreateTime" -> "0x468: FILETIME 2000..2100 on 27/27 listed processes, …" */
+  readonly evidence: Readonly<Record<string, string>>;
 }
 
 /** Where a resolved profile came from, reported to the user (issue: profile resolution). */
