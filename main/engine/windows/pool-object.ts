@@ -24,7 +24,15 @@ export interface PoolObject {
   readonly typeName: string;
 }
 
-export type PoolObjectResult = { readonly ok: true; readonly object: PoolObject } | { readonly ok: false; readonly reason: string };
+/**
+ * `object` is the most plausible candidate; `candidates` lists every header position that decodes
+ * to the wanted type, farthest from the pool header first. Zeroed optional headers read as an
+ * _OBJECT_HEADER with InfoMask 0 at the first slot, and its TypeIndex byte decodes to the wanted
+ * type by chance (1 in 256), so callers that can check the body try each candidate in order.
+ */
+export type PoolObjectResult =
+  | { readonly ok: true; readonly object: PoolObject; readonly candidates: readonly PoolObject[] }
+  | { readonly ok: false; readonly reason: string };
 
 export interface PoolObjectContext {
   readonly profile: Profile;
@@ -60,6 +68,7 @@ export function validatePoolObject(ctx: PoolObjectContext, poolVa: bigint, wantT
   const infoMaskOff = profile.offsetOf('_OBJECT_HEADER', 'InfoMask');
   const typeIndexOff = profile.offsetOf('_OBJECT_HEADER', 'TypeIndex');
   let lastWhy = 'no _OBJECT_HEADER whose InfoMask matches its position';
+  const found: PoolObject[] = [];
   // Optional headers are multiples of 8 bytes except PADDING_INFO (4), which only appears with padding
   // that restores alignment, so the object header is 8-aligned after the pool header.
   for (let d = 0; d <= maxOpt; d += 8) {
@@ -77,7 +86,11 @@ export function validatePoolObject(ctx: PoolObjectContext, poolVa: bigint, wantT
       continue;
     }
     const typeIndex = stored ^ (types.cookie ?? 0) ^ (types.cookie === null ? 0 : Number((headerVa >> 8n) & 0xffn));
-    return { ok: true, object: { poolVa, pool, headerVa, bodyVa: headerVa + BigInt(bodyOff), infoMask, typeIndex: typeIndex & 0xff, typeName } };
+    found.push({ poolVa, pool, headerVa, bodyVa: headerVa + BigInt(bodyOff), infoMask, typeIndex: typeIndex & 0xff, typeName });
   }
-  return { ok: false, reason: lastWhy };
+  if (found.length === 0) return { ok: false, reason: lastWhy };
+  // A real header with optional headers sits past them (InfoMask != 0); a spurious one inside zeroed
+  // optional headers reads InfoMask 0 at d = 0. Prefer the farthest consistent position.
+  found.reverse();
+  return { ok: true, object: found[0]!, candidates: found };
 }

@@ -44,14 +44,22 @@ export async function* psscan(kernel: WindowsKernel, options: PsScanOptions = {}
   for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL], options)) {
     if (ev.type === 'progress' || ev.type === 'warning') { yield ev; continue; }
     if (ev.type === 'rejected') { yield { type: 'rejected', pa: ev.pa, reason: ev.reason }; continue; }
-    const va = ev.object.bodyVa;
+    // try each header position that decodes as a Process object; the first sane EPROCESS wins
+    let accepted: ProcessRow | null = null;
+    let why = '';
+    for (const cand of ev.candidates) {
+      const va = cand.bodyVa;
+      const view = StructView.fromVirtual(kernel.profile, '_EPROCESS', kernel.kernel, va);
+      const row = readEprocess(ctx, va, view);
+      const insane = eprocessInsanity(row, kernel.source.size);
+      if (insane === null) { accepted = row; break; }
+      why ||= `EPROCESS at ${row.offset}: ${insane}`;
+    }
+    if (!accepted) { yield { type: 'rejected', pa: ev.pa, reason: why }; continue; }
+    const va = BigInt(accepted.offset);
     if (seen.has(va)) continue;
     seen.add(va);
-    const view = StructView.fromVirtual(kernel.profile, '_EPROCESS', kernel.kernel, va);
-    const row = readEprocess(ctx, va, view);
-    const why = eprocessInsanity(row, kernel.source.size);
-    if (why) { yield { type: 'rejected', pa: ev.pa, reason: `EPROCESS at ${row.offset}: ${why}` }; continue; }
-    yield { type: 'row', row };
+    yield { type: 'row', row: accepted };
   }
 }
 

@@ -22,7 +22,7 @@ export interface PoolObjectWanted {
 }
 
 export type PoolObjectEvent =
-  | { readonly type: 'object'; readonly want: PoolObjectWanted; readonly object: PoolObject; readonly pa: number }
+  | { readonly type: 'object'; readonly want: PoolObjectWanted; readonly object: PoolObject; readonly candidates: readonly PoolObject[]; readonly pa: number }
   | { readonly type: 'rejected'; readonly want: PoolObjectWanted; readonly pa: number; readonly reason: string }
   | { readonly type: 'progress'; readonly bytesDone: number; readonly bytesTotal: number }
   | { readonly type: 'warning'; readonly message: string };
@@ -81,7 +81,7 @@ export async function* scanPoolObjects(kernel: WindowsKernel, wanted: readonly P
       continue;
     }
     const r = validatePoolObject(ctx, va, want.objectType, sizes.get(want)!);
-    if (r.ok) yield { type: 'object', want, object: r.object, pa: ev.hit.pa };
+    if (r.ok) yield { type: 'object', want, object: r.object, candidates: r.candidates, pa: ev.hit.pa };
     else yield { type: 'rejected', want, pa: ev.hit.pa, reason: r.reason };
   }
 }

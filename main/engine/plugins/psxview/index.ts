@@ -95,18 +95,19 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   for (const va of active.addresses) { seen.pslist.add(va); rowOf(va); }
 
   // psscan + thrdscan in one pass over physical memory
-  const threadOwners: bigint[] = [];
   for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL, THREAD_POOL], options)) {
     if (ev.type === 'progress') { options.onEvent?.(ev); continue; }
     if (ev.type === 'warning') { warn(ev.message); continue; }
     if (ev.type !== 'object') continue;
-    if (ev.want.objectType === 'Process') accept('psscan', ev.object.bodyVa);
+    if (ev.want.objectType === 'Process') ev.candidates.some((c) => accept('psscan', c.bodyVa));
     else {
-      const owner = threadOwner(kernel, ev.object.bodyVa);
-      if (owner !== null) threadOwners.push(owner);
+      // first header position whose ETHREAD names a sane owning process
+      for (const c of ev.candidates) {
+        const owner = threadOwner(kernel, c.bodyVa);
+        if (owner !== null && accept('thrdscan', owner)) break;
+      }
     }
   }
-  for (const va of threadOwners) accept('thrdscan', va);
 
   // PspCidTable
   const { types } = kernelObjects(kernel);
