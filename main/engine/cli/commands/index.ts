@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../context.js';
+import { register as dtb } from './dtb.js';
 import { register as hexdump } from './hexdump.js';
 import { register as info } from './info.js';
 import { register as pslist } from './pslist.js';
 import { register as psscan } from './psscan.js';
 import { register as psxview } from './psxview.js';
+import { register as sample } from './sample.js';
 import { register as struct } from './struct.js';
 import { register as translate } from './translate.js';
 
@@ -13,11 +15,13 @@ export type RegisterCommand = (program: Command, io: CliIo) => void;
 
 // One line per subcommand module; keep alphabetical to avoid merge churn.
 export const commands: RegisterCommand[] = [
+  dtb,
   hexdump,
   info,
   pslist,
   psscan,
   psxview,
+  sample,
   struct,
   translate,
 ];

@@ -10,6 +10,8 @@ import { openSource } from '../../sources/detect.js';
 import type { PhysicalSource, SourceHints } from '../../sources/physical-source.js';
 import { parseFormat, renderTable, type CliIo } from '../context.js';
 import type { RegisterCommand } from './index.js';
+import { kernelInfo } from './kernel-info.js';
+import type { KernelInfoJson } from '../../windows/discovery/report-json.js';
 
 export interface BasicInfo {
   path: string;
@@ -73,11 +75,14 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
     .description('show an image\'s format, physical runs, size and header hints')
     .argument('<image>', 'memory image: raw, ELF core or Windows crash dump (detected from content)')
     .option('--format <format>', 'json or table', 'table')
-    .action((image: string, opts: { format?: string }) => {
+    .option('--allow-network', 'fetch a missing kernel profile from the symbol server')
+    .action(async (image: string, opts: { format?: string; allowNetwork?: boolean }) => {
       const format = parseFormat(opts.format, ['json', 'table'], 'table');
       const source = openSource(image);
       try {
-        const info = basicInfo(source);
+        // kernel discovery (issue 5) adds kernelBase, dtb, dtbRaw, dtbMethod, build, pdb, profileSource, timings
+        const info: BasicInfo & Partial<KernelInfoJson> & { discoveryError?: string } = basicInfo(source);
+        Object.assign(info, await kernelInfo(source, image, opts.allowNetwork === true));
         io.out(format === 'json' ? JSON.stringify(info, null, 2) + '\n' : renderInfoTable(info));
       } finally {
         source.close();

@@ -22,7 +22,7 @@ import { sourceCr3 } from './dtb/source-cr3.js';
 import { type EprocessLayout, KNOWN_X64_LAYOUTS, layoutFromProfile, systemProcess } from './dtb/system-process.js';
 import { checkListHead, checkPml4 } from './dtb/validate.js';
 import { backScan, checkKernelPe, type KernelImage, kernelFromHint, scanKernelRange } from './kernel-base.js';
-import { readVa, translateVa } from './page-walk.js';
+import { readU64, readVa, translateVa } from './page-walk.js';
 import { type ProfileProviders, resolveProfile } from './profile-resolve.js';
 import { inProcessScan, type PhysicalScanFn, workerPoolScan } from './scan-runner.js';
 import {
@@ -95,8 +95,9 @@ export async function discoverKernel(source: PhysicalSource, opts: DiscoverOptio
 
   /** Find ntoskrnl under a PML4, cheapest way first. */
   const findKernel = (c: DtbCandidate): { image: KernelImage | null; tried: string[] } => {
-    // Candidates that share a kernel half (the System and process PML4s) share the answer.
-    const key = `${c.pml4}`;
+    // Candidates that share the kernel image range's PML4 entries (System and every process PML4)
+    // share the answer.
+    const key = `${readU64(source, c.pml4 + 0x1f0 * 8)}:${readU64(source, c.pml4 + 0x1f1 * 8)}`;
     const hit = kernels.get(key);
     if (hit) return hit;
     const tried: string[] = [];

@@ -1,0 +1,56 @@
+/**
+ * `memscope dtb <image> [--format json|table]`: every DTB candidate every discovery method found,
+ * with its evidence and what validation said — including when no kernel could be accepted (the
+ * report is printed, then the error; exit 1). Runs discovery exhaustively (no early stop) so the
+ * listing is complete. Issue 6 extends the document with a per-process DTB inspector.
+ */
+import type { Command } from 'commander';
+import { openSource } from '../../sources/detect.js';
+import { DiscoveryError, discoverKernel } from '../../windows/discovery/discover.js';
+import { defaultProfileProviders } from '../../windows/discovery/providers.js';
+import { dtbReportJson, type DtbReportJson } from '../../windows/discovery/report-json.js';
+import { parseFormat, renderTable, type CliIo } from '../context.js';
+import type { RegisterCommand } from './index.js';
+
+export function renderDtbTable(doc: DtbReportJson): string {
+  const head = doc.accepted
+    ? `accepted: DTB ${doc.accepted.dtbRaw} (${doc.accepted.dtbMethod}), kernel base ${doc.accepted.kernelBase}\n\n`
+    : `no DTB accepted${doc.error ? `: ${doc.error}` : ''}\n\n`;
+  const cands = renderTable(
+    ['METHOD', 'DTB RAW', 'PML4', 'STATUS', 'EVIDENCE / WHY'],
+    doc.candidates.map((c) => [c.method, c.dtbRaw, c.dtb, c.status, [...c.evidence, ...(c.status === 'rejected' ? [`rejected: ${c.validation[c.validation.length - 1] ?? ''}`] : [])].join('; ')]),
+  );
+  const methods = renderTable(['STEP', 'OK', 'MS', 'DETAIL'], doc.methods.map((m) => [m.method, m.ok ? 'yes' : 'no', m.ms.toFixed(1), m.detail]));
+  return head + cands + '\n' + methods;
+}
+
+export const register: RegisterCommand = (program: Command, io: CliIo) => {
+  program
+    .command('dtb')
+    .description('list every kernel DTB candidate, the method that found it, its evidence and validation')
+    .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
+    .option('--format <format>', 'json or table', 'table')
+    .option('--allow-network', 'fetch a missing kernel profile from the symbol server')
+    .action(async (image: string, opts: { format?: string; allowNetwork?: boolean }) => {
+      const format = parseFormat(opts.format, ['json', 'table'], 'table');
+      const source = openSource(image);
+      try {
+        let doc: DtbReportJson;
+        let failure: DiscoveryError | null = null;
+        try {
+          const { report } = await discoverKernel(source, {
+            store: defaultProfileProviders(), allowNetwork: opts.allowNetwork === true, sourcePath: image, exhaustive: true,
+          });
+          doc = dtbReportJson(report);
+        } catch (e) {
+          if (!(e instanceof DiscoveryError)) throw e;
+          failure = e;
+          doc = dtbReportJson(e.report, e.message);
+        }
+        io.out(format === 'json' ? JSON.stringify(doc, null, 2) + '\n' : renderDtbTable(doc));
+        if (failure) throw failure;
+      } finally {
+        source.close();
+      }
+    });
+};
