@@ -162,6 +162,7 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
   const threTag = tagValue(win8 ? 'Thre' : 'Thr\u00e5');
 
   // Object types, so TypeIndex decodes through ObTypeIndexTable.
+  let processTypeKey: bigint | null = null; // _OBJECT_TYPE.Key of Process holds the tag: a natural decoy
   const typeTable = new Uint8Array(8 * (FIRST_TYPE_INDEX + TYPE_NAMES.length));
   const ttv = new DataView(typeTable.buffer);
   ttv.setBigUint64(8, 0xbad0b0b0n, true); // index 1 is this marker on real systems
@@ -177,7 +178,7 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
     o.body.emptyList('TypeList', o.bodyVa)
       .set('Name.Length', nameBytes.length).set('Name.MaximumLength', nameBytes.length + 2).set('Name.Buffer', nameVa)
       .set('Index', FIRST_TYPE_INDEX + i);
-    if (name === 'Process') o.body.setIf('Key', procTag);
+    if (name === 'Process' && o.body.setIf('Key', procTag)) processTypeKey = o.bodyVa + BigInt(o.body.offsetOf('Key'));
     if (name === 'Thread') o.body.setIf('Key', threTag);
     ttv.setBigUint64(8 * (FIRST_TYPE_INDEX + i), o.bodyVa, true);
   });
@@ -430,6 +431,11 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
     body.set('UniqueProcessId', 4 * rng.int(100, 2000)).setBytes('ImageFileName', new TextEncoder().encode('decoy.exe'));
     mem.write(pa + at, bytes);
     decoys.push({ physicalOffset: hex(pa + at), why: 'Proc pool header in memory no kernel page table maps; its object type is not Process', kind: 'wrong-object-type' });
+  }
+  if (processTypeKey !== null) {
+    const pa = ks.translate(processTypeKey);
+    if (pa === null) throw new RangeError('Process type object not mapped');
+    decoys.push({ physicalOffset: hex(pa - profile.offsetOf('_POOL_HEADER', 'PoolTag')), why: "the Process _OBJECT_TYPE's Key field holds the pool tag; no pool header there", kind: 'object-type-key' });
   }
   for (const b of built.filter((x) => x.p.kind === 'freed')) {
     const pa = ks.translate(b.obj.block.va);

@@ -1,8 +1,9 @@
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { ioError, usageError } from '../errors.js';
 import { buildImage } from './image.js';
 import { resolveSampleProfile } from './profile-source.js';
-import { PAGE_SIZE } from './physmem.js';
+import { PAGE_SIZE, type SparsePhysicalMemory } from './physmem.js';
 import type { GroundTruth } from './truth.js';
 import { memoryFromPages, writeImage, type WriterFormat } from './writers/index.js';
 
@@ -55,7 +56,8 @@ export async function buildSample(opts: SampleOptions): Promise<GroundTruth> {
   const dtb = BigInt(t.dtb);
   const activeHead = BigInt(t.symbols['PsActiveProcessHead'] ?? '0');
   try {
-    writeImage(opts.out, WRITER[opts.format], content, {
+    if (opts.format === 'raw') writeSparseRaw(opts.out, mem);
+    else writeImage(opts.out, WRITER[opts.format], content, {
       elf: { cpus: [{ cr3: dtb }] },
       crash: {
         header: {
@@ -76,4 +78,21 @@ export async function buildSample(opts: SampleOptions): Promise<GroundTruth> {
     throw ioError(`${opts.out}.truth.json`, e);
   }
   return truth;
+}
+
+/**
+ * Raw image (file offset = physical address, holes as zeros) written sparsely: the file is sized with
+ * ftruncate and only the pages the builder touched are written, so a 4 GiB sample costs a few MiB of
+ * disk and milliseconds instead of streaming gigabytes of zeros.
+ */
+function writeSparseRaw(path: string, mem: SparsePhysicalMemory): void {
+  const fd = openSync(path, 'w');
+  try {
+    ftruncateSync(fd, mem.endAddress);
+    for (const [pfn, page] of mem.storedPages()) {
+      for (let off = 0; off < page.length; ) off += writeSync(fd, page, off, page.length - off, pfn * PAGE_SIZE + off);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

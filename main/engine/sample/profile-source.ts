@@ -52,7 +52,21 @@ export function buildNumberOf(version: string | undefined): number | null {
   return Number.isInteger(n) && n > 0 ? n : null;
 }
 
-export async function resolveSampleProfile(build: string): Promise<ResolvedSampleProfile> {
+const cache = new Map<string, Promise<ResolvedSampleProfile>>();
+
+/** Resolve (and memoise per process: profiles are immutable and take a second or two to decode). */
+export function resolveSampleProfile(build: string): Promise<ResolvedSampleProfile> {
+  const key = String(build).trim().toUpperCase();
+  let hit = cache.get(key);
+  if (!hit) {
+    hit = resolveUncached(build);
+    cache.set(key, hit);
+    hit.catch(() => cache.delete(key));
+  }
+  return hit;
+}
+
+async function resolveUncached(build: string): Promise<ResolvedSampleProfile> {
   if (!build || !/^([0-9A-Fa-f]{33,40}|\d+|\d+\.\d+\.\d+\.\d+)$/.test(build.trim())) {
     throw usageError(`--build must be a GUIDAGE, a build number like 19041 or a version like 10.0.19041.508 (got "${build}")`);
   }
