@@ -239,6 +239,33 @@ describe('scan over a raw image', () => {
     }
   });
 
+  it('a worker that cannot build its scanner fails the scan with one clear error', async () => {
+    await expect(collect(scanPhysical({ sourcePath: fx.file, scanner: fixtureScan({ initFail: 'throw' }), workers: 2, chunkSize: C }))).rejects.toThrow(
+      'fixture cannot start in a worker',
+    );
+    await expect(collect(scanPhysical({ sourcePath: fx.file, scanner: fixtureScan({ initFail: 'exit' }), workers: 2, chunkSize: C }))).rejects.toThrow(
+      /fixture\.raw: scan worker failed to start: exit code 4/,
+    );
+    expect(activeScanWorkers()).toBe(0);
+  });
+
+  it('a slow consumer of many hits gets all of them (workers wait instead of queueing without bound)', async () => {
+    let n = 0;
+    const seen = new Set<number>();
+    const spec = bytesScan({ needles: ['00'], align: 64 });
+    for await (const ev of scanPhysical({ sourcePath: fx.file, scanner: spec, workers: 2, chunkSize: C, ranges: [{ start: 0x10_0000, length: 2 * MiB }] })) {
+      if (ev.type !== 'hit') continue;
+      seen.add(ev.hit.pa);
+      if (++n % 1024 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    const bytes = fs.readFileSync(fx.file).subarray(0x10_0000, 0x30_0000);
+    let zeros = 0;
+    for (let i = 0; i < bytes.length; i += 64) if (bytes[i] === 0) zeros++;
+    expect(zeros).toBeGreaterThan(30_000);
+    expect(n).toBe(zeros);
+    expect(seen.size).toBe(n);
+  });
+
   it('the in-process variant reports a throwing chunk the same way', async () => {
     const src = openSource(fx.file);
     const r = await collect(scanSource(src, fixtureScan({ failPa: C, mode: 'throw' }), { chunkSize: C }));

@@ -11,6 +11,8 @@ export interface FixtureParams {
   readonly failPa?: number;
   readonly mode?: 'throw' | 'exit';
   readonly delayMs?: number;
+  /** Fail while being built inside a worker: throw (reported init error) or exit (dies before ready). */
+  readonly initFail?: 'throw' | 'exit';
 }
 
 export const fixtureScan = (params: FixtureParams): ScannerSpec<ScanHit> => ({
@@ -21,6 +23,10 @@ export const fixtureScan = (params: FixtureParams): ScannerSpec<ScanHit> => ({
 
 export function createScanner(params: unknown): Scanner<ScanHit> {
   const p = params as FixtureParams;
+  if (p.initFail && !isMainThread) {
+    if (p.initFail === 'exit') process.exit(4);
+    throw new Error('fixture cannot start in a worker');
+  }
   return {
     overlap: 0,
     scan(chunk: Uint8Array, chunkPa: number, emit: Emit<ScanHit>): void {
