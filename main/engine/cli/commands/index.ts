@@ -3,6 +3,7 @@ import type { CliIo } from '../context.js';
 import { register as dtb } from './dtb.js';
 import { register as hexdump } from './hexdump.js';
 import { register as info } from './info.js';
+import { register as profile } from './profile.js';
 import { register as pslist } from './pslist.js';
 import { register as psscan } from './psscan.js';
 import { register as psxview } from './psxview.js';
@@ -18,6 +19,7 @@ export const commands: RegisterCommand[] = [
   dtb,
   hexdump,
   info,
+  profile,
   pslist,
   psscan,
   psxview,
