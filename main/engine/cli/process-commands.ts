@@ -6,7 +6,6 @@
 import { realpathSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MemScopeError, ioError, usageError } from '../errors.js';
-import { BundledProfiles } from '../profile/bundled.js';
 import { guidAgeKey } from '../profile/model.js';
 import { Profile } from '../profile/profile.js';
 import { loadIsfProfile } from '../sample/isf-loader.js';
@@ -15,23 +14,23 @@ import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { discoverKernel } from '../windows/discovery/discover.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
+import { defaultProfileProviders } from '../windows/discovery/providers.js';
 import type { WindowsKernel } from '../windows/kernel.js';
 import { toCsv, toJson, type Row } from '../export/index.js';
 import { parseFormat, renderTable, type CliIo, type OutputFormat } from './context.js';
 
 /**
- * Profile providers for the CLI: the bundled set, then the shared ISF reference set when present
- * (development checkouts and tests). The profile store replaces the second once it lands.
+ * Profile providers for the process commands: discovery's defaults (bundled → cache → symbol
+ * server when allowed), with the shared ISF reference set as a last cache when present (development
+ * checkouts and tests, before profiles/ is built).
  */
 export function cliProfileProviders(): ProfileProviders {
-  const bundled = new BundledProfiles();
+  const d = defaultProfileProviders();
   return {
-    bundled: async (pdb) => {
-      if (!bundled.available()) return null;
-      const d = bundled.load(guidAgeKey(pdb));
-      return d ? new Profile(d) : null;
-    },
-    cache: async (pdb) => {
+    ...d,
+    cache: async (pdb, signal) => {
+      const hit = d.cache ? await d.cache(pdb, signal).catch(() => null) : null;
+      if (hit) return hit;
       const dir = sharedIsfDir();
       if (!dir) return null;
       try {

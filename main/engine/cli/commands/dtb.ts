@@ -10,7 +10,9 @@ import { DiscoveryError, discoverKernel } from '../../windows/discovery/discover
 import { defaultProfileProviders } from '../../windows/discovery/providers.js';
 import { dtbReportJson, type DtbReportJson } from '../../windows/discovery/report-json.js';
 import { parseFormat, renderTable, type CliIo } from '../context.js';
+import { cliProfileProviders } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
+import { processDtbSection, renderProcessDtbs, type ProcessDtbSection } from '../dtb-processes.js';
 
 export function renderDtbTable(doc: DtbReportJson): string {
   const head = doc.accepted
@@ -31,23 +33,28 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
     .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
     .option('--format <format>', 'json or table', 'table')
     .option('--allow-network', 'fetch a missing kernel profile from the symbol server')
-    .action(async (image: string, opts: { format?: string; allowNetwork?: boolean }) => {
+    .option('--processes', 'also inspect every process DirBase (PCID bits, kernel half, self-reference)')
+    .action(async (image: string, opts: { format?: string; allowNetwork?: boolean; processes?: boolean }) => {
       const format = parseFormat(opts.format, ['json', 'table'], 'table');
       const source = openSource(image);
       try {
         let doc: DtbReportJson;
         let failure: DiscoveryError | null = null;
+        let procs: ProcessDtbSection | null = null;
         try {
-          const { report } = await discoverKernel(source, {
-            store: defaultProfileProviders(), allowNetwork: opts.allowNetwork === true, sourcePath: image, exhaustive: true,
+          const { report, kernel } = await discoverKernel(source, {
+            store: opts.processes ? cliProfileProviders() : defaultProfileProviders(), allowNetwork: opts.allowNetwork === true, sourcePath: image, exhaustive: true,
           });
           doc = dtbReportJson(report);
+          if (opts.processes) procs = await processDtbSection(kernel, image);
         } catch (e) {
           if (!(e instanceof DiscoveryError)) throw e;
           failure = e;
           doc = dtbReportJson(e.report, e.message);
         }
-        io.out(format === 'json' ? JSON.stringify(doc, null, 2) + '\n' : renderDtbTable(doc));
+        io.out(format === 'json'
+          ? JSON.stringify(procs ? { ...doc, processes: procs.rows, processTotals: procs.totals } : doc, null, 2) + '\n'
+          : renderDtbTable(doc) + (procs ? '\n' + renderProcessDtbs(procs) : ''));
         if (failure) throw failure;
       } finally {
         source.close();

@@ -1,0 +1,34 @@
+/**
+ * The per-process section of `memscope dtb <image> --processes`: every process pslist or psscan
+ * finds (union by EPROCESS address), its DirBase inspected (plugins/dtb-inspect), plus totals —
+ * including how many a page-alignment rule (Rekall) would have dropped.
+ */
+import { collectPslist } from '../plugins/pslist/index.js';
+import { collectPsscan } from '../plugins/psscan/index.js';
+import { inspectDtbs, type DtbInspectRow, type DtbInspectTotals } from '../plugins/dtb-inspect/index.js';
+import type { WindowsKernel } from '../windows/kernel.js';
+import { renderTable } from './context.js';
+
+export interface ProcessDtbSection {
+  readonly rows: DtbInspectRow[];
+  readonly totals: DtbInspectTotals;
+}
+
+export async function processDtbSection(kernel: WindowsKernel, sourcePath?: string): Promise<ProcessDtbSection> {
+  const listed = await collectPslist(kernel);
+  const scanned = await collectPsscan(kernel, sourcePath ? { sourcePath } : {});
+  const byOffset = new Map(listed.rows.map((r) => [r.offset, r]));
+  for (const r of scanned.rows) if (!byOffset.has(r.offset)) byOffset.set(r.offset, r);
+  const procs = [...byOffset.values()].sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
+  return inspectDtbs(kernel, procs);
+}
+
+export function renderProcessDtbs(s: ProcessDtbSection): string {
+  const t = s.totals;
+  return renderTable(
+    ['PID', 'NAME', 'DTB RAW', 'LOW', 'PML4', 'USER DTB', 'KHALF', 'SELFREF', 'VERDICT'],
+    s.rows.map((r) => [String(r.pid ?? '-'), r.name ?? '-', r.dtb ?? '-', r.lowBits ?? '-', r.pml4 ?? '-', r.userDtb ?? '-',
+      r.kernelHalfMatches === null ? '-' : `${r.kernelHalfMatches}/${r.kernelHalfTotal}`, r.selfRefIndex === null ? 'no' : `0x${r.selfRefIndex.toString(16)}`, r.verdict]),
+  ) + `\n${t.processes} processes, ${t.withLowBits} with low DirBase bits (PCID), ${t.valid} valid; ` +
+    `a page-alignment check (the old Rekall rule) would have dropped ${t.rekallWouldDrop}.\n`;
+}
