@@ -126,7 +126,7 @@ export class PageTableBuilder {
 
   // ---- Windows software PTEs (valid bit clear), layouts from the Win10 x64 _MMPTE_* types ----
 
-  /** _MMPTE_TRANSITION: Transition=1 (bit 11), Prototype=0, PageFrameNumber bits 12..47, Protection 5..9. */
+  /** _MMPTE_TRANSITION: Transition=1 (bit 11), Prototype=0, PageFrameNumber bits 12..51 (12/36 before Win11), Protection 5..9. */
   static transitionPte(pa: number, protection = 4): bigint {
     return BigInt(pa) | (1n << 11n) | (BigInt(protection & 31) << 5n);
   }

@@ -2,10 +2,10 @@
  * What a Windows x64 PTE means when its Valid bit (0) is clear: the hardware ignores the other
  * bits (SDM 4.5.4, "if P=0 the processor ignores bits 63:1"), and the Windows memory manager uses
  * them as software formats. Layouts, checked in the Windows 10 x64 kernel symbol tables
- * (ntkrnlmp.pdb ISF for 10.0.19041.508 and 6.3.9600, identical in the bits used here):
+ * (ntkrnlmp.pdb ISF for 6.3.9600, 10.0.19041.508 and 10.0.22000.318; windows-pte.test.ts checks them):
  *
  *   _MMPTE_TRANSITION  Valid:0 Write:1 … SwizzleBit:4 Protection:5/5 Prototype:10 Transition:11
- *                      PageFrameNumber:12/36 Unused:48/16
+ *                      PageFrameNumber:12/36 Unused:48/16 (Windows 11 22000: PageFrameNumber:12/40)
  *   _MMPTE_PROTOTYPE   Valid:0 … Prototype:10 Combined:11 ProtoAddress:16/48
  *   _MMPTE_SOFTWARE    Valid:0 PageFileReserved:1 PageFileAllocated:2 … SwizzleBit:4
  *                      Protection:5/5 Prototype:10 Transition:11 PageFileLow:12/4
@@ -16,7 +16,7 @@
  *  2. Prototype (bit 10) set      → the real PTE is a prototype PTE in a section (or the VAD):
  *                                   "prototype PTE (not resident)"
  *  3. Transition (bit 11) set     → the page is still in RAM on a standby/modified list:
- *                                   resolves to PageFrameNumber (bits 12..47), reason "transition"
+ *                                   resolves to PageFrameNumber (bits 12..51), reason "transition"
  *  4. PageFileHigh (bits 32..63) ≠ 0 → the page's contents are at that page-file offset:
  *                                   "page file PTE (not resident)"
  *  5. otherwise (PageFileHigh = 0, Protection set) → "demand-zero PTE (not resident)"
@@ -43,17 +43,29 @@ export const SOFTWARE_PTE_REASON = {
   'demand-zero': 'demand-zero PTE (not resident)',
 } as const satisfies Record<SoftwarePte['kind'], string>;
 
-const PROTOTYPE_BIT = 1 << 10;
-const TRANSITION_BIT = 1 << 11;
-const SWIZZLE_BIT = 1 << 4;
+/** Bit positions used here, as the Windows x64 _MMPTE_* types define them (tested against real ISFs). */
+export const WINDOWS_PTE_BITS = {
+  valid: 0, // _MMPTE_*.Valid
+  swizzle: 4, // _MMPTE_SOFTWARE.SwizzleBit
+  prototype: 10, // _MMPTE_SOFTWARE/_MMPTE_PROTOTYPE.Prototype
+  transition: 11, // _MMPTE_SOFTWARE/_MMPTE_TRANSITION.Transition
+  // _MMPTE_TRANSITION.PageFrameNumber: 12/36 through Windows 10, 12/40 from Windows 11 (22000);
+  // bits 48..51 are Unused (zero) in the older layout, so reading 12..51 is right for both.
+  transitionPfn: { position: 12, length: 40 },
+  pageFileHigh: { position: 32, length: 32 }, // _MMPTE_SOFTWARE.PageFileHigh
+} as const;
+
+const PROTOTYPE_BIT = 1 << WINDOWS_PTE_BITS.prototype;
+const TRANSITION_BIT = 1 << WINDOWS_PTE_BITS.transition;
+const SWIZZLE_BIT = 1 << WINDOWS_PTE_BITS.swizzle;
 
 /** Classify a PTE whose Valid bit is clear, given as its uint32 halves. */
 export function classifySoftwarePte(lo: number, hi: number, invalidPteMaskHigh = 0): SoftwarePte {
   if (lo === 0 && hi === 0) return { kind: 'zero' };
   if (lo & PROTOTYPE_BIT) return { kind: 'prototype' };
   if (lo & TRANSITION_BIT) {
-    // _MMPTE_TRANSITION.PageFrameNumber is bits 12..47.
-    return { kind: 'transition', frame: (hi & 0xffff) * TWO_32 + ((lo & 0xfffff000) >>> 0) };
+    // _MMPTE_TRANSITION.PageFrameNumber: bits 12..51 (see WINDOWS_PTE_BITS.transitionPfn).
+    return { kind: 'transition', frame: (hi & 0xfffff) * TWO_32 + ((lo & 0xfffff000) >>> 0) };
   }
   const pageFileHigh = (lo & SWIZZLE_BIT) === 0 ? (hi ^ invalidPteMaskHigh) >>> 0 : hi >>> 0;
   return pageFileHigh !== 0 ? { kind: 'pagefile' } : { kind: 'demand-zero' };
