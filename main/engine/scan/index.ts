@@ -1,4 +1,17 @@
-/** Public surface of the scan framework (see types.ts for the event contract). */
+/**
+ * Public surface of the scan framework (event contract: ScanEvent in types.ts).
+ *
+ *   const ac = new AbortController();
+ *   for await (const ev of scanPhysical({ sourcePath, scanner: poolTagScan({ tags: ['Proc'] }), signal: ac.signal })) {
+ *     if (ev.type === 'hit') validate(ev.hit);            // PoolTagHit { pa, tag, header }
+ *     else if (ev.type === 'progress') show(ev.bytesDone, ev.bytesTotal);
+ *     else warn(ev.message);                                // one chunk failed; the scan goes on
+ *   }                                                       // abort → throws MemScopeError 'cancelled'
+ *
+ * Hits arrive per chunk in no global order (sort by pa if order matters). Validation that needs
+ * translation (object header, EPROCESS sanity) happens in the caller against its own source.
+ * Sources that cannot be reopened by path (in-memory, a live device handle): scanSource(source, …).
+ */
 export { scanPhysical, scanSource } from './scan-physical.js';
 export { activeScanWorkers } from './spawn-worker.js';
 export { builtinScannerKinds, loadScanner } from './registry.js';
