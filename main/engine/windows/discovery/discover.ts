@@ -24,7 +24,7 @@ import { checkListHead, checkPml4 } from './dtb/validate.js';
 import { backScan, checkKernelPe, type KernelImage, kernelFromHint, scanKernelRange } from './kernel-base.js';
 import { readU64, readVa, translateVa } from './page-walk.js';
 import { type ProfileProviders, resolveProfile } from './profile-resolve.js';
-import { inProcessScan, type PhysicalScanFn, workerPoolScan } from './scan-runner.js';
+import { inProcessScan, lowFirstScan, type PhysicalScanFn, workerPoolScan } from './scan-runner.js';
 import {
   type CandidateReport, cancelled, type DiscoveryReport, type DtbCandidate, type MethodReport, pml4Of, type ProgressFn,
 } from './types.js';
@@ -220,7 +220,7 @@ export async function discoverKernel(source: PhysicalSource, opts: DiscoverOptio
     const inner = new AbortController();
     const onOuter = () => inner.abort();
     signal?.addEventListener('abort', onOuter, { once: true });
-    const scan = opts.scan ?? (opts.sourcePath ? workerPoolScan(opts.sourcePath) : inProcessScan(source));
+    const scan = opts.scan ?? (opts.sourcePath ? lowFirstScan(source, workerPoolScan(opts.sourcePath)) : inProcessScan(source));
     const known = accepted[0]?.profile;
     const layouts: readonly EprocessLayout[] = known ? [layoutFromProfile(known)] : KNOWN_X64_LAYOUTS;
     const stopBoth = () => { if (!opts.exhaustive) inner.abort(); };
