@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analysisError, usageError } from '../errors.js';
-import { BundledProfiles } from '../profile/bundled.js';
+import { ProfileStore } from '../profile/store.js';
 import type { ProfileData } from '../profile/model.js';
 import { Profile } from '../profile/profile.js';
 import { loadIsfProfile } from './isf-loader.js';
 
 /**
- * Where the sample builder gets its kernel profile: the bundled set in profiles/ first (works with no
- * reference data, for the README demo), then the shared ISF reference set (tests, any of 213 builds).
+ * Where the sample builder gets its kernel profile: the ProfileStore first (bundled profiles/, works
+ * with no reference data, for the README demo), then the shared ISF reference set (any of 213 builds).
  * `build` is a GUIDAGE, a build number ("19041": lowest revision present) or a version string.
  */
 export interface ResolvedSampleProfile {
@@ -32,19 +32,21 @@ export function sharedIsfDir(): string | null {
   return null;
 }
 
-function fromBundled(build: string): ProfileData | null {
-  const bundled = new BundledProfiles();
-  if (!bundled.available()) return null;
+/**
+ * The ProfileStore (bundled → user cache). A bare build number or version picks among *bundled*
+ * profiles only, lowest revision first, so the same command gives the same image on every machine
+ * whatever the user's cache holds; a GUIDAGE may come from the cache too.
+ */
+async function fromStore(build: string): Promise<ProfileData | null> {
+  const store = new ProfileStore();
   const b = build.trim().toUpperCase();
-  const list = bundled.list();
-  let key: string | undefined;
-  if (/^[0-9A-F]{33,40}$/.test(b)) key = list.find((e) => e.key === b)?.key;
-  else if (/^\d+\.\d+\.\d+\.\d+$/.test(b)) key = list.find((e) => e.build === b)?.key;
-  else if (/^\d+$/.test(b)) {
-    const rev = (v?: string) => Number(v?.split('.')[3] ?? 0);
-    key = list.filter((e) => e.build?.split('.')[2] === b).sort((x, y) => rev(x.build) - rev(y.build))[0]?.key;
-  }
-  return key ? bundled.load(key) : null;
+  if (/^[0-9A-F]{33,40}$/.test(b)) return (await store.load(b, { noFetch: true }))?.profile.data ?? null;
+  const bundled = (await store.list()).filter((e) => e.source === 'bundled');
+  const rev = (v?: string) => Number(v?.split('.')[3] ?? 0);
+  const entry = /^\d+$/.test(b)
+    ? bundled.filter((e) => e.build?.split('.')[2] === b).sort((x, y) => rev(x.build) - rev(y.build))[0]
+    : bundled.find((e) => e.build === b);
+  return entry ? ((await store.load(entry.key, { noFetch: true }))?.profile.data ?? null) : null;
 }
 
 export function buildNumberOf(version: string | undefined): number | null {
@@ -70,7 +72,7 @@ async function resolveUncached(build: string): Promise<ResolvedSampleProfile> {
   if (!build || !/^([0-9A-Fa-f]{33,40}|\d+|\d+\.\d+\.\d+\.\d+)$/.test(build.trim())) {
     throw usageError(`--build must be a GUIDAGE, a build number like 19041 or a version like 10.0.19041.508 (got "${build}")`);
   }
-  let data = fromBundled(build);
+  let data = await fromStore(build);
   if (!data) {
     const dir = sharedIsfDir();
     if (!dir) throw analysisError(`build ${build}`, 'not in the bundled profiles and no ISF reference set found (set MEMSCOPE_SHARED_ISF)');
