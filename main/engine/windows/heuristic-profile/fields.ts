@@ -85,7 +85,7 @@ function choose(field: DerivedField, cands: number[], family: LayoutFamily | nul
 
 export function deriveFields(
   procs: readonly ListedProcess[], read: KernelRead, known: { pidOffset: number; imageFileNameOffset: number; dtbOffset: number },
-  window: number, buildNumber: number | null,
+  window: number, buildNumber: number | null, offList: readonly ListedProcess[] = [],
 ): DerivedFields {
   const ctx: Ctx = { procs, read, window, taken: [[0, known.dtbOffset + 8], [known.pidOffset, known.pidOffset + 24], [known.imageFileNameOffset, known.imageFileNameOffset + 15]] };
   const [sys, ...others] = procs as [ListedProcess, ...ListedProcess[]];
@@ -143,7 +143,7 @@ export function deriveFields(
   });
   fields.ActiveThreads = choose('ActiveThreads', thr, family, 'a ULONG ≤ 65535, System ≥ 1, non-zero on most processes, not one constant', ctx);
 
-  fields.ExitTime = exitTime(ctx, ct, family);
+  fields.ExitTime = exitTime(ctx, ct, family, offList);
   const pidOff = known.pidOffset;
   fields.UniqueProcessId = { offset: pidOff, confidence: 1, evidence: `${hex(pidOff)}: 4 on System, a multiple of 4 on all ${procs.length} listed processes` };
   fields.ActiveProcessLinks = { offset: pidOff + 8, confidence: 1, evidence: `${hex(pidOff + 8)}: UniqueProcessId + 8 (true on every x64 build); Flink/Blink round-trip across ${procs.length} processes` };
@@ -199,12 +199,17 @@ function objectTableCandidates(ctx: Ctx, procs: readonly ListedProcess[]): { off
  * every all-zero slot fits and only the layout prior (or, for an unseen layout, the CreateTime →
  * ExitTime distance of the known builds) can choose — said in the evidence, at low confidence.
  */
-function exitTime(ctx: Ctx, ct: number, family: LayoutFamily | null): FieldChoice {
+function exitTime(ctx: Ctx, ct: number, family: LayoutFamily | null, offList: readonly ListedProcess[]): FieldChoice {
   const q = (p: ListedProcess, o: number) => u64(p.bytes, o);
-  const fits = candidates(ctx, 'ExitTime', (o) => ctx.procs.every((p) => q(p, o) === 0n || (plausibleFiletime(q(p, o)) && q(p, o) >= q(p, ct))));
-  const seen = fits.filter((o) => ctx.procs.some((p) => q(p, o) >= FT_2000));
+  const ok = (p: ListedProcess, o: number) => q(p, o) === 0n || (plausibleFiletime(q(p, o)) && q(p, o) >= q(p, ct));
+  const fits = candidates(ctx, 'ExitTime', (o) => ctx.procs.every((p) => ok(p, o)));
+  // Exited processes: on the list (zombies) or found by the 'Proc' pool scan (already unlinked).
+  const exited = [...ctx.procs, ...offList.filter((p) => p.bytes.length >= ct + 8 && plausibleFiletime(q(p, ct)))];
+  const seen = fits.filter((o) => exited.every((p) => o + 8 > p.bytes.length || ok(p, o)) &&
+    exited.some((p) => o + 8 <= p.bytes.length && q(p, o) >= FT_2000));
   if (seen.length > 0) {
-    return choose('ExitTime', seen, family, 'a FILETIME ≥ CreateTime on an exited listed process, 0 on live ones', ctx);
+    const n = exited.filter((p) => seen.some((o) => o + 8 <= p.bytes.length && q(p, o) >= FT_2000)).length;
+    return choose('ExitTime', seen, family, `0 on live processes, a FILETIME ≥ CreateTime on ${n} exited one(s) (list or 'Proc' pool scan)`, ctx);
   }
   const prior = family?.eprocess.ExitTime;
   if (prior !== undefined && fits.includes(prior)) {

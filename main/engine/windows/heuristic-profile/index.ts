@@ -14,13 +14,14 @@ import { analysisError } from '../../errors.js';
 import type { PdbIdentity, ProfileData, StructDef, TypeRef } from '../../profile/model.js';
 import { Profile } from '../../profile/profile.js';
 import type { PhysicalSource } from '../../sources/physical-source.js';
+import { asciiHex, bytesScan } from '../../scan/scanners/bytes.js';
 import { hex } from '../../util/hex.js';
 import { parsePe } from '../discovery/pe.js';
 import type { HeuristicProvider } from '../discovery/profile-resolve.js';
 import { inProcessScan, type PhysicalScanFn } from '../discovery/scan-runner.js';
 import { type DerivedFields, deriveFields, type ListedProcess } from './fields.js';
 import { findSystemProcess, mapsKernel, PROCESS_OBJECT_TYPE, type SystemProcess } from './find-system.js';
-import { type KernelRead, readU64, readWindow, u64 } from './memory.js';
+import { type KernelRead, printableName, readU64, readWindow, u64 } from './memory.js';
 import { ABI, type DerivedField } from './priors.js';
 
 export { kernelReadOf, type KernelRead } from './memory.js';
@@ -73,9 +74,10 @@ export async function deriveHeuristicProfile(input: HeuristicInput): Promise<Heu
   const { procs, head, warnings } = walk(source, read, kernelBase, imageSize, sys, aplOff);
   if (procs.length < 2) throw analysisError(where, `System at ${hex(sys.va)} is the only process on its list: nothing to cross-check offsets with`);
 
+  const offList = await poolProcesses(source, input.scan ?? inProcessScan(source), sys, new Set(procs.map((p) => p.pid)), input.signal);
   let derived: DerivedFields;
   try {
-    derived = deriveFields(procs, read, { pidOffset: sys.pidOffset, imageFileNameOffset: sys.imageFileNameOffset, dtbOffset: sys.dtbOffset }, WINDOW, input.buildNumber ?? null);
+    derived = deriveFields(procs, read, { pidOffset: sys.pidOffset, imageFileNameOffset: sys.imageFileNameOffset, dtbOffset: sys.dtbOffset }, WINDOW, input.buildNumber ?? null, offList);
   } catch (e) {
     throw analysisError(where, `cannot derive _EPROCESS: ${(e as Error).message}`);
   }
@@ -145,6 +147,36 @@ function walk(source: PhysicalSource, read: KernelRead, kernelBase: bigint, imag
   if (cur === null) warnings.push(`list entry after ${hex(prev)} does not translate (walk stopped)`);
   void source;
   return { procs, head, warnings };
+}
+
+/** POOL_HEADER.PoolTag of process objects: 'Proc' (Windows 8+), 'Pro\xe3' (Windows 7 sets the protected bit 31). */
+const PROC_TAGS = [asciiHex('Proc'), asciiHex('Pro') + 'e3'];
+const MAX_POOL_HITS = 65536;
+
+/**
+ * EPROCESS bodies not on the active list (exited, unlinked), found physically by their pool tag and
+ * recognised with the layout derived so far (Type 3, a PID not listed, a printable name, a non-zero
+ * DirectoryTableBase). Only ExitTime uses them: an exited process is where that field is non-zero.
+ * Read physically, so a body straddling two unrelated pages is simply not recognised.
+ */
+async function poolProcesses(source: PhysicalSource, scan: PhysicalScanFn, sys: SystemProcess, listed: Set<number>, signal?: AbortSignal): Promise<ListedProcess[]> {
+  const out: ListedProcess[] = [];
+  let hits = 0;
+  for await (const ev of scan(bytesScan({ needles: PROC_TAGS, align: 16, offset: 4 }), { signal })) {
+    if (ev.type !== 'hit' || ++hits > MAX_POOL_HITS) continue;
+    const pool = ev.hit.pa - 4;
+    // body after POOL_HEADER (0x10), optional object headers and _OBJECT_HEADER (0x30): within 0x200
+    for (let base = pool + 0x40; base <= pool + 0x200; base += 16) {
+      const r = source.read(base, Math.min(WINDOW, source.size - base));
+      if (r.absent.length || r.data.length < sys.imageFileNameOffset + 15 || r.data[0] !== PROCESS_OBJECT_TYPE) continue;
+      const pid = u64(r.data, sys.pidOffset);
+      if (pid === 0n || pid % 4n !== 0n || pid >= 1n << 24n || listed.has(Number(pid))) continue;
+      if (printableName(r.data, sys.imageFileNameOffset) === null || u64(r.data, sys.dtbOffset) === 0n) continue;
+      out.push({ va: 0n, bytes: r.data, pid: Number(pid) });
+      break;
+    }
+  }
+  return out;
 }
 
 /** RVA of the unique 8-aligned qword in the image equal to `value`, else null. */
