@@ -87,7 +87,7 @@ export class ProfileStore {
     }
     for (const pdb of await listDir(this.cacheDir)) {
       const dir = join(this.cacheDir, pdb);
-      for (const f of await listDir(dir)) {
+      for (const f of await listDir(dir, true)) {
         const m = /^([0-9A-F]{33,40})\.json\.gz$/.exec(f);
         const ga = m ? parseGuidAge(m[1] as string) : null;
         if (!m || !ga) continue;
@@ -171,9 +171,10 @@ async function readSidecar(path: string): Promise<SourceSidecar | null> {
   }
 }
 
-async function listDir(dir: string): Promise<string[]> {
+async function listDir(dir: string, filesOnly = false): Promise<string[]> {
   try {
-    return (await readdir(dir)).sort();
+    const entries = await readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => !filesOnly || e.isFile()).map((e) => e.name).sort();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
