@@ -1,0 +1,52 @@
+/** What bench.ts asks a child runner (runner.ts) to measure, and what comes back. */
+
+export type ChildTask =
+  | { readonly task: 'analyze'; readonly image: string; readonly bundledDir: string | null; /** psscan workers; null = skip psscan */ readonly workers: number | null }
+  | { readonly task: 'discover'; readonly image: string; readonly bundledDir: string | null }
+  | { readonly task: 'translate'; readonly image: string; readonly dtb: string; readonly addresses: number };
+
+export interface AnalyzeResult {
+  readonly task: 'analyze';
+  /** openSource returned → discoverKernel resolved. */
+  readonly discoveryMs: number;
+  readonly dtbMethod: string;
+  readonly profileSource: string;
+  readonly discoveryTimings: Record<string, number>;
+  /** openSource returned → first pslist row (discovery included). */
+  readonly firstPslistRowMs: number | null;
+  /** discoverKernel resolved → first pslist row. */
+  readonly firstPslistRowAfterKernelMs: number | null;
+  readonly pslistMs: number;
+  readonly pslistRows: number;
+  readonly workers: number | null;
+  /** psscan() called → its last event (page map, workers, validation included). */
+  readonly psscanMs: number | null;
+  readonly psscanRows: number;
+  readonly psscanRejected: number;
+  readonly psscanWarnings: number;
+  readonly rssBeforeScanMiB: number;
+  /** process.resourceUsage().maxRSS at the end: the whole process, worker threads included. */
+  readonly maxRssMiB: number;
+}
+
+export interface DiscoverResult {
+  readonly task: 'discover';
+  readonly totalMs: number;
+  readonly dtbMethod: string;
+  readonly timings: Record<string, number>;
+  /** Milliseconds per method name (summed when a method ran more than once). */
+  readonly methods: Record<string, number>;
+  readonly methodOk: Record<string, boolean>;
+}
+
+export interface TranslateResult {
+  readonly task: 'translate';
+  /** Distinct mapped 4 KiB pages found in the kernel half and used. */
+  readonly pages: number;
+  /** Fresh address space (empty TLB and table cache), each page translated once. */
+  readonly coldPerSec: number;
+  /** A working set that fits the TLB, translated over and over. */
+  readonly cachedPerSec: number;
+  /** Same working set with the TLB off (table-page cache only). */
+  readonly tableCachedPerSec: number;
+}

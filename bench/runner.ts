@@ -1,0 +1,132 @@
+/**
+ * One benchmark measurement in a fresh child process (spawned by bench.ts through child.ts), so
+ * its peak RSS, JIT warm-up and module loading are those of a real `memscope` run, not of the
+ * harness. Reads one JSON task from argv[2], prints one line `BENCH-RESULT <json>` on stdout.
+ *
+ *   analyze:   open → discoverKernel (as the CLI does) → first pslist row → all pslist rows →
+ *              optionally psscan on N workers; maxRSS of the whole process at the end.
+ *   discover:  discoverKernel with `exhaustive` (every method validated, whole-memory scans run):
+ *              per-method timings.
+ *   translate: translation rate through X64AddressSpace on the image's kernel DTB.
+ */
+import { cliProfileProviders } from '../main/engine/cli/process-commands.js';
+import { pslist } from '../main/engine/plugins/pslist/index.js';
+import { psscan } from '../main/engine/plugins/psscan/index.js';
+import { openSource } from '../main/engine/sources/detect.js';
+import { discoverKernel } from '../main/engine/windows/discovery/discover.js';
+import type { ProfileProviders } from '../main/engine/windows/discovery/profile-resolve.js';
+import { defaultProfileProviders } from '../main/engine/windows/discovery/providers.js';
+import { measureTranslation } from './translate-rate.js';
+import type { AnalyzeResult, ChildTask, DiscoverResult } from './protocol.js';
+
+const RESULT_PREFIX = 'BENCH-RESULT '; // child.ts looks for it
+
+const maxRssMiB = (): number => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
+
+function sumByMethod(methods: readonly { method: string; ms: number }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of methods) out[m.method] = (out[m.method] ?? 0) + m.ms;
+  return out;
+}
+
+/** The CLI's providers, with the bench's one-build bundle in front when the repo has none (profiles.ts). */
+function store(bundledDir: string | null): ProfileProviders {
+  const cli = cliProfileProviders();
+  return bundledDir ? { ...cli, bundled: defaultProfileProviders({ bundledDir }).bundled } : cli;
+}
+
+async function analyze(image: string, bundledDir: string | null, workers: number | null): Promise<AnalyzeResult> {
+  const source = openSource(image);
+  try {
+    const tOpen = performance.now();
+    const { kernel, report } = await discoverKernel(source, { store: store(bundledDir), sourcePath: image });
+    const tKernel = performance.now();
+    let firstRow: number | null = null;
+    let pslistRows = 0;
+    for await (const ev of pslist(kernel)) {
+      if (ev.type !== 'row') continue;
+      if (firstRow === null) firstRow = performance.now();
+      pslistRows++;
+    }
+    const tPslist = performance.now();
+    let psscanMs: number | null = null;
+    let psscanRows = 0;
+    let psscanRejected = 0;
+    let psscanWarnings = 0;
+    const rssBeforeScan = maxRssMiB();
+    if (workers !== null) {
+      const t = performance.now();
+      for await (const ev of psscan(kernel, { sourcePath: image, workers })) {
+        if (ev.type === 'row') psscanRows++;
+        else if (ev.type === 'rejected') psscanRejected++;
+        else if (ev.type === 'warning') psscanWarnings++;
+      }
+      psscanMs = performance.now() - t;
+    }
+    return {
+      task: 'analyze',
+      discoveryMs: tKernel - tOpen,
+      dtbMethod: kernel.dtbMethod,
+      profileSource: kernel.profileSource,
+      discoveryTimings: report.timings,
+      firstPslistRowMs: firstRow === null ? null : firstRow - tOpen,
+      firstPslistRowAfterKernelMs: firstRow === null ? null : firstRow - tKernel,
+      pslistMs: tPslist - tKernel,
+      pslistRows,
+      workers,
+      psscanMs,
+      psscanRows,
+      psscanRejected,
+      psscanWarnings,
+      rssBeforeScanMiB: rssBeforeScan,
+      maxRssMiB: maxRssMiB(),
+    };
+  } finally {
+    source.close();
+  }
+}
+
+async function discoverAll(image: string, bundledDir: string | null): Promise<DiscoverResult> {
+  const source = openSource(image);
+  try {
+    const t = performance.now();
+    const { kernel, report } = await discoverKernel(source, { store: store(bundledDir), sourcePath: image, exhaustive: true });
+    return {
+      task: 'discover',
+      totalMs: performance.now() - t,
+      dtbMethod: kernel.dtbMethod,
+      timings: report.timings,
+      methods: sumByMethod(report.methods),
+      methodOk: Object.fromEntries(report.methods.map((m) => [m.method, m.ok])),
+    };
+  } finally {
+    source.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const task = JSON.parse(process.argv[2] ?? '{}') as ChildTask;
+  let result: unknown;
+  switch (task.task) {
+    case 'analyze':
+      result = await analyze(task.image, task.bundledDir, task.workers);
+      break;
+    case 'discover':
+      result = await discoverAll(task.image, task.bundledDir);
+      break;
+    case 'translate':
+      result = measureTranslation(task.image, BigInt(task.dtb), task.addresses);
+      break;
+    default:
+      throw new Error(`bench runner: unknown task ${JSON.stringify(task)}`);
+  }
+  process.stdout.write(RESULT_PREFIX + JSON.stringify(result) + '\n');
+}
+
+main().then(
+  () => process.exit(0), // do not wait for stray handles: the measurement is done
+  (e: unknown) => {
+    process.stderr.write(`bench runner: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
