@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../context.js';
+import { register as demo } from './demo.js';
 import { register as dtb } from './dtb.js';
 import { register as hexdump } from './hexdump.js';
 import { register as info } from './info.js';
@@ -16,6 +17,7 @@ export type RegisterCommand = (program: Command, io: CliIo) => void;
 
 // One line per subcommand module; keep alphabetical to avoid merge churn.
 export const commands: RegisterCommand[] = [
+  demo,
   dtb,
   hexdump,
   info,
