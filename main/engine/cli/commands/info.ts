@@ -76,13 +76,14 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
     .argument('<image>', 'memory image: raw, ELF core or Windows crash dump (detected from content)')
     .option('--format <format>', 'json or table', 'table')
     .option('--allow-network', 'fetch a missing kernel profile from the symbol server')
-    .action(async (image: string, opts: { format?: string; allowNetwork?: boolean }) => {
+    .option('--heuristic-profile', 'ignore known profiles and derive offsets from memory (what happens for an unknown build)')
+    .action(async (image: string, opts: { format?: string; allowNetwork?: boolean; heuristicProfile?: boolean }) => {
       const format = parseFormat(opts.format, ['json', 'table'], 'table');
       const source = openSource(image);
       try {
         // kernel discovery (issue 5) adds kernelBase, dtb, dtbRaw, dtbMethod, build, pdb, profileSource, timings
         const info: BasicInfo & Partial<KernelInfoJson> & { discoveryError?: string } = basicInfo(source);
-        Object.assign(info, await kernelInfo(source, image, opts.allowNetwork === true));
+        Object.assign(info, await kernelInfo(source, image, opts.allowNetwork === true, opts.heuristicProfile === true));
         io.out(format === 'json' ? JSON.stringify(info, null, 2) + '\n' : renderInfoTable(info));
       } finally {
         source.close();

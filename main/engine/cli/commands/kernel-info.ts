@@ -7,11 +7,28 @@ import type { PhysicalSource } from '../../sources/physical-source.js';
 import { DiscoveryError, discoverKernel } from '../../windows/discovery/discover.js';
 import { defaultProfileProviders } from '../../windows/discovery/providers.js';
 import { kernelInfoJson, type KernelInfoJson } from '../../windows/discovery/report-json.js';
+import { workerPoolScan } from '../../windows/discovery/scan-runner.js';
+import { heuristicProfileProvider, type HeuristicResult } from '../../windows/heuristic-profile/index.js';
 
-export async function kernelInfo(source: PhysicalSource, path: string, allowNetwork: boolean): Promise<Partial<KernelInfoJson> & { discoveryError?: string }> {
+/** How far to trust a profile derived from memory, and why (only when profileSource is "heuristic"). */
+export interface HeuristicProfileJson {
+  confidence: number;
+  family: string | null;
+  evidence: Record<string, string>;
+}
+
+/** `forceHeuristic` (--heuristic-profile): skip bundled/cache/symbol server, derive from memory. */
+export async function kernelInfo(source: PhysicalSource, path: string, allowNetwork: boolean, forceHeuristic = false):
+  Promise<Partial<KernelInfoJson> & { discoveryError?: string; heuristicProfile?: HeuristicProfileJson }> {
+  let derived: HeuristicResult | null = null;
+  const heuristic = heuristicProfileProvider(source, { scan: workerPoolScan(path), onResult: (r) => { derived = r; } });
+  const store = forceHeuristic ? { heuristic } : defaultProfileProviders({ heuristic });
   try {
-    const { report } = await discoverKernel(source, { store: defaultProfileProviders(), allowNetwork, sourcePath: path });
-    return kernelInfoJson(report) ?? {};
+    const { report } = await discoverKernel(source, { store, allowNetwork, sourcePath: path });
+    const out: Partial<KernelInfoJson> & { heuristicProfile?: HeuristicProfileJson } = kernelInfoJson(report) ?? {};
+    const d = derived as HeuristicResult | null;
+    if (out.profileSource === 'heuristic' && d) out.heuristicProfile = { confidence: d.confidence, family: d.family, evidence: { ...d.evidence } };
+    return out;
   } catch (e) {
     if (e instanceof DiscoveryError) return { discoveryError: e.message, timings: e.report.timings };
     throw e;
