@@ -4,7 +4,7 @@
  * ../shared/data/windows-symbols, or $MEMSCOPE_SYMBOLS_DIR) into the compact bundled profile set in
  * profiles/ (layout: main/engine/profile/bundle-writer.ts), with the source's BSD-3 licence beside it.
  */
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BundleWriter } from '../main/engine/profile/bundle-writer.js';
 import { guidAgeKey } from '../main/engine/profile/model.js';
@@ -43,7 +43,8 @@ async function main(argv: readonly string[]): Promise<void> {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   for (const [name, bytes] of out) writeFileSync(join(tmp, name), bytes);
-  copyFileSync(join(symbolsDir, 'LICENSE'), join(tmp, LICENSE_FILE));
+  // the source's BSD-3 notice must travel with files derived from it (copied as text: the source is read-only)
+  writeFileSync(join(tmp, LICENSE_FILE), readFileSync(join(symbolsDir, 'LICENSE')));
   rmSync(outDir, { recursive: true, force: true });
   renameSync(tmp, outDir);
 
