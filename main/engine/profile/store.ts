@@ -108,9 +108,12 @@ export class ProfileStore {
     const bundled = this.bundled?.available() ? this.bundled.load(key) : null;
     if (bundled) return { profile: new Profile(bundled), source: 'bundled' };
 
-    const path = cachedProfilePath(this.home, this.pdbName, key);
-    const cached = await readCachedProfile(path, want.guid, want.age);
-    if (cached) {
+    // the kernel PDB's directory first, then any other PDB imported by the user (e.g. a driver's)
+    const pdbDirs = [this.pdbName, ...(await listDir(this.cacheDir)).filter((d) => d !== this.pdbName)];
+    for (const pdb of pdbDirs) {
+      const path = cachedProfilePath(this.home, pdb, key);
+      const cached = await readCachedProfile(path, want.guid, want.age);
+      if (!cached) continue;
       const side = await readSidecar(sidecarPath(path));
       return { profile: new Profile(cached), source: side?.source === 'imported' ? 'imported' : 'cache' };
     }
