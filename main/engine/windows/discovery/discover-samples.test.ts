@@ -106,7 +106,10 @@ describe('PCID bits and the CLI', () => {
     mkdirSync(join(cachePath, '..'), { recursive: true });
     writeFileSync(cachePath, encodeProfile(profile!.data));
     const before = process.env.MEMSCOPE_HOME;
+    const beforeBundled = process.env.MEMSCOPE_BUNDLED_PROFILES;
     process.env.MEMSCOPE_HOME = home;
+    // no bundled set, so the profile must come from the user cache seeded above
+    process.env.MEMSCOPE_BUNDLED_PROFILES = join(dir, 'no-bundled-profiles');
     try {
       let out = '';
       const io = { out: (t: string) => { out += t; }, err: (t: string) => { out += t; } };
@@ -128,6 +131,8 @@ describe('PCID bits and the CLI', () => {
     } finally {
       if (before === undefined) delete process.env.MEMSCOPE_HOME;
       else process.env.MEMSCOPE_HOME = before;
+      if (beforeBundled === undefined) delete process.env.MEMSCOPE_BUNDLED_PROFILES;
+      else process.env.MEMSCOPE_BUNDLED_PROFILES = beforeBundled;
     }
   });
 });
