@@ -56,8 +56,9 @@ export function builderVersion(): string {
   return h.digest('hex').slice(0, 12);
 }
 
+/** <repo>/.cache/bench, or $MEMSCOPE_BENCH_CACHE (the smoke test uses a temp dir). */
 export function benchCacheDir(): string {
-  return join(repoRoot(), '.cache', 'bench');
+  return process.env['MEMSCOPE_BENCH_CACHE'] || join(repoRoot(), '.cache', 'bench');
 }
 
 /** mulberry32-filled pool of POOL_PAGES pages (deterministic per seed). */

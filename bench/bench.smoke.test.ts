@@ -1,0 +1,91 @@
+/**
+ * CI smoke run of `npm run bench`: a 64 MiB image, one run of everything, through the same child
+ * processes as the full run. Asserts the report is complete (every row measured, with a number) and
+ * that the measured code found what the image holds — never that a target passes (CI machines vary).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBenchArgs, runBench, UsageExit } from './bench.js';
+import { makeRow, renderTable, stats, type BenchReport } from './report.js';
+
+const ALWAYS = [
+  'psscan-vs-read', 'read-ms', 'psscan-ms', 'discovery-ms', 'discovery-exhaustive-ms', 'first-pslist-row-ms',
+  'first-pslist-row-after-kernel-ms', 'peak-rss-mib', 'worker-scaling', 'translate-cold', 'translate-cached',
+  'translate-table-cached',
+];
+
+describe('bench report model', () => {
+  it('median, min and max of an even and an odd sample', () => {
+    expect(stats([5, 1, 3])).toEqual({ median: 3, min: 1, max: 5, samples: 3 });
+    expect(stats([4, 1, 3, 2])).toEqual({ median: 2.5, min: 1, max: 4, samples: 4 });
+    expect(stats([NaN])).toBeNull();
+  });
+
+  it('judges a target on the median, or on the max when asked; no sample is a MISS, no target is INFO', () => {
+    const t = { op: '<=', value: 10 } as const;
+    expect(makeRow({ id: 'a', image: 'x', label: 'a', unit: 'ms', values: [1, 9, 30], target: t }).verdict).toBe('PASS');
+    expect(makeRow({ id: 'a', image: 'x', label: 'a', unit: 'ms', values: [1, 9, 30], target: t, judgedOn: 'max' }).verdict).toBe('MISS');
+    expect(makeRow({ id: 'a', image: 'x', label: 'a', unit: 'ms', values: [], target: t }).verdict).toBe('MISS');
+    expect(makeRow({ id: 'a', image: 'x', label: 'a', unit: 'ms', values: [3] }).verdict).toBe('INFO');
+  });
+
+  it('rejects bad arguments with a usage message', () => {
+    const log = (): void => {};
+    expect(() => parseBenchArgs(['--size', 'abc'], log)).toThrow(UsageExit);
+    expect(() => parseBenchArgs(['--size', '0.01'], log)).toThrow(/--size 0.01/);
+    expect(() => parseBenchArgs(['--runs', '0'], log)).toThrow(/--runs must be an integer/);
+    expect(() => parseBenchArgs(['--bogus'], log)).toThrow();
+    expect(parseBenchArgs(['--size', '1,4'], log).sizesMiB).toEqual([1024, 4096]);
+    expect(parseBenchArgs(['--smoke'], log)).toMatchObject({ sizesMiB: [64], runs: 1 });
+  });
+});
+
+describe('bench --smoke', () => {
+  let cache: string;
+  let report: BenchReport;
+
+  beforeAll(async () => {
+    cache = mkdtempSync(join(tmpdir(), 'memscope-bench-'));
+    process.env['MEMSCOPE_BENCH_CACHE'] = cache;
+    report = await runBench(parseBenchArgs(['--smoke'], () => {}));
+  }, 240_000);
+
+  afterAll(() => {
+    delete process.env['MEMSCOPE_BENCH_CACHE'];
+    rmSync(cache, { recursive: true, force: true });
+  });
+
+  it('has every row, each with a number, a target where the issue sets one, and a verdict', () => {
+    const ids = report.rows.map((r) => r.id);
+    for (const id of ALWAYS) expect(ids, id).toContain(id);
+    expect(ids.some((id) => id.startsWith('discovery-method:dtb:'))).toBe(true);
+    for (const r of report.rows) {
+      if (r.id === 'renderer-sort-scroll') continue;
+      expect(Number.isFinite(r.median), `${r.id} median`).toBe(true);
+      expect(r.min! <= r.median! && r.median! <= r.max!, r.id).toBe(true);
+      expect(['PASS', 'MISS', 'INFO']).toContain(r.verdict);
+    }
+    for (const id of ['psscan-vs-read', 'discovery-ms', 'first-pslist-row-ms', 'peak-rss-mib']) {
+      const r = report.rows.find((x) => x.id === id)!;
+      expect(r.target, id).not.toBeNull();
+      expect(['PASS', 'MISS']).toContain(r.verdict);
+    }
+    const renderer = report.rows.find((r) => r.id === 'renderer-sort-scroll')!;
+    expect(renderer.verdict).toBe('N/A');
+    expect(renderer.note).toMatch(/no renderer yet/);
+  });
+
+  it('measured code that found exactly what the image holds (pslist and psscan match the truth)', () => {
+    expect(report.warnings).toEqual([]);
+    expect(report.rows.find((r) => r.id === 'peak-rss-mib')!.median!).toBeGreaterThan(10);
+  });
+
+  it('prints a table with one line per row and round-trips as JSON', () => {
+    const table = renderTable(report);
+    for (const r of report.rows) expect(table).toContain(r.label);
+    expect(table).toMatch(/PASS|MISS/);
+    expect(JSON.parse(JSON.stringify(report))).toEqual(report);
+  });
+});
