@@ -6,40 +6,26 @@
 import { realpathSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MemScopeError, ioError, usageError } from '../errors.js';
-import { guidAgeKey } from '../profile/model.js';
-import { Profile } from '../profile/profile.js';
-import { loadIsfProfile } from '../sample/isf-loader.js';
-import { sharedIsfDir } from '../sample/profile-source.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { discoverKernel } from '../windows/discovery/discover.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
 import { defaultProfileProviders } from '../windows/discovery/providers.js';
+import { workerPoolScan } from '../windows/discovery/scan-runner.js';
+import { heuristicProfileProvider } from '../windows/heuristic-profile/index.js';
 import type { WindowsKernel } from '../windows/kernel.js';
 import { toCsv, toJson, type Row } from '../export/index.js';
 import { parseFormat, renderTable, type CliIo, type OutputFormat } from './context.js';
 
 /**
- * Profile providers for the process commands: discovery's defaults (bundled → cache → symbol
- * server when allowed), with the shared ISF reference set as a last cache when present (development
- * checkouts and tests, before profiles/ is built).
+ * Profile providers for every command that analyses a kernel: bundled → user cache → symbol server
+ * (only when discovery is told the network is allowed) → a heuristic profile derived from the image
+ * itself (when `heuristicFrom` names the open source and its path), reported as such, never silently.
  */
-export function cliProfileProviders(): ProfileProviders {
-  const d = defaultProfileProviders();
-  return {
-    ...d,
-    cache: async (pdb, signal) => {
-      const hit = d.cache ? await d.cache(pdb, signal).catch(() => null) : null;
-      if (hit) return hit;
-      const dir = sharedIsfDir();
-      if (!dir) return null;
-      try {
-        return new Profile(await loadIsfProfile(dir, guidAgeKey(pdb)));
-      } catch {
-        return null;
-      }
-    },
-  };
+export function cliProfileProviders(heuristicFrom?: { source: PhysicalSource; path: string }): ProfileProviders {
+  if (!heuristicFrom) return defaultProfileProviders();
+  const heuristic = heuristicProfileProvider(heuristicFrom.source, { scan: workerPoolScan(heuristicFrom.path) });
+  return defaultProfileProviders({ heuristic });
 }
 
 export interface KernelSession {
@@ -51,7 +37,7 @@ export interface KernelSession {
 export async function openKernel(image: string): Promise<KernelSession> {
   const source = openSource(image);
   try {
-    const { kernel } = await discoverKernel(source, { store: cliProfileProviders(), sourcePath: image });
+    const { kernel } = await discoverKernel(source, { store: cliProfileProviders({ source, path: image }), sourcePath: image });
     return { source, kernel, close: () => source.close() };
   } catch (e) {
     source.close();

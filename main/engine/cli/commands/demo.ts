@@ -48,7 +48,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
       const image = imageArg ?? (await ensureSample(opts.build, sizeMiB, io));
       const source = openSource(image);
       try {
-        const { kernel, report } = await discoverKernel(source, { store: cliProfileProviders(), sourcePath: image });
+        const { kernel, report } = await discoverKernel(source, { store: cliProfileProviders({ source, path: image }), sourcePath: image });
         io.out(`\n${image}: ${source.kind}, ${(source.size / 2 ** 20).toFixed(0)} MiB of physical address space\n`);
         io.out(`Kernel: base ${hex(kernel.kernelBase)}, build ${dash(kernel.buildNumber)}, ${kernel.profile.pdb.name} ${kernel.profile.pdb.guid}/${kernel.profile.pdb.age}` +
           ` (profile: ${kernel.profileSource})\n`);

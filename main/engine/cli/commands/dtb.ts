@@ -7,7 +7,6 @@
 import type { Command } from 'commander';
 import { openSource } from '../../sources/detect.js';
 import { DiscoveryError, discoverKernel } from '../../windows/discovery/discover.js';
-import { defaultProfileProviders } from '../../windows/discovery/providers.js';
 import { dtbReportJson, type DtbReportJson } from '../../windows/discovery/report-json.js';
 import { parseFormat, renderTable, type CliIo } from '../context.js';
 import { cliProfileProviders } from '../process-commands.js';
@@ -43,7 +42,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
         let procs: ProcessDtbSection | null = null;
         try {
           const { report, kernel } = await discoverKernel(source, {
-            store: opts.processes ? cliProfileProviders() : defaultProfileProviders(), allowNetwork: opts.allowNetwork === true, sourcePath: image, exhaustive: true,
+            store: cliProfileProviders({ source, path: image }), allowNetwork: opts.allowNetwork === true, sourcePath: image, exhaustive: true,
           });
           doc = dtbReportJson(report);
           if (opts.processes) procs = await processDtbSection(kernel, image);
