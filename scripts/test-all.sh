@@ -12,7 +12,8 @@ step() { # name, command...
   if "$@"; then passed=$((passed+1)); else echo "!! $name failed"; failed=$((failed+1)); fi
 }
 
-step "typecheck+build" npm run --silent build
+step "build" npm run --silent build
+step "typecheck (sources and tests)" npm run --silent typecheck
 
 vitest_json=.cache/test-results/vitest.json
 rm -f "$vitest_json"
