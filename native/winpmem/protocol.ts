@@ -1,0 +1,214 @@
+/**
+ * The WinPmem device protocol as data: device path, IOCTL codes, acquisition modes, and the GET_INFO
+ * reply (`WINPMEM_MEMORY_INFO`, formerly `struct PmemMemoryInfo`) with its encoder/decoder.
+ *
+ * Verified against the WinPmem sources (github.com/Velocidex/WinPmem):
+ * - kernel/userspace_interface/ctl_codes.h and go-winpmem/api.go: the driver 2.x IOCTLs are
+ *   CTL_CODE(0x22, 0x101|0x102|0x103, METHOD_NEITHER=3, FILE_READ_DATA|FILE_WRITE_DATA=3);
+ *   kernel/winpmem.h (driver v1.7) used METHOD_BUFFERED=0 for the same functions.
+ * - kernel/userspace_interface/winpmem_shared.h: PMEM_MODE_IOSPACE 0, PMEM_MODE_PHYSICAL 1,
+ *   PMEM_MODE_PTE 2; the struct under `#pragma pack(push, 2)`: CR3, NtBuildNumber, KernBase, KDBG,
+ *   KPCR[64] (x64), PfnDataBase, PsLoadedModuleList, PsActiveProcessHead, NtBuildNumberAddr,
+ *   Padding[0xfe], NumberOfRuns, Run[] of {BaseAddress, NumberOfBytes}, every field a LARGE_INTEGER.
+ *   All fields are 8 bytes, so pack(2) adds no padding: NumberOfRuns sits at 0xa30, Run[0] at 0xa38.
+ * - The Run[] capacity differs by release: NUMBER_OF_RUNS 20 in the 2.x driver (kernel/winpmem.c
+ *   refuses more runs with STATUS_INFO_LENGTH_MISMATCH), Run[100] in the user-mode headers
+ *   (kernel/executable/winpmem.h and the tools built on it), Run[1] + variable length in driver v1.7
+ *   (reply length = sizeof + NumberOfRuns * 16). We ask for a buffer of Run[100] and accept any
+ *   reply that holds NumberOfRuns entries, up to 100.
+ * - The driver sets CR3 from __readcr3() in DriverEntry (System context), NtBuildNumber from the
+ *   kernel's *NtBuildNumber (0xF0000000 flag set on free builds), KernBase by walking back from a
+ *   kernel pointer; KDBG, PfnDataBase, PsLoadedModuleList, PsActiveProcessHead are "deprecated and
+ *   will not be set by the driver" — so they are hints at best and usually zero.
+ */
+import { MemScopeError } from '../../main/engine/errors.js';
+import type { PhysicalRun } from '../../main/engine/sources/physical-source.js';
+import { hex } from '../../main/engine/util/hex.js';
+
+/** Win32 path of the device the driver creates (`\Device\pmem`, linked as `\??\pmem`). */
+export const PMEM_DEVICE_PATH = '\\\\.\\pmem';
+/** Service name the WinPmem tools register the driver under. */
+export const PMEM_SERVICE_NAME = 'pmem';
+
+export const FILE_DEVICE_UNKNOWN = 0x22;
+export const METHOD_BUFFERED = 0;
+export const METHOD_NEITHER = 3;
+/** FILE_READ_DATA (1) | FILE_WRITE_DATA (2): the handle must be opened with read AND write access. */
+export const FILE_READ_WRITE_DATA = 3;
+
+/** winioctl.h CTL_CODE: (DeviceType << 16) | (Access << 14) | (Function << 2) | Method. */
+export function ctlCode(deviceType: number, fn: number, method: number, access: number): number {
+  for (const [name, v, max] of [['deviceType', deviceType, 0xffff], ['function', fn, 0xfff], ['method', method, 3], ['access', access, 3]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`CTL_CODE ${name} ${v} out of range 0..${max}`);
+  }
+  return ((deviceType << 16) | (access << 14) | (fn << 2) | method) >>> 0;
+}
+
+const pmemIoctl = (fn: number, method: number): number => ctlCode(FILE_DEVICE_UNKNOWN, fn, method, FILE_READ_WRITE_DATA);
+
+export interface PmemIoctls {
+  /** PMEM_CTRL_IOCTRL / IOCTL_SET_MODE: input is a u32 acquisition mode. */
+  readonly setMode: number;
+  /** PMEM_WRITE_ENABLE: toggles write mode. MemScope never sends it. */
+  readonly writeEnable: number;
+  /** PMEM_INFO_IOCTRL / IOCTL_GET_INFO: output is the memory info struct. */
+  readonly getInfo: number;
+}
+
+/** Driver 2.x (the signed winpmem_x64.sys in current releases): METHOD_NEITHER. */
+export const PMEM_IOCTLS: PmemIoctls = {
+  setMode: pmemIoctl(0x101, METHOD_NEITHER), // 0x22c407
+  writeEnable: pmemIoctl(0x102, METHOD_NEITHER), // 0x22c40b
+  getInfo: pmemIoctl(0x103, METHOD_NEITHER), // 0x22c40f
+};
+
+/** Driver 1.x: METHOD_BUFFERED. */
+export const PMEM_IOCTLS_LEGACY: PmemIoctls = {
+  setMode: pmemIoctl(0x101, METHOD_BUFFERED), // 0x22c404
+  writeEnable: pmemIoctl(0x102, METHOD_BUFFERED), // 0x22c408
+  getInfo: pmemIoctl(0x103, METHOD_BUFFERED), // 0x22c40c
+};
+
+/** Acquisition modes (PMEM_MODE_*): how the driver maps the physical page it copies. */
+export const PMEM_MODES = {
+  /** MmMapIoSpace. */
+  iospace: 0,
+  /** A view of \Device\PhysicalMemory (the driver's default). */
+  physical: 1,
+  /** Direct PTE remapping (x64 only). */
+  pte: 2,
+} as const;
+export type PmemMode = keyof typeof PMEM_MODES;
+
+export function encodeMode(mode: PmemMode): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, PMEM_MODES[mode], true);
+  return b;
+}
+
+/** Byte offsets of WINPMEM_MEMORY_INFO (x64, pack(2), every field 8 bytes). */
+export const INFO_OFFSETS = {
+  CR3: 0x000,
+  NtBuildNumber: 0x008,
+  KernBase: 0x010,
+  KDBG: 0x018,
+  KPCR: 0x020, // [64]
+  PfnDataBase: 0x220,
+  PsLoadedModuleList: 0x228,
+  PsActiveProcessHead: 0x230,
+  NtBuildNumberAddr: 0x238,
+  Padding: 0x240, // [0xfe]
+  NumberOfRuns: 0xa30,
+  Run: 0xa38, // [n] of { start, length }
+} as const;
+export const KPCR_COUNT = 64;
+export const PADDING_COUNT = 0xfe;
+export const RUN_SIZE = 16;
+/** Size of everything before Run[0]. */
+export const INFO_HEADER_SIZE = INFO_OFFSETS.Run;
+/** Most runs accepted: the Run[100] of the user-mode struct. */
+export const MAX_RUNS = 100;
+/** sizeof(struct PmemMemoryInfo) with Run[100]: the output buffer MemScope hands GET_INFO. */
+export const INFO_BUFFER_SIZE = INFO_HEADER_SIZE + MAX_RUNS * RUN_SIZE;
+/** Physical addresses above 2^52 do not exist on x64 (Intel SDM vol. 3, 4.1.4, MAXPHYADDR <= 52). */
+const MAX_PHYS = 2 ** 52;
+
+export interface PmemInfo {
+  /** CR3 as the driver saw it in System context, low bits kept. */
+  readonly cr3: bigint;
+  /** The kernel's NtBuildNumber (high nibble 0xF on free builds). */
+  readonly ntBuildNumber: bigint;
+  readonly kernBase: bigint;
+  readonly kdbg: bigint;
+  /** KPCR per processor; zero for absent processors. */
+  readonly kpcr: readonly bigint[];
+  readonly pfnDataBase: bigint;
+  readonly psLoadedModuleList: bigint;
+  readonly psActiveProcessHead: bigint;
+  readonly ntBuildNumberAddr: bigint;
+  readonly runs: readonly PhysicalRun[];
+}
+
+const WHAT = `${PMEM_DEVICE_PATH} GET_INFO reply`;
+const bad = (problem: string): MemScopeError => new MemScopeError('format', `${WHAT}: ${problem}`);
+
+/** Check runs as MmGetPhysicalMemoryRanges promises them: non-empty, sorted, non-overlapping, < 2^52. */
+export function checkRuns(runs: readonly PhysicalRun[]): void {
+  if (runs.length > MAX_RUNS) throw bad(`NumberOfRuns ${runs.length} exceeds the ${MAX_RUNS} runs the reply layout holds`);
+  let prevEnd = 0;
+  runs.forEach((r, i) => {
+    if (!Number.isSafeInteger(r.start) || r.start < 0 || r.start >= MAX_PHYS) throw bad(`Run[${i}].start ${String(r.start)} is not a physical address below 2^52`);
+    if (!Number.isSafeInteger(r.length) || r.length < 0) throw bad(`Run[${i}].length ${String(r.length)} is negative or not an integer`);
+    if (r.length === 0) throw bad(`Run[${i}].length is zero (run at ${hex(r.start)})`);
+    if (r.start + r.length > MAX_PHYS) throw bad(`Run[${i}] ${hex(r.start)}+${hex(r.length)} ends above 2^52`);
+    if (i > 0 && r.start < prevEnd) {
+      throw bad(`Run[${i}].start ${hex(r.start)} is below the end of Run[${i - 1}] (${hex(prevEnd)}): runs overlap or are unsorted`);
+    }
+    prevEnd = r.start + r.length;
+  });
+}
+
+/** Encode the reply byte-for-byte as the driver writes it: header, then NumberOfRuns entries, then zeros to `capacity` runs. */
+export function encodeInfo(info: PmemInfo, capacity: number = MAX_RUNS): Uint8Array {
+  checkRuns(info.runs);
+  if (!Number.isInteger(capacity) || capacity < info.runs.length || capacity > MAX_RUNS) {
+    throw new RangeError(`encodeInfo: capacity ${capacity} must be between ${info.runs.length} and ${MAX_RUNS}`);
+  }
+  if (info.kpcr.length > KPCR_COUNT) throw new RangeError(`encodeInfo: ${info.kpcr.length} KPCRs, the struct holds ${KPCR_COUNT}`);
+  const out = new Uint8Array(INFO_HEADER_SIZE + capacity * RUN_SIZE);
+  const v = new DataView(out.buffer);
+  const put = (off: number, x: bigint) => v.setBigUint64(off, BigInt.asUintN(64, x), true);
+  put(INFO_OFFSETS.CR3, info.cr3);
+  put(INFO_OFFSETS.NtBuildNumber, info.ntBuildNumber);
+  put(INFO_OFFSETS.KernBase, info.kernBase);
+  put(INFO_OFFSETS.KDBG, info.kdbg);
+  info.kpcr.forEach((k, i) => put(INFO_OFFSETS.KPCR + i * 8, k));
+  put(INFO_OFFSETS.PfnDataBase, info.pfnDataBase);
+  put(INFO_OFFSETS.PsLoadedModuleList, info.psLoadedModuleList);
+  put(INFO_OFFSETS.PsActiveProcessHead, info.psActiveProcessHead);
+  put(INFO_OFFSETS.NtBuildNumberAddr, info.ntBuildNumberAddr);
+  put(INFO_OFFSETS.NumberOfRuns, BigInt(info.runs.length));
+  info.runs.forEach((r, i) => {
+    put(INFO_OFFSETS.Run + i * RUN_SIZE, BigInt(r.start));
+    put(INFO_OFFSETS.Run + i * RUN_SIZE + 8, BigInt(r.length));
+  });
+  return out;
+}
+
+/** Decode a GET_INFO reply (`reply` = the bytes the driver returned); every fault names its field. */
+export function decodeInfo(reply: Uint8Array): PmemInfo {
+  if (reply.length < INFO_HEADER_SIZE) {
+    throw bad(`truncated: ${reply.length} bytes, the header alone (up to NumberOfRuns) is ${INFO_HEADER_SIZE}`);
+  }
+  const v = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+  const u = (off: number) => v.getBigUint64(off, true);
+  const s = (off: number) => v.getBigInt64(off, true); // LARGE_INTEGER is signed
+  const n = s(INFO_OFFSETS.NumberOfRuns);
+  if (n < 0n || n > BigInt(MAX_RUNS)) throw bad(`NumberOfRuns ${n} exceeds the ${MAX_RUNS} runs the reply layout holds`);
+  const count = Number(n);
+  const need = INFO_HEADER_SIZE + count * RUN_SIZE;
+  if (reply.length < need) throw bad(`truncated: NumberOfRuns ${count} needs ${need} bytes, got ${reply.length}`);
+  const runs: PhysicalRun[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = s(INFO_OFFSETS.Run + i * RUN_SIZE);
+    const length = s(INFO_OFFSETS.Run + i * RUN_SIZE + 8);
+    if (start < 0n || start >= BigInt(MAX_PHYS)) throw bad(`Run[${i}].start ${hex(start)} is not a physical address below 2^52`);
+    if (length < 0n || length > BigInt(MAX_PHYS)) throw bad(`Run[${i}].length ${hex(length)} is negative or above 2^52`);
+    runs.push({ start: Number(start), length: Number(length) });
+  }
+  checkRuns(runs);
+  const kpcr: bigint[] = [];
+  for (let i = 0; i < KPCR_COUNT; i++) kpcr.push(u(INFO_OFFSETS.KPCR + i * 8));
+  return {
+    cr3: u(INFO_OFFSETS.CR3),
+    ntBuildNumber: u(INFO_OFFSETS.NtBuildNumber),
+    kernBase: u(INFO_OFFSETS.KernBase),
+    kdbg: u(INFO_OFFSETS.KDBG),
+    kpcr,
+    pfnDataBase: u(INFO_OFFSETS.PfnDataBase),
+    psLoadedModuleList: u(INFO_OFFSETS.PsLoadedModuleList),
+    psActiveProcessHead: u(INFO_OFFSETS.PsActiveProcessHead),
+    ntBuildNumberAddr: u(INFO_OFFSETS.NtBuildNumberAddr),
+    runs,
+  };
+}
