@@ -11,7 +11,7 @@ import { parseBenchArgs, runBench, UsageExit } from './bench.js';
 import { makeRow, renderTable, stats, type BenchReport } from './report.js';
 
 const ALWAYS = [
-  'psscan-vs-read', 'read-ms', 'psscan-ms', 'discovery-ms', 'discovery-exhaustive-ms', 'first-pslist-row-ms',
+  'psscan-vs-read', 'pool-tag-scan-vs-read', 'pool-tag-prefix-scan-vs-read', 'read-ms', 'psscan-ms', 'discovery-ms', 'discovery-exhaustive-ms', 'first-pslist-row-ms',
   'first-pslist-row-after-kernel-ms', 'peak-rss-mib', 'worker-scaling', 'translate-cold', 'translate-cached',
   'translate-table-cached',
 ];

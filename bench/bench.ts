@@ -16,7 +16,7 @@ import { runChild } from './child.js';
 import { benchImage, type BenchImage } from './images.js';
 import { benchBundledDir } from './profiles.js';
 import { guidAgeKey } from '../main/engine/profile/model.js';
-import type { AnalyzeResult, DiscoverResult, TranslateResult } from './protocol.js';
+import type { AnalyzeResult, DiscoverResult, ScanResult, TranslateResult } from './protocol.js';
 import { makeRow, notApplicable, renderTable, type BenchReport, type BenchRow } from './report.js';
 
 export interface BenchOptions {
@@ -56,11 +56,15 @@ async function measureImage(img: BenchImage, label: string, o: BenchOptions, war
   const reads: number[] = [];
   const w2: AnalyzeResult[] = [];
   const w1: AnalyzeResult[] = [];
+  const scanFw: ScanResult[] = [];
+  const scanPrefix: ScanResult[] = [];
   for (let r = 0; r < o.runs; r++) {
     reads.push(sequentialReadBaseline(path).ms);
     w2.push(await runChild<AnalyzeResult>({ task: 'analyze', image: path, bundledDir, workers: 2 }));
     w1.push(await runChild<AnalyzeResult>({ task: 'analyze', image: path, bundledDir, workers: 1 }));
-    o.log(`${label}: run ${r + 1}/${o.runs}: read ${fmtMs(reads[r]!)}, psscan 2 workers ${fmtMs(w2[r]!.psscanMs!)}, 1 worker ${fmtMs(w1[r]!.psscanMs!)}, discovery ${fmtMs(w2[r]!.discoveryMs)}`);
+    scanFw.push(await runChild<ScanResult>({ task: 'scan', image: path, workers: 2, scanner: 'framework' }));
+    scanPrefix.push(await runChild<ScanResult>({ task: 'scan', image: path, workers: 2, scanner: 'prefix' }));
+    o.log(`${label}: run ${r + 1}/${o.runs}: read ${fmtMs(reads[r]!)}, psscan 2 workers ${fmtMs(w2[r]!.psscanMs!)}, 1 worker ${fmtMs(w1[r]!.psscanMs!)}, discovery ${fmtMs(w2[r]!.discoveryMs)}, pool-tag scan ${fmtMs(scanFw[r]!.ms)} (one-pass ${fmtMs(scanPrefix[r]!.ms)})`);
   }
   const discover: DiscoverResult[] = [];
   for (let r = 0; r < o.runs; r++) discover.push(await runChild<DiscoverResult>({ task: 'discover', image: path, bundledDir }));
@@ -74,6 +78,9 @@ async function measureImage(img: BenchImage, label: string, o: BenchOptions, war
     if (a.psscanRows !== wantPsscan) warnings.push(`${label}: psscan found ${a.psscanRows} processes, the truth says ${wantPsscan}`);
     if (a.pslistRows !== wantPslist) warnings.push(`${label}: pslist listed ${a.pslistRows} processes, the truth says ${wantPslist}`);
   }
+  for (const [i, p] of scanPrefix.entries()) {
+    if (p.hits !== scanFw[i]!.hits) warnings.push(`${label}: the proposed one-pass pool-tag scan found ${p.hits} tags, the framework's ${scanFw[i]!.hits}`);
+  }
   const all = [...w2, ...w1];
   const ratios = w2.map((a, i) => a.psscanMs! / reads[i]!);
   const readRate = (img.fileBytes / 2 ** 30) / (median(reads) / 1000);
@@ -82,6 +89,16 @@ async function measureImage(img: BenchImage, label: string, o: BenchOptions, war
       id: 'psscan-vs-read', image: label, label: 'psscan ÷ sequential read (2 workers, warm cache)', unit: '×',
       values: ratios, target: { op: '<=', value: TARGETS.psscanVsRead },
       note: `psscan ${fmtMs(median(w2.map((a) => a.psscanMs!)))} (${w2[0]!.psscanRows} rows, ${w2[0]!.psscanRejected} rejected hits) vs read ${fmtMs(median(reads))} (${readRate.toFixed(2)} GiB/s)`,
+    }),
+    makeRow({
+      id: 'pool-tag-scan-vs-read', image: label, label: '  bare pool-tag scan (framework) ÷ read', unit: '×',
+      values: scanFw.map((s, i) => s.ms / reads[i]!),
+      note: `${fmtMs(median(scanFw.map((s) => s.ms)))}, of which ${fmtMs(median(scanFw.map((s) => s.firstEventMs)))} to the first chunk (worker start-up)`,
+    }),
+    makeRow({
+      id: 'pool-tag-prefix-scan-vs-read', image: label, label: '  proposed one-pass pool-tag scan ÷ read', unit: '×',
+      values: scanPrefix.map((s, i) => s.ms / reads[i]!),
+      note: `${fmtMs(median(scanPrefix.map((s) => s.ms)))}: one indexOf per 3-byte prefix ('Pro'), not per tag (bench/prefix-pool-tag.ts)`,
     }),
     makeRow({ id: 'read-ms', image: label, label: 'plain sequential read of the file', unit: 'ms', values: reads, note: `${(img.fileBytes / 2 ** 20).toFixed(0)} MiB file, 8 MiB reads` }),
     makeRow({ id: 'psscan-ms', image: label, label: 'psscan wall time (2 workers)', unit: 'ms', values: w2.map((a) => a.psscanMs!) }),

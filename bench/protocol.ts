@@ -3,6 +3,7 @@
 export type ChildTask =
   | { readonly task: 'analyze'; readonly image: string; readonly bundledDir: string | null; /** psscan workers; null = skip psscan */ readonly workers: number | null }
   | { readonly task: 'discover'; readonly image: string; readonly bundledDir: string | null }
+  | { readonly task: 'scan'; readonly image: string; readonly workers: number; readonly scanner: 'framework' | 'prefix' }
   | { readonly task: 'translate'; readonly image: string; readonly dtb: string; readonly addresses: number };
 
 export interface AnalyzeResult {
@@ -49,4 +50,14 @@ export interface TranslateResult {
   readonly cachedPerSec: number;
   /** Same working set with the TLB off (table-page cache only). */
   readonly tableCachedPerSec: number;
+}
+
+export interface ScanResult {
+  readonly task: 'scan';
+  readonly scanner: 'framework' | 'prefix';
+  /** scanPhysical called → last event (worker start-up included). */
+  readonly ms: number;
+  /** → first progress event: worker start-up plus one chunk. */
+  readonly firstEventMs: number;
+  readonly hits: number;
 }

@@ -7,6 +7,7 @@
  *              optionally psscan on N workers; maxRSS of the whole process at the end.
  *   discover:  discoverKernel with `exhaustive` (every method validated, whole-memory scans run):
  *              per-method timings.
+ *   scan:      the bare pool-tag scan psscan runs (or the proposed one-pass variant), timed.
  *   translate: translation rate through X64AddressSpace on the image's kernel DTB.
  */
 import { cliProfileProviders } from '../main/engine/cli/process-commands.js';
@@ -16,8 +17,10 @@ import { openSource } from '../main/engine/sources/detect.js';
 import { discoverKernel } from '../main/engine/windows/discovery/discover.js';
 import type { ProfileProviders } from '../main/engine/windows/discovery/profile-resolve.js';
 import { defaultProfileProviders } from '../main/engine/windows/discovery/providers.js';
+import { poolTagScan, scanPhysical } from '../main/engine/scan/index.js';
+import { runningFromTs } from './paths.js';
 import { measureTranslation } from './translate-rate.js';
-import type { AnalyzeResult, ChildTask, DiscoverResult } from './protocol.js';
+import type { AnalyzeResult, ChildTask, DiscoverResult, ScanResult } from './protocol.js';
 
 const RESULT_PREFIX = 'BENCH-RESULT '; // child.ts looks for it
 
@@ -104,6 +107,22 @@ async function discoverAll(image: string, bundledDir: string | null): Promise<Di
   }
 }
 
+/** The bare scan framework pool-tag scan psscan runs (same tags), or the proposed one-pass variant. */
+async function scanOnly(image: string, workers: number, which: 'framework' | 'prefix'): Promise<ScanResult> {
+  const tags = ['Proc', 'Pro\xe3'];
+  const spec = which === 'framework'
+    ? poolTagScan({ tags })
+    : { kind: 'pool-tag-prefix', params: { tags }, module: new URL(runningFromTs ? './prefix-pool-tag.ts' : './prefix-pool-tag.js', import.meta.url).href };
+  const t = performance.now();
+  let first: number | null = null;
+  let hits = 0;
+  for await (const ev of scanPhysical({ sourcePath: image, scanner: spec, workers })) {
+    if (ev.type === 'hit') hits++;
+    else if (ev.type === 'progress' && first === null) first = performance.now() - t;
+  }
+  return { task: 'scan', scanner: which, ms: performance.now() - t, firstEventMs: first ?? NaN, hits };
+}
+
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as ChildTask;
   let result: unknown;
@@ -113,6 +132,9 @@ async function main(): Promise<void> {
       break;
     case 'discover':
       result = await discoverAll(task.image, task.bundledDir);
+      break;
+    case 'scan':
+      result = await scanOnly(task.image, task.workers, task.scanner);
       break;
     case 'translate':
       result = measureTranslation(task.image, BigInt(task.dtb), task.addresses);
