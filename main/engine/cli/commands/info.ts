@@ -54,15 +54,28 @@ export function basicInfo(source: PhysicalSource): BasicInfo {
   return info;
 }
 
-export function renderInfoTable(info: BasicInfo): string {
+type KernelFacts = Partial<KernelInfoJson> & { discoveryError?: string; heuristicProfile?: { confidence: number } };
+
+export function renderInfoTable(info: BasicInfo & KernelFacts): string {
   const facts: [string, string][] = [
     ['path', info.path],
     ['format', info.format],
     ['size', info.size],
     ['runs', String(info.runs.length)],
   ];
-  for (const [k, v] of Object.entries(info.hints)) facts.push([k, String(v)]);
+  for (const [k, v] of Object.entries(info.hints)) facts.push([`hint ${k}`, String(v)]);
   if (info.crashDump) for (const [k, v] of Object.entries(info.crashDump)) facts.push([k, String(v)]);
+  if (info.kernelBase !== undefined) {
+    facts.push(['kernel base', info.kernelBase]);
+    facts.push(['dtb', `${info.dtb} (as found: ${info.dtbRaw}, by ${info.dtbMethod})`]);
+    facts.push(['build', info.build === null || info.build === undefined ? 'unknown' : String(info.build)]);
+    if (info.pdb) facts.push(['pdb', `${info.pdb.name} ${info.pdb.guid}/${info.pdb.age}`]);
+    const conf = info.heuristicProfile ? ` (confidence ${info.heuristicProfile.confidence.toFixed(2)})` : '';
+    facts.push(['profile', `${info.profileSource ?? 'none'}${conf}`]);
+    if (info.timings?.['total'] !== undefined) facts.push(['discovery time', `${info.timings['total'].toFixed(0)} ms`]);
+  } else if (info.discoveryError !== undefined) {
+    facts.push(['kernel', info.discoveryError]);
+  }
   const width = Math.max(...facts.map(([k]) => k.length));
   const head = facts.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n\n';
   const rows = info.runs.map((r) => [r.start, hex(Number(r.start) + Number(r.length)), r.length]);
