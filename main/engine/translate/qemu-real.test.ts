@@ -93,7 +93,8 @@ describe('X64AddressSpace against QEMU `info tlb` on a real Linux guest', () => 
       const size = PAGE_BYTES[leaf.page];
       // the first byte, the last byte, a random byte; plus random 4K frames inside large pages
       const offsets = [0n, size - 1n, BigInt(next()) % size];
-      if (leaf.page !== '4K') for (let k = 0; k < 16; k++) offsets.push(((BigInt(next()) * 4096n) % size) + BigInt(next() & 0xfff));
+      const interior = leaf.page === '1G' ? 4096 : leaf.page === '2M' ? 16 : 0;
+      for (let k = 0; k < interior; k++) offsets.push(((BigInt(next()) * 4096n) % size) + BigInt(next() & 0xfff));
       for (const off of offsets) {
         const t = space.translate(leaf.va + off);
         compared++;
@@ -107,7 +108,9 @@ describe('X64AddressSpace against QEMU `info tlb` on a real Linux guest', () => 
     expect(mismatches).toEqual([]);
     expect(leaves.length).toBeGreaterThan(1000);
     expect(seen['4K']).toBeGreaterThan(1000);
-    expect(seen['2M']).toBeGreaterThan(0); // Linux maps its direct map with 2 MiB pages
+    // Linux maps its direct map with 2 MiB pages, and a whole RAM gigabyte with a 1 GiB page (PDPE1GB)
+    expect(seen['2M']).toBeGreaterThan(0);
+    expect(seen['1G']).toBeGreaterThan(0);
     // user half (the running process) and kernel half both covered
     expect(leaves.some((l) => l.va < 0x800000000000n)).toBe(true);
     expect(leaves.some((l) => l.va >= 0xffff800000000000n)).toBe(true);
@@ -156,6 +159,14 @@ describe('X64AddressSpace against QEMU `info tlb` on a real Linux guest', () => 
     const pa = leaf.pa + Number(banner! - leaf.va);
     expect(space.translate(banner!).pa).toBe(pa);
     expect(source.read(pa, want.length).data).toEqual(v.data);
+    // and through the direct map (VA = PAGE_OFFSET + PA; PAGE_OFFSET from QEMU's 1 GiB leaf, which
+    // maps a RAM gigabyte there): a second, unrelated walk to the same bytes
+    const giant = leaves.find((l) => l.page === '1G')!;
+    const direct = giant.va - BigInt(giant.pa) + BigInt(pa);
+    const d = space.translate(direct);
+    expect(d.pa).toBe(pa);
+    expect(d.page).not.toBeNull();
+    expect(space.read(direct, want.length).data).toEqual(v.data);
   });
 
   it('reads 256 KiB of kernel text virtually, page by page equal to the PAs QEMU reports', () => {
@@ -190,7 +201,7 @@ function leafFor(va: bigint): TlbLeaf {
 describe('memscope translate on the QEMU core', () => {
   it('gives the PA and page size QEMU reports, and null for an unmapped VA', async () => {
     const picks: TlbLeaf[] = [];
-    for (const size of ['4K', '2M'] as const) {
+    for (const size of ['4K', '2M', '1G'] as const) {
       const of = leaves.filter((l) => l.page === size);
       for (const k of [0, 0.25, 0.5, 0.75, 1]) picks.push(of[Math.min(of.length - 1, Math.floor(k * of.length))]!);
     }

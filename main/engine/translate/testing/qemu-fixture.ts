@@ -23,14 +23,21 @@ import { fileURLToPath } from 'node:url';
 import { buildCpioNewc } from './cpio.js';
 
 /** Bump when what the fixture captures changes, so stale caches are rebuilt. */
-export const FIXTURE_VERSION = 1;
+export const FIXTURE_VERSION = 2;
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const QEMU_FIXTURE_CACHE = join(REPO_ROOT, '.cache', 'fixtures');
 const BUSYBOX = '/bin/busybox';
 const READY = 'MEMSCOPE-READY';
 const BEGIN = 'MEMSCOPE-BEGIN';
-/** Guest RAM: small enough for a quick dump, large enough for the direct map to use 2 MiB pages. */
-const GUEST_MIB = 128;
+/**
+ * Guest RAM and CPU: Linux maps its direct map with 1 GiB pages only for a 1 GiB-aligned gigabyte
+ * that is all RAM and mapped in one step (arch/x86/mm/init.c split_mem_range, memory_map_top_down),
+ * and only when the CPU has PDPE1GB (qemu64 lacks it, so it is added). 2304 MiB is the smallest
+ * size tried that gives a 1 GiB leaf (DirectMap1G in /proc/meminfo); the core is that large too.
+ * Not `-cpu max`: it offers LA57 and the kernel would switch to 5-level paging.
+ */
+const GUEST_MIB = 2304;
+const GUEST_CPU = 'qemu64,+pdpe1gb';
 
 export interface QemuFixture {
   readonly dir: string;
@@ -248,6 +255,7 @@ export async function qemuFixture(options: QemuFixtureOptions = {}): Promise<Qem
   mkdirSync(work);
   try {
     await capture(qemu, kernel, work, options);
+    pruneStale(dir);
     try {
       renameSync(work, dir);
     } catch (err) {
@@ -257,6 +265,14 @@ export async function qemuFixture(options: QemuFixtureOptions = {}): Promise<Qem
     rmSync(work, { recursive: true, force: true });
   }
   return load(dir);
+}
+
+/** Remove finished fixtures of other kernels or fixture versions (each core is GiBs); never *.tmp-* work dirs. */
+function pruneStale(keep: string): void {
+  for (const name of readdirSync(QEMU_FIXTURE_CACHE)) {
+    const path = join(QEMU_FIXTURE_CACHE, name);
+    if (path !== keep && /^qemu-.+-v\d+$/.test(name)) rmSync(path, { recursive: true, force: true });
+  }
 }
 
 async function capture(qemu: string, kernel: { image: string; release: string }, work: string, options: QemuFixtureOptions): Promise<void> {
@@ -274,7 +290,7 @@ async function capture(qemu: string, kernel: { image: string; release: string },
   writeFileSync(join(work, 'initramfs.cpio'), initramfs());
   const sock = join(work, 'qmp.sock');
   const args = [
-    '-machine', 'pc,accel=tcg', '-cpu', 'qemu64', '-smp', '1', '-m', String(GUEST_MIB),
+    '-machine', 'pc,accel=tcg', '-cpu', GUEST_CPU, '-smp', '1', '-m', String(GUEST_MIB),
     '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot',
     '-kernel', kernel.image, '-initrd', join(work, 'initramfs.cpio'),
     '-append', 'console=ttyS0 quiet panic=-1',
