@@ -15,7 +15,9 @@ import type { TranslateResult } from './protocol.js';
 const FRAME = 0x000f_ffff_ffff_f000n;
 const PRESENT = 1n;
 const PS = 1n << 7n;
-const MIN_MEASURE_MS = 300;
+const WINDOWS = 5;
+const WINDOW_MS = 100;
+const COLD_TRIES = 3;
 
 function table(source: PhysicalSource, pa: number): BigUint64Array {
   const { data } = source.read(pa, 4096);
@@ -74,19 +76,42 @@ function shuffled(pages: readonly bigint[], seed: number): bigint[] {
   return out;
 }
 
-/** Addresses per second translating `vas` repeatedly for at least MIN_MEASURE_MS. */
+/**
+ * Addresses per second translating `vas` over and over: the best of WINDOWS windows of
+ * WINDOW_MS each (on a shared machine the best window is the one least disturbed by others).
+ */
 function rate(space: X64AddressSpace, vas: readonly bigint[]): number {
-  let n = 0;
   let sink = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < MIN_MEASURE_MS) {
-    for (const va of vas) sink += space.translate(va).pa ?? 0;
-    n += vas.length;
-    t = performance.now();
+  for (const va of vas) sink += space.translate(va).pa ?? 0; // fill the caches: this row is about hits
+  let best = 0;
+  for (let w = 0; w < WINDOWS; w++) {
+    let n = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < WINDOW_MS) {
+      for (const va of vas) sink += space.translate(va).pa ?? 0;
+      n += vas.length;
+      t = performance.now();
+    }
+    best = Math.max(best, (n * 1000) / (t - t0));
   }
   if (sink < 0) throw new Error('unreachable'); // keep the loop's work observable
-  return (n * 1000) / (t - t0);
+  return best;
+}
+
+/** Each page once through a fresh address space (empty TLB and table cache); best of COLD_TRIES. */
+function coldRate(source: PhysicalSource, dtb: bigint, vas: readonly bigint[], image: string): number {
+  let best = 0;
+  for (let i = 0; i < COLD_TRIES; i++) {
+    const space = new X64AddressSpace(source, dtb);
+    const t0 = performance.now();
+    let resolved = 0;
+    for (const va of vas) if (space.translate(va).pa !== null) resolved++;
+    const ms = performance.now() - t0;
+    if (resolved !== vas.length) throw new Error(`${image}: ${vas.length - resolved} of ${vas.length} mapped kernel pages did not translate`);
+    best = Math.max(best, (vas.length * 1000) / ms);
+  }
+  return best;
 }
 
 export function measureTranslation(image: string, dtb: bigint, limit: number): TranslateResult {
@@ -95,18 +120,18 @@ export function measureTranslation(image: string, dtb: bigint, limit: number): T
     const pml4 = Number(dtb & FRAME);
     const vas = shuffled(kernelPages(source, pml4, limit), 7);
     if (vas.length === 0) throw new Error(`${image}: no mapped kernel pages under PML4 0x${pml4.toString(16)}`);
-    // Cold: a fresh address space (empty TLB and table cache), every page translated once.
-    const cold = new X64AddressSpace(source, dtb);
-    const t0 = performance.now();
-    let resolved = 0;
-    for (const va of vas) if (cold.translate(va).pa !== null) resolved++;
-    const coldMs = performance.now() - t0;
-    if (resolved !== vas.length) throw new Error(`${image}: ${vas.length - resolved} of ${vas.length} mapped kernel pages did not translate`);
+    // JIT warm-up on a throwaway address space, so "cold" measures MemScope's caches, not V8 tiering.
+    // (Measured: the first 200 ms of TLB hits run at ~0.4 M/s, later ones at 5–7 M/s.)
+    for (let i = 0; i < 2; i++) {
+      rate(new X64AddressSpace(source, dtb, { tlbEntries: 0 }), vas);
+      rate(new X64AddressSpace(source, dtb), vas);
+    }
+    const cold = coldRate(source, dtb, vas, image);
     const working = vas.slice(0, 1024);
     return {
       task: 'translate',
       pages: vas.length,
-      coldPerSec: (vas.length * 1000) / coldMs,
+      coldPerSec: cold,
       cachedPerSec: rate(new X64AddressSpace(source, dtb), working),
       tableCachedPerSec: rate(new X64AddressSpace(source, dtb, { tlbEntries: 0 }), working),
     };
