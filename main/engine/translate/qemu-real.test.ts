@@ -161,8 +161,9 @@ describe('X64AddressSpace against QEMU `info tlb` on a real Linux guest', () => 
     expect(source.read(pa, want.length).data).toEqual(v.data);
     // and through the direct map (VA = PAGE_OFFSET + PA; PAGE_OFFSET from QEMU's 1 GiB leaf, which
     // maps a RAM gigabyte there): a second, unrelated walk to the same bytes
-    const giant = leaves.find((l) => l.page === '1G')!;
-    const direct = giant.va - BigInt(giant.pa) + BigInt(pa);
+    const giant = leaves.find((l) => l.page === '1G');
+    expect(giant, 'a 1 GiB leaf in info tlb').toBeDefined();
+    const direct = giant!.va - BigInt(giant!.pa) + BigInt(pa);
     const d = space.translate(direct);
     expect(d.pa).toBe(pa);
     expect(d.page).not.toBeNull();
