@@ -9,6 +9,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadDriver } from '../native/winpmem/driver.js';
+import { openLiveWinPmem } from '../native/winpmem/index.js';
 import { PMEM_IOCTLS } from '../native/winpmem/protocol.js';
 import { Win32PmemDevice } from '../native/winpmem/win32-device.js';
 
@@ -27,6 +28,13 @@ try {
   report('pmem-open', false, 'opened \\\\.\\pmem without a driver?');
 } catch (e) {
   report('pmem-open', /driver not loaded .*CreateFileW, Windows error 2\)/.test(msg(e)), msg(e));
+}
+
+try {
+  openLiveWinPmem().close();
+  report('open-live', false, 'opened live memory without a driver?');
+} catch (e) {
+  report('open-live', /^\\\\\.\\pmem: driver not loaded/.test(msg(e)), msg(e));
 }
 
 const file = process.env['TEMP'] ? `${process.env['TEMP']}\\memscope-wine-proof.bin` : 'C:\\memscope-wine-proof.bin';

@@ -12,6 +12,7 @@ import { WinPmemSource } from './device.js';
 import {
   type Advapi32, checkDriverPath, DELETE, loadDriver, SERVICE_DEMAND_START, SERVICE_KERNEL_DRIVER, SERVICE_START, SERVICE_STOP,
 } from './driver.js';
+import { openLiveWinPmem } from './index.js';
 import { encodeInfo, INFO_BUFFER_SIZE, PMEM_IOCTLS } from './protocol.js';
 import {
   deviceOpenArgs, FILE_SHARE_READ, FILE_SHARE_WRITE, GENERIC_READ, GENERIC_WRITE, type Handle, isInvalidHandle, type Kernel32, OPEN_EXISTING, Win32PmemDevice,
@@ -252,6 +253,9 @@ describe('error mapping and platform guard', () => {
 
   it('koffi is only loaded on Windows, with a clear error elsewhere (importing the modules does not load it)', () => {
     expect(() => loadKoffi('linux')).toThrow('live memory through WinPmem needs Windows (this is linux); analyse a saved image instead');
-    if (process.platform !== 'win32') expect(() => Win32PmemDevice.open()).toThrow(/needs Windows/);
+    if (process.platform !== 'win32') {
+      expect(() => Win32PmemDevice.open()).toThrow(/needs Windows/);
+      expect(() => openLiveWinPmem()).toThrow(/needs Windows/);
+    }
   });
 });
