@@ -1,5 +1,5 @@
 /**
- * The per-build process suite: on sample images of one build in raw, ELF core and crash dump
+ * The per-build process suite: on sample images of one build in raw, ELF core, full and bitmap crash dump
  * format, every method finds exactly what the ground truth's foundBy says, field by field.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
 import { inspectDtbs } from '../dtb-inspect/index.js';
 import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from './sample-kernel.js';
 
-const FORMATS: readonly SampleFormat[] = ['raw', 'elf', 'crashdump'];
+const FORMATS: readonly SampleFormat[] = ['raw', 'elf', 'crashdump', 'crashdump-bitmap'];
 
 export function processSuite(build: string, seed: number): void {
   describe(`processes on ${build} samples`, () => {

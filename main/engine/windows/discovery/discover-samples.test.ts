@@ -33,6 +33,7 @@ BUILDS.forEach((build, i) => {
   CASES.push({ build, format: 'raw', lowStub: true, selfRefIndex: 0x100 + i * 0x31, kernelBase: 0xfffff80012400000n + BigInt(i) * 0x9e0_0000n, seed: 10 + i });
   CASES.push({ build, format: 'elf', lowStub: false, selfRefIndex: 0x1fe - i * 0x17, kernelBase: 0xfffff80240000000n + BigInt(i) * 0x4020_0000n, seed: 20 + i });
   CASES.push({ build, format: 'crashdump', lowStub: false, selfRefIndex: 0x1ed, kernelBase: 0xfffff8016a200000n + BigInt(i) * 0x20_0000n, seed: 30 + i });
+  CASES.push({ build, format: 'crashdump-bitmap', lowStub: i % 2 === 0, selfRefIndex: 0x1c4 - i * 0x0d, kernelBase: 0xfffff80333c00000n + BigInt(i) * 0x1e0_0000n, seed: 50 + i });
 });
 // self-ref scan path: raw, no low stub, no CR3 hint
 CASES.push({ build: '19041', format: 'raw', lowStub: false, selfRefIndex: 0x17b, kernelBase: 0xfffff8025c600000n, seed: 41 });
