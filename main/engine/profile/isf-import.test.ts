@@ -7,8 +7,9 @@ import { importIsfBytes, isfToProfile } from './isf-import.js';
 import { importProfileBytes } from './import.js';
 import { tinyIsf } from './isf-fixture.js';
 import { Profile } from './profile.js';
+import { sharedDataPath } from '../util/shared-data.js';
 
-const SYMBOLS = '/work/shared/data/windows-symbols/ntkrnlmp.pdb';
+const SYMBOLS = sharedDataPath('windows-symbols', 'ntkrnlmp.pdb');
 const REAL = `${SYMBOLS}/641F55C592201DCC4F59FACC72EA54DA-1.json.xz`;
 
 function errorOf(fn: () => unknown): MemScopeError {

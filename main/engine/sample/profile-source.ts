@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { analysisError, usageError } from '../errors.js';
 import { ProfileStore } from '../profile/store.js';
 import type { ProfileData } from '../profile/model.js';
 import { Profile } from '../profile/profile.js';
 import { loadIsfProfile } from './isf-loader.js';
+import { sharedDataDir } from '../util/shared-data.js';
 
 /**
  * Where the sample builder gets its kernel profile: the ProfileStore first (bundled profiles/, works
@@ -21,15 +21,9 @@ export interface ResolvedSampleProfile {
 export function sharedIsfDir(): string | null {
   const env = process.env['MEMSCOPE_SHARED_ISF'];
   if (env) return existsSync(env) ? env : null;
-  let dir = fileURLToPath(new URL('.', import.meta.url));
-  for (let i = 0; i < 10; i++) {
-    const cand = join(dir, 'shared', 'data', 'windows-symbols', 'ntkrnlmp.pdb');
-    if (existsSync(cand)) return cand;
-    const up = join(dir, '..');
-    if (up === dir) break;
-    dir = up;
-  }
-  return null;
+  const data = sharedDataDir();
+  const dir = data ? join(data, 'windows-symbols', 'ntkrnlmp.pdb') : null;
+  return dir && existsSync(dir) ? dir : null;
 }
 
 /**

@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import xz from 'xz-decompress';
 import { classifySoftwarePte, WINDOWS_PTE_BITS } from './windows-pte.js';
+import { sharedDataPath } from '../../util/shared-data.js';
 
-const ISF_DIR = '/work/shared/data/windows-symbols/ntkrnlmp.pdb';
+const ISF_DIR = sharedDataPath('windows-symbols', 'ntkrnlmp.pdb');
 // Windows 10 2004 (10.0.19041.508), Windows 11 (10.0.22000.318), Windows 8.1 (6.3.9600)
 const ISFS = ['641F55C592201DCC4F59FACC72EA54DA-1', '32C1A669D5FFEFD41091F636CFDB6E99-1', 'FF378CEA20B942F3A9711A6BB0210B52-1'];
 
@@ -20,7 +21,7 @@ const bits = (isf: Isf, type: string, field: string): [number | undefined, numbe
   return [f?.type.bit_position, f?.type.bit_length];
 };
 
-describe.skipIf(!fs.existsSync(ISF_DIR))('Windows x64 PTE layout matches the real kernel symbol tables', () => {
+describe('Windows x64 PTE layout matches the real kernel symbol tables', () => {
   for (const name of ISFS) {
     it(`${name}: _MMPTE_SOFTWARE/_MMPTE_TRANSITION/_MMPTE_PROTOTYPE bit positions`, async () => {
       const isf = await loadIsf(name);

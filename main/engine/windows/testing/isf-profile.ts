@@ -8,8 +8,9 @@ import { Readable } from 'node:stream';
 import { XzReadableStream } from 'xz-decompress';
 import type { BaseType, EnumDef, ProfileData, StructDef, TypeRef } from '../../profile/model.js';
 import { Profile } from '../../profile/profile.js';
+import { sharedDataPath } from '../../util/shared-data.js';
 
-export const ISF_DIR = '/work/shared/data/windows-symbols/ntkrnlmp.pdb';
+export const ISF_DIR = sharedDataPath('windows-symbols', 'ntkrnlmp.pdb');
 
 /** GUID+age file names of one ntkrnlmp.pdb per build used in tests. */
 export const ISF_BY_BUILD: Readonly<Record<number, string>> = {

@@ -8,8 +8,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedDataPath } from '../../../util/shared-data.js';
 
-export const SHARED_PDB_DIR = process.env.MEMSCOPE_SHARED_PDB_DIR ?? '/work/shared/data/pdb';
+export const SHARED_PDB_DIR = process.env.MEMSCOPE_SHARED_PDB_DIR ?? sharedDataPath('pdb');
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../..');
 export const FIXTURE_CACHE = join(REPO_ROOT, '.cache', 'fixtures');
 export const REGISTRY_PACKAGE = 'registry-js@1.10.0';
