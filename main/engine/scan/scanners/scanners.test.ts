@@ -3,7 +3,7 @@ import { MemScopeError } from '../../errors.js';
 import type { ScanHit, Scanner } from '../types.js';
 import { createScanner as bytesScanner, asciiHex, type BytesHit } from './bytes.js';
 import { createScanner as pml4Scanner, type Pml4SelfRefHit } from './pml4-selfref.js';
-import { createScanner as poolScanner, type PoolTagHit } from './pool-tag.js';
+import { createScanner as poolScanner, MAX_PREFIX_SEARCHES, searchStrategies, type PoolTagHit } from './pool-tag.js';
 
 const run = <H extends ScanHit>(s: Scanner<H>, chunk: Uint8Array, pa: number): H[] => {
   const out: H[] = [];
@@ -51,6 +51,48 @@ describe('pool-tag scanner', () => {
     const whole = run<PoolTagHit>(poolScanner({ tags: ['Proc'] }), buf, 0);
     expect(whole.map((h) => h.pa)).toEqual([0xf0]);
     expect(run(poolScanner({ tags: ['Proc'] }), buf.subarray(0, 0xfc), 0)).toEqual([]);
+  });
+
+  it('one search for tags sharing a 3-byte prefix and one stride walk for many prefixes find the same hits', () => {
+    // random bytes (like stale RAM) with tags planted aligned, misaligned and cut off at the end
+    const size = 0x40000;
+    const buf = new Uint8Array(size);
+    let s = 12345;
+    for (let i = 0; i < size; i++) buf[i] = (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24;
+    const tags = ['Proc', 'Pro\xe3', 'Thre', 'Thr\xe5', 'File', 'MmSt'];
+    const planted: [number, string][] = [];
+    for (let i = 0; i < 200; i++) {
+      const at = (i * 1297 * 16) % (size - 32);
+      const tag = tags[i % tags.length]!;
+      putTag(buf, at + 4, tag);
+      planted.push([at, tag]);
+      putTag(buf, at + 4 + 16 * 3 + 1 + (i % 15), tag); // misaligned decoy
+    }
+    putTag(buf, size - 12, 'Proc'); // the last whole header of the chunk (size-16 .. size)
+    planted.push([size - 16, 'Proc']);
+    const want = (set: readonly string[]) => planted.filter(([, t]) => set.includes(t)).map(([a, t]) => [0x7000_0000_0000 + a, t]).sort((a, b) => (a[0] as number) - (b[0] as number));
+    for (const set of [['Proc'], ['Proc', 'Pro\xe3'], ['Proc', 'Pro\xe3', 'Thre', 'Thr\xe5'], tags]) {
+      const hits = run(poolScanner({ tags: set }), buf, 0x7000_0000_0000);
+      expect(hits.map((h) => [h.pa, h.tag]), set.join(',')).toEqual(want(set));
+      for (const make of [searchStrategies.prefixSearch, searchStrategies.strideSearch]) {
+        const got: [number, string][] = [];
+        make(set)(Buffer.from(buf.buffer), 0x7000_0000_0000, (h, t) => got.push([0x7000_0000_0000 + h, t]));
+        expect(got.sort((a, b) => a[0] - b[0])).toEqual(want(set));
+      }
+    }
+    expect(new Set(tags.map((t) => t.slice(0, 3))).size).toBeGreaterThan(MAX_PREFIX_SEARCHES); // the stride path is exercised by the scanner too
+    // a view at an odd byte offset (no aligned Uint32Array): the stride walk falls back to bytes
+    const odd = new Uint8Array(0x1001);
+    putTag(odd, 1 + 0x24, 'File');
+    putTag(odd, 1 + 0x44, 'Thre');
+    const view = Buffer.from(odd.buffer, 1, 0x1000);
+    const got: [number, string][] = [];
+    searchStrategies.strideSearch(tags)(view, 0, (h, t) => got.push([h, t]));
+    expect(got).toEqual([[0x20, 'File'], [0x40, 'Thre']]);
+    // a chunk starting mid-slot: alignment is by physical address
+    const got2: [number, string][] = [];
+    searchStrategies.strideSearch(tags)(view, 0x1008, (h, t) => got2.push([h, t]));
+    expect(got2).toEqual([]);
   });
 
   it('rejects bad params with a usage error', () => {
