@@ -8,6 +8,7 @@ import { LARGE_PAGE_SIZE, PAGE_SIZE, SparsePhysicalMemory, type PhysicalRun } fr
 import { filetimeToIso, imageFileName, planProcesses, type PlannedProcess } from './plan.js';
 import { POOL_TYPE_FREE, POOL_TYPE_NONPAGED, PoolArena, tagValue } from './pool.js';
 import { Prng } from './prng.js';
+import { plantUnmappedRemnant } from './remnant.js';
 import { StructBuf } from './struct-buf.js';
 import type { GroundTruth, TruthProcess } from './truth.js';
 
@@ -455,6 +456,17 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
     mem.write(lowStubPa, psb);
   }
 
+  // ---- An EPROCESS remnant in a physical page no page table maps (only a physical scan sees it). ----
+  const explorer = built.find((b) => b.p.exe === 'explorer.exe');
+  const remnant = plantUnmappedRemnant({
+    profile, rng, mem, ks, objects, procTag, processTypeIndex: typeIndexOf('Process'),
+    infoMask: rng.pick(infoMasks),
+    poolEndVa: arena.pages[arena.pages.length - 1] ?? poolRegion,
+    takenIds: new Set(built.flatMap((b) => [b.p.pid, ...b.p.threads.map((t) => t.tid)])),
+    ppid: explorer?.p.pid ?? system.p.pid, sessionId: 1, sessionVa: sessionVas.get(1) ?? 0n,
+    bootTime: plan.bootTime,
+  });
+
   // ---- Ground truth. ----
   const processes: TruthProcess[] = built
     .filter((b) => b.p.kind !== 'freed')
@@ -496,6 +508,7 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
         infoMask: b.obj.infoMask,
       };
     });
+  processes.push(remnant);
 
   return {
     mem,

@@ -55,6 +55,28 @@ class RawReader {
     }
     return out;
   }
+  /** 4 KiB frames the kernel half (PML4 256..511, self-reference skipped) maps, 2 MiB pages expanded. */
+  kernelFrames(cr3: bigint, selfRef: number): Set<number> {
+    const out = new Set<number>();
+    const entries = (table: bigint) => Array.from({ length: 512 }, (_, i) => this.q(Number(table) + 8 * i));
+    const frame = (e: bigint) => e & 0x000f_ffff_ffff_f000n;
+    entries(cr3).forEach((e4, i4) => {
+      if (i4 < 256 || i4 === selfRef || !(e4 & 1n)) return;
+      for (const e3 of entries(frame(e4))) {
+        if (!(e3 & 1n)) continue;
+        for (const e2 of entries(frame(e3))) {
+          if (!(e2 & 1n)) continue;
+          if (e2 & 0x80n) {
+            const base = Number((e2 & 0x000f_ffff_ffe0_0000n) / 0x1000n);
+            for (let i = 0; i < 512; i++) out.add(base + i);
+            continue;
+          }
+          for (const e1 of entries(frame(e2))) if (e1 & 1n) out.add(Number(frame(e1) / 0x1000n));
+        }
+      }
+    });
+    return out;
+  }
   vq(cr3: bigint, va: bigint): bigint {
     return this.va(cr3, va, 8).readBigUInt64LE(0);
   }
@@ -145,7 +167,36 @@ function verify(path: string, truth: GroundTruth, profile: Profile, scan = true)
     };
     const procTag = Number(BigInt(truth.poolTags?.process ?? '0'));
     const eSize = profile.sizeOf('_EPROCESS');
-    for (const p of truth.processes) {
+    const poolPa = (p: GroundTruth['processes'][number]): number =>
+      p.mapped === false
+        ? Number(BigInt(p.physicalOffset) - (BigInt(p.offset) - BigInt(p.poolHeader ?? '0')))
+        : (r.translate(cr3, BigInt(p.poolHeader ?? '0')) as number);
+    const kernelFrames = r.kernelFrames(cr3, truth.selfRefIndex);
+    const unmapped = truth.processes.filter((p) => p.mapped === false);
+    expect(unmapped.length).toBeGreaterThan(0);
+    for (const p of unmapped) {
+      // Remnant in a page no kernel page table maps: checked physically; its TypeIndex decodes with the VA it had.
+      const pa = Number(BigInt(p.physicalOffset));
+      const ph = poolPa(p);
+      expect(r.translate(cr3, BigInt(p.offset))).toBeNull();
+      expect(kernelFrames.has(Math.floor(pa / 0x1000))).toBe(false);
+      expect(p.planted).toEqual(expect.arrayContaining(['unmapped-remnant', 'exited']));
+      expect(p.foundBy).toEqual({ pslist: false, psscan: true, thrdscan: false, cidtable: false, csrss: false, session: false });
+      const e = r.pa(pa, eSize);
+      expect(Math.floor(ph / 0x1000)).toBe(Math.floor((pa + eSize - 1) / 0x1000)); // whole block in one page
+      expect(Number(e.readBigUInt64LE(off(profile, '_EPROCESS', 'UniqueProcessId')))).toBe(p.pid);
+      const nameOff = off(profile, '_EPROCESS', 'ImageFileName');
+      expect(e.toString('latin1', nameOff, nameOff + 15).replace(/\0.*$/s, '')).toBe(p.name);
+      expect('0x' + e.readBigUInt64LE(off(profile, '_EPROCESS', 'Pcb.DirectoryTableBase')).toString(16)).toBe(p.dtb);
+      expect(e.readBigUInt64LE(off(profile, '_EPROCESS', 'ExitTime'))).not.toBe(0n);
+      expect(r.pa(ph + off(profile, '_POOL_HEADER', 'PoolTag'), 4).readUInt32LE(0)).toBe(procTag);
+      const ohVa = BigInt(p.objectHeader ?? '0');
+      const ohPa = pa - bodyOff;
+      expect(BigInt(ohPa & 0xfff)).toBe(ohVa & 0xfffn); // the page offset is all a reader keeps of the VA
+      const stored = r.pa(ohPa + off(profile, '_OBJECT_HEADER', 'TypeIndex'), 1)[0] as number;
+      expect(typeName(cookie === null ? stored : stored ^ cookie ^ Number((ohVa >> 8n) & 0xffn))).toBe('Process');
+    }
+    for (const p of truth.processes.filter((x) => x.mapped !== false)) {
       const va = BigInt(p.offset);
       const e = r.va(cr3, va, eSize);
       expect(Number(e.readBigUInt64LE(off(profile, '_EPROCESS', 'UniqueProcessId')))).toBe(p.pid);
@@ -247,7 +298,7 @@ function verify(path: string, truth: GroundTruth, profile: Profile, scan = true)
     const img = readFileSync(path);
     const tagOff = off(profile, '_POOL_HEADER', 'PoolTag');
     const known = new Set([
-      ...truth.processes.map((p) => r.translate(cr3, BigInt(p.poolHeader ?? '0'))),
+      ...truth.processes.map(poolPa),
       ...truth.decoys.map((d) => Number(BigInt(d.physicalOffset))),
     ]);
     const found: number[] = [];
@@ -260,9 +311,27 @@ function verify(path: string, truth: GroundTruth, profile: Profile, scan = true)
       const pa = Number(BigInt(d.physicalOffset));
       expect(r.pa(pa + tagOff, 4).readUInt32LE(0)).toBe(procTag);
       if (d.kind === 'unaligned-tag') expect(pa % 16).not.toBe(0);
-      if (d.kind === 'freed-pool-block') {
-        const w = r.pa(pa, 8).readBigUInt64LE(0);
-        expect(Number(bits(profile, '_POOL_HEADER', 'PoolType', w >> BigInt(8 * off(profile, '_POOL_HEADER', 'PoolType'))))).toBe(0);
+      if (d.kind === 'wrong-object-type') {
+        // in an unmapped page, and not a Process under any of the 16 values of VA bits 12..15
+        expect(kernelFrames.has(Math.floor(pa / 0x1000))).toBe(false);
+        const im = off(profile, '_OBJECT_HEADER', 'InfoMask');
+        const ti = off(profile, '_OBJECT_HEADER', 'TypeIndex');
+        const optNames = ['CREATOR_INFO', 'NAME_INFO', 'HANDLE_INFO', 'QUOTA_INFO', 'PROCESS_INFO', 'AUDIT_INFO'];
+        const optSize = (mask: number) => optNames.reduce((a, n, i) => a + (mask & (1 << i) && profile.hasType(`_OBJECT_HEADER_${n}`) ? profile.sizeOf(`_OBJECT_HEADER_${n}`) : 0), 0);
+        const processIndex = [2, 3, 4, 5, 6, 7, 8].find((i) => typeName(i) === 'Process');
+        let headers = 0;
+        for (let dOpt = 8; dOpt <= 0x100; dOpt += 8) {
+          const oh = pa + 16 + dOpt;
+          const mask = r.pa(oh + im, 1)[0] as number;
+          if (mask === 0 || optSize(mask) !== dOpt) continue; // not where this InfoMask puts the header
+          headers++;
+          const stored = r.pa(oh + ti, 1)[0] as number;
+          for (let hi = 0; hi < 16; hi++) {
+            const idx = cookie === null ? stored : stored ^ cookie ^ ((oh >> 8) & 0xf) ^ (hi << 4);
+            expect(idx, `decoy header at 0x${oh.toString(16)} with VA bits 12..15 = ${hi}`).not.toBe(processIndex);
+          }
+        }
+        expect(headers).toBe(1);
       }
     }
   } finally {

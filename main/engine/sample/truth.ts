@@ -26,7 +26,7 @@ export interface TruthProcess {
     readonly csrss: boolean;
     readonly session: boolean;
   };
-  /** What was planted: 'normal' | 'dkom-unlinked' | 'exited' | 'remnant' | 'pcid-dtb' … */
+  /** What was planted: 'normal' | 'dkom-unlinked' | 'exited' | 'remnant' | 'unmapped-remnant' | 'pcid-dtb' … */
   readonly planted: readonly string[];
   /** EPROCESS straddles a 4 KiB page boundary (halves on unrelated physical pages). */
   readonly straddles: boolean;
@@ -36,6 +36,12 @@ export interface TruthProcess {
   readonly objectHeader?: string; // _OBJECT_HEADER kernel VA
   readonly poolHeader?: string; // _POOL_HEADER kernel VA
   readonly infoMask?: number; // _OBJECT_HEADER.InfoMask
+  /**
+   * false: the EPROCESS sits in a physical page no page table maps any more (a remnant on the free /
+   * standby lists); `offset`, `objectHeader` and `poolHeader` are the VAs it HAD when mapped, and only
+   * a physical scan can find it. Absent means mapped.
+   */
+  readonly mapped?: boolean;
 }
 
 export interface GroundTruth {
