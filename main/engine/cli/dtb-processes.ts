@@ -17,8 +17,10 @@ export interface ProcessDtbSection {
 export async function processDtbSection(kernel: WindowsKernel, sourcePath?: string): Promise<ProcessDtbSection> {
   const listed = await collectPslist(kernel);
   const scanned = await collectPsscan(kernel, sourcePath ? { sourcePath } : {});
-  const byOffset = new Map(listed.rows.map((r) => [r.offset, r]));
-  for (const r of scanned.rows) if (!byOffset.has(r.offset)) byOffset.set(r.offset, r);
+  // remnants in unmapped pages have no VA: key them by physical offset
+  const key = (r: (typeof scanned.rows)[number]) => r.offset ?? `pa:${r.physicalOffset}`;
+  const byOffset = new Map(listed.rows.map((r) => [key(r), r]));
+  for (const r of scanned.rows) if (!byOffset.has(key(r))) byOffset.set(key(r), r);
   const procs = [...byOffset.values()].sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
   return inspectDtbs(kernel, procs);
 }

@@ -17,8 +17,11 @@ export interface ProcessRow {
   readonly name: string | null;
   readonly imagePath: string | null;
   readonly commandLine: string | null;
-  /** EPROCESS kernel VA. */
-  readonly offset: string;
+  /**
+   * EPROCESS kernel VA; null for a remnant found in a physical page no kernel page table maps (its VA
+   * is unknown beyond the page offset; `physicalOffset` locates it and `warnings` says so).
+   */
+  readonly offset: string | null;
   /** PA of the EPROCESS start (null when its first byte does not translate). */
   readonly physicalOffset: string | null;
   /** Raw DirectoryTableBase, low bits kept. */
@@ -51,9 +54,23 @@ const WOW64_FIELDS = ['WoW64Process', 'Wow64Process'] as const;
 
 /** The EPROCESS fields a row reads, by name, so callers can tell which ones the build has. */
 export function readEprocess(ctx: ProcessDecodeContext, va: bigint, view?: StructView): ProcessRow {
-  const { profile, kernel } = ctx;
-  const v = view ?? StructView.fromVirtual(profile, '_EPROCESS', kernel, va);
-  const warnings: string[] = [];
+  const v = view ?? StructView.fromVirtual(ctx.profile, '_EPROCESS', ctx.kernel, va);
+  const t = ctx.kernel.translate(va);
+  return decodeEprocess(ctx, v, hex(va), t.pa === null ? null : hex(t.pa), []);
+}
+
+export const UNMAPPED_REMNANT_NOTE = 'found in an unmapped physical page (remnant; virtual address unknown)';
+
+/**
+ * An EPROCESS at physical `pa` in a page no kernel page table maps (a psscan remnant): `view` holds
+ * what the page has (fields past its end are holes → `missing`). The row's `offset` is null.
+ */
+export function readEprocessUnmapped(ctx: ProcessDecodeContext, pa: number, view: StructView): ProcessRow {
+  return decodeEprocess(ctx, view, null, hex(pa), [UNMAPPED_REMNANT_NOTE]);
+}
+
+function decodeEprocess(ctx: ProcessDecodeContext, v: StructView, offset: string | null, physicalOffset: string | null, notes: string[]): ProcessRow {
+  const warnings: string[] = [...notes];
   const pidRaw = v.pointer('UniqueProcessId');
   const ppidRaw = v.pointer('InheritedFromUniqueProcessId');
   const pid = pidRaw === null ? null : saneId(pidRaw);
@@ -65,7 +82,6 @@ export function readEprocess(ctx: ProcessDecodeContext, va: bigint, view?: Struc
   const createTime = v.filetime('CreateTime');
   const exitTime = v.filetime('ExitTime');
   const threads = v.u32('ActiveThreads');
-  const t = kernel.translate(va);
 
   const wowField = WOW64_FIELDS.find((f) => v.has(f));
   const wowPtr = wowField ? v.pointer(wowField) : null;
@@ -89,8 +105,8 @@ export function readEprocess(ctx: ProcessDecodeContext, va: bigint, view?: Struc
     name,
     imagePath,
     commandLine,
-    offset: hex(va),
-    physicalOffset: t.pa === null ? null : hex(t.pa),
+    offset,
+    physicalOffset,
     dtb: dtbRaw === null ? null : hex(dtbRaw),
     userDtb: userDtbRaw === null || userDtbRaw === 0n ? null : hex(userDtbRaw),
     createTime,

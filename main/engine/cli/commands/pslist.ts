@@ -19,7 +19,7 @@ export const PROCESS_COLUMNS = [
 
 export const processTable = {
   headers: ['PID', 'PPID', 'NAME', 'OFFSET', 'DTB', 'THREADS', 'SESS', 'WOW64', 'CREATED', 'EXITED', 'MISSING'],
-  cells: (r: ProcessRow) => [dash(r.pid), dash(r.ppid), dash(r.name), r.offset, dash(r.dtb), dash(r.threads), dash(r.sessionId), dash(r.wow64), dash(r.createTime), dash(r.exitTime), r.missing.join(',') || '-'],
+  cells: (r: ProcessRow) => [dash(r.pid), dash(r.ppid), dash(r.name), r.offset ?? `unmapped, PA ${r.physicalOffset}`, dash(r.dtb), dash(r.threads), dash(r.sessionId), dash(r.wow64), dash(r.createTime), dash(r.exitTime), r.missing.join(',') || '-'],
 };
 
 function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): void {

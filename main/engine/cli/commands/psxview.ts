@@ -26,7 +26,7 @@ export const register: RegisterCommand = (program, io) => {
         warnAll(io, r.warnings);
         emit(io, render(format, r.rows, {
           headers: ['OFFSET', 'PID', 'NAME', 'PSLIST', 'PSSCAN', 'THRDSCAN', 'CIDTABLE', 'CSRSS', 'SESSION', 'EXITED', 'VERDICT'],
-          cells: (x: PsxViewRow) => [x.offset, dash(x.pid), dash(x.name), yn(x.pslist), yn(x.psscan), yn(x.thrdscan), yn(x.cidtable), yn(x.csrss), yn(x.session), dash(x.exitTime), x.verdict],
+          cells: (x: PsxViewRow) => [x.offset ?? 'unmapped', dash(x.pid), dash(x.name), yn(x.pslist), yn(x.psscan), yn(x.thrdscan), yn(x.cidtable), yn(x.csrss), yn(x.session), dash(x.exitTime), x.verdict],
         }, PSXVIEW_COLUMNS), opts.out);
       } finally {
         s.close();

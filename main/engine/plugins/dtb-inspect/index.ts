@@ -16,7 +16,8 @@ import { hex } from '../../util/hex.js';
 export interface DtbInspectRow {
   readonly pid: number | null;
   readonly name: string | null;
-  readonly offset: string;
+  /** EPROCESS kernel VA (null for a psscan remnant in an unmapped physical page). */
+  readonly offset: string | null;
   /** DirectoryTableBase as stored (low bits kept). */
   readonly dtb: string | null;
   readonly lowBits: string | null;

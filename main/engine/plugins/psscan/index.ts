@@ -4,10 +4,13 @@
  * then sanity-checked as an EPROCESS (PID a multiple of 4 below 2^24, plausible create time,
  * printable name, DirBase non-zero once masked). A DirBase with low bits set (PCID, as Windows 10/11
  * writes `…002`) is NEVER a reason to reject: Rekall's page-alignment rule dropped LockApp.exe that way.
- * Exited processes are reported with their exit time.
+ * Exited processes are reported with their exit time. A `Proc` block in a physical page no kernel
+ * page table maps (a freed pool page, as Volatility 3's physical-layer psscan also reports) is read
+ * physically and reported with `offset` null and a warning: a remnant of a process that ran earlier.
  */
 import type { WindowsKernel } from '../../windows/kernel.js';
-import { DTB_FRAME_MASK, MAX_SANE_PID, readEprocess, type ProcessRow } from '../../windows/eprocess.js';
+import { DTB_FRAME_MASK, MAX_SANE_PID, readEprocess, readEprocessUnmapped, type ProcessRow } from '../../windows/eprocess.js';
+import { viewInUnmappedPage, type UnmappedPoolObject } from '../../windows/unmapped-pool-object.js';
 import { StructView } from '../../windows/struct-view.js';
 import { scanPoolObjects, type PoolScanOptions } from './pool-objects.js';
 
@@ -41,9 +44,19 @@ export interface PsScanOptions extends PoolScanOptions {}
 export async function* psscan(kernel: WindowsKernel, options: PsScanOptions = {}): AsyncGenerator<PsScanEvent, void, undefined> {
   const ctx = { profile: kernel.profile, kernel: kernel.kernel, source: kernel.source };
   const seen = new Set<bigint>();
+  const seenPa = new Set<number>();
   for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL], options)) {
     if (ev.type === 'progress' || ev.type === 'warning') { yield ev; continue; }
     if (ev.type === 'rejected') { yield { type: 'rejected', pa: ev.pa, reason: ev.reason }; continue; }
+    if (ev.type === 'unmapped') {
+      const r = unmappedRemnant(kernel, ev.candidates);
+      if (r.row === null) { yield { type: 'rejected', pa: ev.pa, reason: r.why }; continue; }
+      const pa = Number(r.row.physicalOffset);
+      if (seenPa.has(pa)) continue;
+      seenPa.add(pa);
+      yield { type: 'row', row: r.row };
+      continue;
+    }
     // try each header position that decodes as a Process object; the first sane EPROCESS wins
     let accepted: ProcessRow | null = null;
     let why = '';
@@ -56,11 +69,30 @@ export async function* psscan(kernel: WindowsKernel, options: PsScanOptions = {}
       why ||= `EPROCESS at ${row.offset}: ${insane}`;
     }
     if (!accepted) { yield { type: 'rejected', pa: ev.pa, reason: why }; continue; }
-    const va = BigInt(accepted.offset);
+    const va = BigInt(accepted.offset!);
     if (seen.has(va)) continue;
     seen.add(va);
     yield { type: 'row', row: accepted };
   }
+}
+
+/**
+ * An EPROCESS remnant in a physical page no kernel page table maps: each candidate header position
+ * (whose TypeIndex decodes to Process under some value of VA bits 12..15) is read from PHYSICAL memory,
+ * its own page only, and sanity-checked like any pool EPROCESS; the first sane one wins. The row has
+ * `offset` null and says why in its warnings.
+ */
+export function unmappedRemnant(kernel: WindowsKernel, candidates: readonly UnmappedPoolObject[]): { row: ProcessRow; why: '' } | { row: null; why: string } {
+  const ctx = { profile: kernel.profile, kernel: kernel.kernel, source: kernel.source };
+  let why = '';
+  for (const c of candidates) {
+    const view = viewInUnmappedPage(kernel.profile, kernel.source, '_EPROCESS', c.bodyPa);
+    const row = readEprocessUnmapped(ctx, c.bodyPa, view);
+    const insane = eprocessInsanity(row, kernel.source.size);
+    if (insane === null) return { row, why: '' };
+    why ||= `EPROCESS remnant at PA ${row.physicalOffset} (unmapped page): ${insane}`;
+  }
+  return { row: null, why: why || 'no candidate EPROCESS' };
 }
 
 export async function collectPsscan(kernel: WindowsKernel, options: PsScanOptions = {}): Promise<{ rows: ProcessRow[]; warnings: string[]; rejected: { pa: number; reason: string }[] }> {

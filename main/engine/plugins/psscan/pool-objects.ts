@@ -10,6 +10,7 @@ import type { WindowsKernel } from '../../windows/kernel.js';
 import { KernelPageMap } from '../../windows/kernel-pages.js';
 import { ObjectTypes } from '../../windows/object-header.js';
 import { validatePoolObject, type PoolObject } from '../../windows/pool-object.js';
+import { validateUnmappedPoolObject, type UnmappedPoolObject } from '../../windows/unmapped-pool-object.js';
 import { hex } from '../../util/hex.js';
 
 export interface PoolObjectWanted {
@@ -23,6 +24,8 @@ export interface PoolObjectWanted {
 
 export type PoolObjectEvent =
   | { readonly type: 'object'; readonly want: PoolObjectWanted; readonly object: PoolObject; readonly candidates: readonly PoolObject[]; readonly pa: number }
+  /** A whole object in a physical page no kernel page table maps (VA unknown; candidates by header position). */
+  | { readonly type: 'unmapped'; readonly want: PoolObjectWanted; readonly candidates: readonly UnmappedPoolObject[]; readonly pa: number }
   | { readonly type: 'rejected'; readonly want: PoolObjectWanted; readonly pa: number; readonly reason: string }
   | { readonly type: 'progress'; readonly bytesDone: number; readonly bytesTotal: number }
   | { readonly type: 'warning'; readonly message: string };
@@ -77,7 +80,10 @@ export async function* scanPoolObjects(kernel: WindowsKernel, wanted: readonly P
     if (!want) continue;
     const va = pages.vaOf(ev.hit.pa);
     if (va === null) {
-      yield { type: 'rejected', want, pa: ev.hit.pa, reason: `'${want.tag}' tag at PA ${hex(ev.hit.pa)} is not in any kernel-mapped page (not pool)` };
+      // a freed pool page no kernel table maps any more may still hold a whole object (a remnant)
+      const u = validateUnmappedPoolObject({ ...ctx, source: kernel.source }, ev.hit.pa, want.objectType, sizes.get(want)!);
+      if (u.ok) yield { type: 'unmapped', want, candidates: u.candidates, pa: ev.hit.pa };
+      else yield { type: 'rejected', want, pa: ev.hit.pa, reason: `'${want.tag}' tag at PA ${hex(ev.hit.pa)} is in no kernel-mapped page and not a remnant: ${u.reason}` };
       continue;
     }
     const r = validatePoolObject(ctx, va, want.objectType, sizes.get(want)!);

@@ -15,7 +15,7 @@ import { objectBodyOffset } from '../../windows/object-header.js';
 import { StructView } from '../../windows/struct-view.js';
 import { hex } from '../../util/hex.js';
 import { activeProcessAddresses } from '../pslist/index.js';
-import { PROCESS_POOL, eprocessInsanity } from '../psscan/index.js';
+import { PROCESS_POOL, eprocessInsanity, unmappedRemnant } from '../psscan/index.js';
 import { kernelObjects, scanPoolObjects, type PoolScanOptions } from '../psscan/pool-objects.js';
 
 export const THREAD_POOL = { tag: 'Thre', objectType: 'Thread', structType: '_ETHREAD' } as const;
@@ -24,7 +24,8 @@ export const PSXVIEW_SOURCES = ['pslist', 'psscan', 'thrdscan', 'cidtable', 'csr
 export type PsxSource = (typeof PSXVIEW_SOURCES)[number];
 
 export interface PsxViewRow {
-  readonly offset: string;
+  /** EPROCESS kernel VA; null for a remnant found only in a physical page no kernel table maps. */
+  readonly offset: string | null;
   readonly pid: number | null;
   readonly name: string | null;
   readonly pslist: boolean;
@@ -61,10 +62,16 @@ export function verdict(r: Omit<PsxViewRow, 'verdict'>): string {
   return `on the active list; not seen by ${missing.join(', ')}`;
 }
 
+/** Verdict for an EPROCESS seen only in a physical page no kernel page table maps. */
+export function remnantVerdict(pa: number, exitTime: string | null): string {
+  const where = `only in unmapped physical memory (PA ${hex(pa)}, virtual address unknown)`;
+  return exitTime !== null ? `exited at ${exitTime}; ${where}: remnant of an exited process` : `${where}: remnant`;
+}
+
 export interface PsxViewResult {
   readonly rows: PsxViewRow[];
   readonly warnings: string[];
-  /** Full process rows by EPROCESS VA (hex), for callers that want every field. */
+  /** Full process rows by EPROCESS VA (hex), or by physical offset for unmapped remnants. */
   readonly processes: ReadonlyMap<string, ProcessRow>;
 }
 
@@ -75,6 +82,8 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   const warn = (message: string) => { warnings.push(message); options.onEvent?.({ type: 'warning', message }); };
   const seen: Record<PsxSource, Set<bigint>> = { pslist: new Set(), psscan: new Set(), thrdscan: new Set(), cidtable: new Set(), csrss: new Set(), session: new Set() };
   const rows = new Map<bigint, ProcessRow>();
+  /** EPROCESS remnants in physical pages no kernel table maps (VA unknown), keyed by PA. */
+  const remnants = new Map<number, ProcessRow>();
   const rowOf = (va: bigint): ProcessRow => {
     let r = rows.get(va);
     if (!r) rows.set(va, (r = readEprocess(ctx, va)));
@@ -98,6 +107,13 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL, THREAD_POOL], options)) {
     if (ev.type === 'progress') { options.onEvent?.(ev); continue; }
     if (ev.type === 'warning') { warn(ev.message); continue; }
+    if (ev.type === 'unmapped') {
+      // only psscan can see these; a thread remnant names an owner by a VA we cannot check, so skip it
+      if (ev.want.objectType !== 'Process') continue;
+      const r = unmappedRemnant(kernel, ev.candidates);
+      if (r.row) remnants.set(Number(r.row.physicalOffset), r.row);
+      continue;
+    }
     if (ev.type !== 'object') continue;
     if (ev.want.objectType === 'Process') ev.candidates.some((c) => accept('psscan', c.bodyVa));
     else {
@@ -175,8 +191,19 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
     };
     out.push({ ...base, verdict: verdict(base) });
   }
-  out.sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0) || a.offset.localeCompare(b.offset));
-  const processes = new Map([...rows].filter(([va]) => all.has(va)).map(([va, r]) => [hex(va), r] as const));
+  for (const [pa, p] of remnants) {
+    const base = {
+      offset: null, pid: p.pid, name: p.name,
+      pslist: false, psscan: true, thrdscan: false, cidtable: false, csrss: false, session: false,
+      exitTime: p.exitTime,
+    };
+    out.push({ ...base, verdict: remnantVerdict(pa, p.exitTime) });
+  }
+  out.sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0) || (a.offset ?? '').localeCompare(b.offset ?? ''));
+  const processes = new Map([
+    ...[...rows].filter(([va]) => all.has(va)).map(([va, r]) => [hex(va), r] as const),
+    ...[...remnants].map(([pa, r]) => [hex(pa), r] as const), // physical offsets: no clash with kernel VAs
+  ]);
   return { rows: out, warnings, processes };
 }
 

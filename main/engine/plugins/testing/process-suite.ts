@@ -3,7 +3,8 @@
  * format, every method finds exactly what the ground truth's foundBy says, field by field.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SampleFormat } from '../../sample/index.js';
+import type { SampleFormat, TruthProcess } from '../../sample/index.js';
+import { UNMAPPED_REMNANT_NOTE } from '../../windows/eprocess.js';
 import { collectPslist } from '../pslist/index.js';
 import { collectPsscan } from '../psscan/index.js';
 import { psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
@@ -11,6 +12,13 @@ import { inspectDtbs } from '../dtb-inspect/index.js';
 import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from './sample-kernel.js';
 
 const FORMATS: readonly SampleFormat[] = ['raw', 'elf', 'crashdump', 'crashdump-bitmap'];
+
+/** The offset a row must report: the EPROCESS VA, or null for a remnant in a page no page table maps. */
+const rowOffset = (p: TruthProcess): string | null => (p.mapped === false ? null : p.offset);
+/** The truth fields a row must reproduce. */
+const expectedRow = (p: TruthProcess) => ({ ...pick(p, ROW_FIELDS), offset: rowOffset(p) });
+const byOffset = <R extends { offset: string | null; physicalOffset?: string | null }>(rows: readonly R[], p: TruthProcess): R | undefined =>
+  p.mapped === false ? rows.find((x) => x.offset === null && x.physicalOffset === p.physicalOffset) : rows.find((x) => x.offset === p.offset);
 
 export function processSuite(build: string, seed: number): void {
   describe(`processes on ${build} samples`, () => {
@@ -42,11 +50,17 @@ export function processSuite(build: string, seed: number): void {
         const { truth, kernel } = img();
         const { rows, rejected } = await collectPsscan(kernel);
         const want = truth.processes.filter((p) => p.foundBy.psscan);
-        expect(rows.map((r) => r.offset).sort()).toEqual(want.map((p) => p.offset).sort());
+        expect(rows.map((r) => r.offset ?? r.physicalOffset).sort()).toEqual(want.map((p) => rowOffset(p) ?? p.physicalOffset).sort());
         for (const p of want) {
-          const r = rows.find((x) => x.offset === p.offset)!;
-          expect(pick(r, ROW_FIELDS), `${p.name} (${p.pid}) ${p.planted.join('+')}`).toEqual(pick(p, ROW_FIELDS));
+          const r = byOffset(rows, p)!;
+          expect(r, `${p.name} (${p.pid}) ${p.planted.join('+')}`).toBeDefined();
+          expect(pick(r, ROW_FIELDS), `${p.name} (${p.pid}) ${p.planted.join('+')}`).toEqual(expectedRow(p));
+          expect(r.warnings.includes(UNMAPPED_REMNANT_NOTE)).toBe(p.mapped === false);
         }
+        // a remnant in a physical page no page table maps is found, read physically, nothing missing
+        const unmapped = want.filter((p) => p.mapped === false);
+        expect(unmapped.length).toBeGreaterThan(0);
+        for (const p of unmapped) expect(byOffset(rows, p)!.missing).toEqual([]);
         const exited = want.filter((p) => p.exitTime !== null);
         expect(exited.length).toBeGreaterThan(0);
         for (const d of truth.decoys) {
@@ -67,14 +81,19 @@ export function processSuite(build: string, seed: number): void {
         const { truth, kernel } = img();
         const { rows } = await psxview(kernel, format === 'raw' ? { sourcePath: img().path, workers: 2 } : {});
         const relevant = truth.processes.filter((p) => Object.values(p.foundBy).some(Boolean));
-        expect(rows.map((r) => r.offset).sort()).toEqual(relevant.map((p) => p.offset).sort());
+        expect(rows.map((r) => r.offset).sort()).toEqual(relevant.map(rowOffset).sort());
         for (const p of relevant) {
-          const r = rows.find((x) => x.offset === p.offset)!;
+          const r = p.mapped === false
+            ? rows.find((x) => x.offset === null && x.verdict.includes(`PA ${p.physicalOffset},`))!
+            : rows.find((x) => x.offset === p.offset)!;
+          expect(r, `${p.name} (${p.pid}) ${p.planted.join('+')}`).toBeDefined();
+          expect(r.pid).toBe(p.pid);
           expect(pick(r, PSXVIEW_SOURCES), `${p.name} (${p.pid}) ${p.planted.join('+')}`).toEqual(pick(p.foundBy, PSXVIEW_SOURCES));
           expect(r.exitTime).toBe(p.exitTime);
           if (p.planted.includes('dkom-unlinked')) expect(r.verdict).toContain('likely hidden (DKOM)');
           if (p.planted.includes('exited')) expect(r.verdict).toMatch(/^exited/);
           if (p.planted.includes('remnant')) expect(r.verdict).toContain('remnant');
+          if (p.planted.includes('unmapped-remnant')) expect(r.verdict).toMatch(/only in unmapped physical memory .*: remnant of an exited process/);
           if (p.planted.includes('normal') && p.exitTime === null) expect(r.verdict).toMatch(/normal/);
         }
         expect(truth.processes.some((p) => p.planted.includes('dkom-unlinked'))).toBe(true);
