@@ -19,23 +19,30 @@ export interface ChunkResult<H extends ScanHit> {
   readonly absentBytes: number;
 }
 
+/** A growable read buffer, shareable by the ChunkScanners of one thread (one scan at a time each). */
+export class ReadBuffer {
+  private bytes: Uint8Array | null = null;
+  get(length: number): Uint8Array {
+    if (!this.bytes || this.bytes.length < length) this.bytes = new Uint8Array(length);
+    return this.bytes.subarray(0, length);
+  }
+}
+
 /**
  * Scans chunks of one source with one scanner, reading each chunk into the same buffer when the
  * source supports readInto (sequential large reads, no per-chunk allocation); otherwise read().
  */
 export class ChunkScanner<H extends ScanHit> {
-  private buffer: Uint8Array | null = null;
-
   constructor(
     private readonly source: PhysicalSource,
     private readonly scanner: Scanner<H>,
+    private readonly buffer: ReadBuffer = new ReadBuffer(),
   ) {}
 
   private bytes(chunk: ScanChunk): { data: Uint8Array; absent: readonly AbsentRange[] } {
     const length = chunk.readEnd - chunk.start;
     if (!this.source.readInto) return this.source.read(chunk.start, length);
-    if (!this.buffer || this.buffer.length < length) this.buffer = new Uint8Array(length);
-    const data = this.buffer.subarray(0, length);
+    const data = this.buffer.get(length);
     return { data, absent: this.source.readInto(chunk.start, data) };
   }
 

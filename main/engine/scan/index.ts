@@ -11,8 +11,11 @@
  * Hits arrive per chunk in no global order (sort by pa if order matters). Validation that needs
  * translation (object header, EPROCESS sanity) happens in the caller against its own source.
  * Sources that cannot be reopened by path (in-memory, a live device handle): scanSource(source, …).
+ * Several scans of one image (discovery, psscan, psxview): open a ScanPool once and pass it as
+ * `pool` (scanPhysical({ pool, scanner })); close() it with the source. Workers start once.
  */
 export { scanPhysical, scanSource } from './scan-physical.js';
+export { ScanPool, type ScanPoolOptions } from './scan-pool.js';
 export { activeScanWorkers } from './spawn-worker.js';
 export { builtinScannerKinds, loadScanner } from './registry.js';
 export { planChunks, coalesceRuns, intersectRuns } from './plan.js';

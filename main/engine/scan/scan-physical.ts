@@ -2,30 +2,28 @@
  * The generic scan loop: a scanner (what a hit looks like) run over a source's physical runs, cut
  * into overlapping chunks (plan.ts), each chunk keeping only the hits it owns (chunk-loop.ts).
  *
- *  - scanPhysical: parallel, over worker_threads that each reopen the image by path. Chunks are
- *    pulled one at a time by idle workers; hits stream back per chunk as found.
+ *  - scanPhysical: parallel, over worker_threads that each open the image by path (a ScanPool:
+ *    the caller's, kept open across scans, or one made for this scan). Chunks are pulled one at a
+ *    time by idle workers; hits stream back per chunk as found.
  *  - scanSource: the same events from one thread, over an already-open source (in-memory sources,
  *    small scans, tests).
  *
  * Event and ending semantics are documented on ScanEvent (types.ts): normal end after the final
  * progress event; abort → throws MemScopeError('cancelled'); setup failure → throws; one chunk's
  * failure (including a worker crash) → an 'error' event and the scan goes on. Leaving the loop
- * early (break) or aborting terminates every worker before the iterator settles.
+ * early (break) or aborting terminates every worker of a scan's own pool before the iterator
+ * settles; a shared pool's workers finish the chunk in hand and wait for the next scan.
  */
-import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Worker } from 'node:worker_threads';
-import { MemScopeError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalRun, PhysicalSource } from '../sources/physical-source.js';
 import { absentMessage, ChunkScanner, describeChunk } from './chunk-loop.js';
 import { intersectRuns, coalesceRuns, planChunks, totalBytes } from './plan.js';
-import type { FromWorker, ToWorker } from './protocol.js';
 import { loadScanner } from './registry.js';
-import { spawnScanWorker } from './spawn-worker.js';
+import { cancelled, checkWorkerCount, ScanPool } from './scan-pool.js';
 import {
   DEFAULT_CHUNK_SIZE,
-  MAX_DEFAULT_WORKERS,
   type ScanChunk,
   type ScanEvent,
   type ScanHit,
@@ -34,13 +32,6 @@ import {
   type ScanOptionsBase,
   type ScanPhysicalOptions,
 } from './types.js';
-
-/** Hits waiting for the consumer beyond which idle workers get no new chunk (bounded memory). */
-const HIGH_WATER = 4096;
-const MAX_WORKERS = 64;
-
-const cancelled = (what: string, done: number, total: number): MemScopeError =>
-  new MemScopeError('cancelled', `scan of ${what} cancelled after ${done} of ${total} bytes`);
 
 function plan(what: string, runs: readonly PhysicalRun[], opts: ScanOptionsBase, scannerOverlap: number): ScanChunk[] {
   const overlap = Math.max(scannerOverlap, opts.overlap ?? 0);
@@ -80,204 +71,44 @@ export async function* scanSource<H extends ScanHit>(
   }
 }
 
-function workerCount(requested: number | undefined, chunks: number): number {
-  if (requested !== undefined && (!Number.isSafeInteger(requested) || requested < 1 || requested > MAX_WORKERS)) {
-    throw usageError(`scan workers ${requested}: must be an integer in 1..${MAX_WORKERS}`);
-  }
-  const want = requested ?? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS);
-  return Math.min(want, chunks);
-}
-
-/** Parallel scan of the image at opts.sourcePath. */
+/** Parallel scan on worker threads: on `opts.pool` (kept open), or on a pool of its own for this scan. */
 export async function* scanPhysical<H extends ScanHit>(opts: ScanPhysicalOptions<H>): AsyncGenerator<ScanEvent<H>, void, undefined> {
-  const what = opts.sourcePath;
+  const what = opts.pool?.sourcePath ?? opts.sourcePath;
+  if (what === undefined) throw usageError('scanPhysical: give a sourcePath or a pool');
+  if (opts.pool && opts.sourcePath !== undefined && opts.sourcePath !== opts.pool.sourcePath) {
+    throw usageError(`scanPhysical: sourcePath ${opts.sourcePath} is not the pool's image ${opts.pool.sourcePath}`);
+  }
   if (opts.signal?.aborted) throw cancelled(what, 0, 0);
   const scanner = await loadScanner(opts.scanner); // validates params here, not in N workers
-  const openOptions = opts.openOptions ?? {};
-  const source = openSource(opts.sourcePath, openOptions);
-  let runs: readonly PhysicalRun[];
+  const requested = opts.workers === undefined ? undefined : checkWorkerCount(opts.workers);
+  let pool: ScanPool;
+  let chunks: ScanChunk[];
+  if (opts.pool) {
+    pool = opts.pool;
+    chunks = plan(what, pool.runs(), opts, scanner.overlap);
+  } else {
+    const source = openSource(what, opts.openOptions ?? {}); // a missing or unreadable image fails here, before any worker
+    try {
+      chunks = plan(what, source.runs(), opts, scanner.overlap);
+    } catch (e) {
+      source.close();
+      throw e;
+    }
+    const workers = Math.max(1, Math.min(requested ?? checkWorkerCount(undefined), chunks.length));
+    pool = new ScanPool({ sourcePath: what, openOptions: opts.openOptions, workers, source });
+  }
+  const own = opts.pool === undefined;
   try {
-    runs = source.runs();
+    if (chunks.length === 0) return;
+    yield* pool.scan({
+      spec: opts.scanner,
+      scanner,
+      chunks,
+      signal: opts.signal,
+      maxWorkers: requested,
+      mainThreadStart: opts.mainThreadStart ?? opts.scanner.module === undefined,
+    });
   } finally {
-    source.close();
-  }
-  const chunks = plan(what, runs, opts, scanner.overlap);
-  const pool = new ScanPool<H>(what, chunks, workerCount(opts.workers, chunks.length), () =>
-    spawnScanWorker({ sourcePath: opts.sourcePath, openOptions, scanner: opts.scanner }),
-  opts.signal);
-  try {
-    for (;;) {
-      const ev = await pool.next();
-      if (ev === null) return;
-      yield ev;
-    }
-  } finally {
-    await pool.shutdown();
-  }
-}
-
-interface Slot {
-  readonly worker: Worker;
-  ready: boolean;
-  /** Chunk id in flight, or -1. */
-  chunk: number;
-  exited: boolean;
-  lastError: string | null;
-}
-
-/** Worker lifecycle, chunk dispatch and the event queue behind scanPhysical. */
-class ScanPool<H extends ScanHit> {
-  private readonly events: ScanEvent<H>[] = [];
-  private readonly slots: Slot[] = [];
-  private readonly parked: Slot[] = [];
-  private readonly total: number;
-  private nextChunk = 0;
-  private settled = 0;
-  private bytesDone = 0;
-  private respawnsLeft: number;
-  private fatal: MemScopeError | null = null;
-  private closing = false;
-  private wake: (() => void) | null = null;
-  private readonly onAbort = (): void => this.fail(cancelled(this.what, this.bytesDone, this.total));
-
-  constructor(
-    private readonly what: string,
-    private readonly chunks: readonly ScanChunk[],
-    workers: number,
-    private readonly spawn: () => Worker,
-    private readonly signal: AbortSignal | undefined,
-  ) {
-    this.total = totalBytes(chunks);
-    this.respawnsLeft = workers + 2;
-    signal?.addEventListener('abort', this.onAbort, { once: true });
-    for (let i = 0; i < workers; i++) this.start();
-  }
-
-  /** The next event; null when every chunk is accounted for; throws on abort or fatal failure. */
-  async next(): Promise<ScanEvent<H> | null> {
-    for (;;) {
-      if (this.fatal) throw this.fatal;
-      const ev = this.events.shift();
-      if (ev) {
-        if (this.parked.length > 0 && this.events.length < HIGH_WATER / 2) {
-          for (const s of this.parked.splice(0)) this.dispatch(s);
-        }
-        return ev;
-      }
-      if (this.settled === this.chunks.length) return null;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-
-  /** Terminate every worker and wait until each has exited (fds closed by their exit handlers). */
-  async shutdown(): Promise<void> {
-    this.closing = true;
-    this.signal?.removeEventListener('abort', this.onAbort);
-    await Promise.all(this.slots.filter((s) => !s.exited).map((s) => s.worker.terminate()));
-  }
-
-  private notify(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
-  private fail(err: MemScopeError): void {
-    if (this.fatal) return;
-    this.fatal = err;
-    // Stop work now rather than when the consumer gets round to shutdown().
-    for (const s of this.slots) if (!s.exited) void s.worker.terminate();
-    this.closing = true;
-    this.notify();
-  }
-
-  private start(): void {
-    const worker = this.spawn();
-    const slot: Slot = { worker, ready: false, chunk: -1, exited: false, lastError: null };
-    this.slots.push(slot);
-    worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
-    worker.on('error', (e: Error) => (slot.lastError = e.message));
-    worker.on('messageerror', (e: Error) => (slot.lastError = `unreadable message: ${e.message}`));
-    worker.on('exit', (code: number) => this.onExit(slot, code));
-  }
-
-  private onMessage(slot: Slot, m: FromWorker): void {
-    if (this.closing) return;
-    switch (m.type) {
-      case 'ready':
-        slot.ready = true;
-        this.dispatch(slot);
-        return;
-      case 'init-error':
-        this.fail(new MemScopeError(m.kind, m.message));
-        return;
-      case 'done': {
-        const id = slot.chunk;
-        slot.chunk = -1;
-        if (m.absentBytes > 0) this.pushChunkError(id, absentMessage(m.absentBytes));
-        for (const hit of m.hits) this.events.push({ type: 'hit', hit: hit as H });
-        this.settle(id);
-        this.dispatch(slot);
-        return;
-      }
-      case 'chunk-error': {
-        const id = slot.chunk;
-        slot.chunk = -1;
-        this.pushChunkError(id, m.message);
-        this.settle(id);
-        this.dispatch(slot);
-        return;
-      }
-    }
-  }
-
-  private onExit(slot: Slot, code: number): void {
-    slot.exited = true;
-    if (this.closing) return;
-    const reason = slot.lastError ?? `exit code ${code}`;
-    if (!slot.ready) {
-      // Died before it could scan anything (cannot load its module, tsx missing…): every worker would.
-      this.fail(new MemScopeError('io', `${this.what}: scan worker failed to start: ${reason}`));
-      return;
-    }
-    if (slot.chunk >= 0) {
-      const id = slot.chunk;
-      slot.chunk = -1;
-      this.pushChunkError(id, `scan worker crashed: ${reason}`);
-      this.settle(id);
-    }
-    if (this.nextChunk < this.chunks.length) {
-      if (this.respawnsLeft-- > 0) this.start();
-      else if (this.slots.every((s) => s.exited)) {
-        this.fail(new MemScopeError('analysis', `${this.what}: scan workers keep crashing (last: ${reason}); ${this.chunks.length - this.nextChunk} chunks not scanned`));
-      }
-    }
-    this.notify();
-  }
-
-  private pushChunkError(id: number, message: string): void {
-    const c = this.chunks[id]!;
-    this.events.push({ type: 'error', message: `${this.what}: ${describeChunk(c)}: ${message}`, chunk: { start: c.start, end: c.end } });
-  }
-
-  private settle(id: number): void {
-    const c = this.chunks[id]!;
-    this.settled++;
-    this.bytesDone += c.end - c.start;
-    this.events.push({ type: 'progress', bytesDone: this.bytesDone, bytesTotal: this.total });
-    this.notify();
-  }
-
-  private dispatch(slot: Slot): void {
-    if (this.closing || slot.exited || !slot.ready || slot.chunk >= 0) return;
-    if (this.nextChunk >= this.chunks.length) return;
-    if (this.events.length >= HIGH_WATER) {
-      this.parked.push(slot);
-      return;
-    }
-    const id = this.nextChunk++;
-    slot.chunk = id;
-    const msg: ToWorker = { type: 'chunk', id, chunk: this.chunks[id]! };
-    slot.worker.postMessage(msg);
+    if (own) await pool.close();
   }
 }

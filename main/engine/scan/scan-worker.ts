@@ -1,46 +1,68 @@
 /**
- * worker_thread entry: reopen the image by path, build the scanner from its spec, then scan the
- * chunks the pool hands over one at a time (pull model: the pool sends the next chunk when this one
- * reports, so a slow worker never holds a queue). A failure inside one chunk is reported and the
- * worker carries on; only failing to open the source or build the scanner ends it.
+ * worker_thread entry: open the image by path once, then serve the pool: build a job's scanner from
+ * its spec when asked, scan that job's chunks one at a time (pull model: the pool sends the next
+ * chunk when this one reports, so a slow worker never holds a queue), drop the scanner when the job
+ * ends. A failure inside one chunk is reported and the worker carries on; failing to build a
+ * scanner fails that job only; only failing to open the source ends the worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { MemScopeError } from '../errors.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
-import { ChunkScanner } from './chunk-loop.js';
+import { ChunkScanner, ReadBuffer } from './chunk-loop.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { loadScanner } from './registry.js';
-import type { Scanner } from './types.js';
+import type { ScanHit } from './types.js';
 
 const port = parentPort;
 if (!port) throw new Error('scan-worker.ts must run as a worker_thread');
 const post = (m: FromWorker): void => port.postMessage(m);
 const init = workerData as WorkerInit;
+const kindOf = (err: unknown) => (err instanceof MemScopeError ? err.kind : 'io');
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 let source: PhysicalSource | undefined;
-let scanner: Scanner | undefined;
 try {
   source = openSource(init.sourcePath, init.openOptions);
-  scanner = await loadScanner(init.scanner);
 } catch (err) {
-  source?.close();
-  const kind = err instanceof MemScopeError ? err.kind : 'io';
-  post({ type: 'init-error', kind, message: err instanceof Error ? err.message : String(err) });
+  post({ type: 'init-error', kind: kindOf(err), message: messageOf(err) });
 }
 
-if (source && scanner) {
+if (source) {
   const src = source;
-  const chunks = new ChunkScanner(src, scanner);
+  const jobs = new Map<number, ChunkScanner<ScanHit>>();
+  const buffer = new ReadBuffer(); // one read buffer for every job this worker serves
   // terminate() runs 'exit' handlers in the worker: close the fd, which is process-wide, not per thread
   process.once('exit', () => src.close());
-  port.on('message', (m: ToWorker) => {
-    try {
-      const r = chunks.scan(m.chunk);
-      post({ type: 'done', id: m.id, hits: r.hits, absentBytes: r.absentBytes });
-    } catch (err) {
-      post({ type: 'chunk-error', id: m.id, message: err instanceof Error ? err.message : String(err) });
+  const handle = async (m: ToWorker): Promise<void> => {
+    switch (m.type) {
+      case 'scanner':
+        try {
+          jobs.set(m.job, new ChunkScanner(src, await loadScanner(m.spec), buffer));
+          post({ type: 'scanner-ready', job: m.job });
+        } catch (err) {
+          post({ type: 'scanner-error', job: m.job, kind: kindOf(err), message: messageOf(err) });
+        }
+        return;
+      case 'forget':
+        jobs.delete(m.job);
+        return;
+      case 'chunk': {
+        const scanner = jobs.get(m.job);
+        try {
+          if (!scanner) throw new Error(`no scanner built for scan ${m.job}`);
+          const r = scanner.scan(m.chunk);
+          post({ type: 'done', job: m.job, id: m.id, hits: r.hits, absentBytes: r.absentBytes });
+        } catch (err) {
+          post({ type: 'chunk-error', job: m.job, id: m.id, message: messageOf(err) });
+        }
+      }
     }
+  };
+  // Building a scanner is async (module import): handle messages strictly in order.
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (m: ToWorker) => {
+    queue = queue.then(() => handle(m));
   });
   post({ type: 'ready' });
 }

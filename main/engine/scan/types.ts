@@ -9,6 +9,7 @@
  */
 import type { OpenOptions } from '../sources/detect.js';
 import type { PhysicalRun } from '../sources/physical-source.js';
+import type { ScanPool } from './scan-pool.js';
 
 /** Every hit carries the physical address it is "at": the key for chunk ownership and dedup. */
 export interface ScanHit {
@@ -82,13 +83,23 @@ export interface ScanOptionsBase {
 }
 
 export interface ScanPhysicalOptions<H extends ScanHit = ScanHit> extends ScanOptionsBase {
-  /** Image path; every worker reopens it with openSource(path). */
-  readonly sourcePath: string;
-  /** Passed to openSource in every worker (e.g. { format: 'raw' } for a small test image). */
+  /** Image path; every worker opens it with openSource(path). Not needed with `pool`. */
+  readonly sourcePath?: string;
+  /**
+   * A pool kept open across scans (one per open image / session): no worker start-up per scan.
+   * Without it the scan starts workers of its own and stops them at the end.
+   */
+  readonly pool?: ScanPool;
+  /** Passed to openSource in every worker (e.g. { format: 'raw' } for a small test image). Own pool only. */
   readonly openOptions?: OpenOptions;
   readonly scanner: ScannerSpec<H>;
-  /** Worker count; default min(os.availableParallelism(), MAX_DEFAULT_WORKERS, chunk count). */
+  /** Worker count (at most this many on this scan); default min(os.availableParallelism(), MAX_DEFAULT_WORKERS, chunk count). */
   readonly workers?: number;
+  /**
+   * Scan chunks on the calling thread while no worker is ready yet (hides worker start-up).
+   * Default: on for built-in scanner kinds, off for scanner modules (they may be slow, or assume a worker).
+   */
+  readonly mainThreadStart?: boolean;
 }
 
 export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;

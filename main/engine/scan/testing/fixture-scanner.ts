@@ -15,13 +15,18 @@ export interface FixtureParams {
   readonly initFail?: 'throw' | 'exit';
 }
 
-export const fixtureScan = (params: FixtureParams): ScannerSpec<ScanHit> => ({
+/** Which thread scanned the chunk (the scan loop may scan on the calling thread while workers start). */
+export interface FixtureHit extends ScanHit {
+  readonly thread: 'main' | 'worker';
+}
+
+export const fixtureScan = (params: FixtureParams): ScannerSpec<FixtureHit> => ({
   kind: 'fixture',
   params,
   module: new URL('./fixture-scanner.' + (import.meta.url.endsWith('.ts') ? 'ts' : 'js'), import.meta.url).href,
 });
 
-export function createScanner(params: unknown): Scanner<ScanHit> {
+export function createScanner(params: unknown): Scanner<FixtureHit> {
   const p = params as FixtureParams;
   if (p.initFail && !isMainThread) {
     if (p.initFail === 'exit') process.exit(4);
@@ -29,7 +34,7 @@ export function createScanner(params: unknown): Scanner<ScanHit> {
   }
   return {
     overlap: 0,
-    scan(chunk: Uint8Array, chunkPa: number, emit: Emit<ScanHit>): void {
+    scan(chunk: Uint8Array, chunkPa: number, emit: Emit<FixtureHit>): void {
       if (p.delayMs) {
         const until = Date.now() + p.delayMs;
         while (Date.now() < until) {
@@ -40,7 +45,7 @@ export function createScanner(params: unknown): Scanner<ScanHit> {
         if (p.mode === 'exit' && !isMainThread) process.exit(3);
         throw new Error(`fixture failure at ${p.failPa}`);
       }
-      emit({ pa: chunkPa });
+      emit({ pa: chunkPa, thread: isMainThread ? 'main' : 'worker' });
     },
   };
 }

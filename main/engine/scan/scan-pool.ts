@@ -1,0 +1,418 @@
+/**
+ * ScanPool: worker_threads that each open one image once and serve any number of scans over it, so
+ * worker start-up (an isolate plus module loading: ~110 ms idle, several hundred ms on a loaded
+ * machine) is paid once per open image, not once per scan. Create one per open image / session,
+ * pass it to scanPhysical({ pool }) (or discovery / psscan / psxview), close() it with the source.
+ * scanPhysical without a pool makes a private one for that scan and closes it at the end.
+ *
+ * Several scans may run at once (discovery runs two): an idle worker takes the next chunk of the
+ * active scans in turn. Each scan ("job") has its own event queue, backpressure, abort and
+ * failure; a worker builds a job's scanner the first time it gets one of its chunks.
+ *
+ * Main-thread start: while no worker is ready yet, the consuming thread scans the next chunks
+ * itself (built-in scanners only: they are pure and take milliseconds per chunk; a scanner module
+ * may be slow or assume a worker), so the scan makes progress during worker start-up instead of
+ * waiting for it.
+ */
+import { availableParallelism } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Worker } from 'node:worker_threads';
+import { MemScopeError, usageError } from '../errors.js';
+import { openSource, type OpenOptions } from '../sources/detect.js';
+import type { PhysicalRun, PhysicalSource } from '../sources/physical-source.js';
+import { absentMessage, ChunkScanner, describeChunk, ReadBuffer } from './chunk-loop.js';
+import { totalBytes } from './plan.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+import { spawnScanWorker } from './spawn-worker.js';
+import { MAX_DEFAULT_WORKERS, type ScanChunk, type ScanEvent, type ScanHit, type Scanner, type ScannerSpec } from './types.js';
+
+/** Hits waiting for the consumer beyond which a scan gets no new chunk (bounded memory). */
+const HIGH_WATER = 4096;
+export const MAX_WORKERS = 64;
+
+export interface ScanPoolOptions {
+  /** Image path; every worker opens it once (read-only) with openSource(path, openOptions). */
+  readonly sourcePath: string;
+  readonly openOptions?: OpenOptions;
+  /** Worker count; default min(os.availableParallelism(), MAX_DEFAULT_WORKERS). */
+  readonly workers?: number;
+  /** This thread's already-open view of the same image; the pool takes it over (closes it on close()). */
+  readonly source?: PhysicalSource;
+}
+
+export function checkWorkerCount(requested: number | undefined): number {
+  if (requested !== undefined && (!Number.isSafeInteger(requested) || requested < 1 || requested > MAX_WORKERS)) {
+    throw usageError(`scan workers ${requested}: must be an integer in 1..${MAX_WORKERS}`);
+  }
+  return requested ?? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS);
+}
+
+export const cancelled = (what: string, done: number, total: number): MemScopeError =>
+  new MemScopeError('cancelled', `scan of ${what} cancelled after ${done} of ${total} bytes`);
+
+interface Slot {
+  readonly worker: Worker;
+  ready: boolean;
+  exited: boolean;
+  lastError: string | null;
+  /** Job whose chunk (or scanner build) is in flight, with the chunk id (-1 while building). */
+  job: Job<ScanHit> | null;
+  chunk: number;
+  /** Jobs whose scanner this worker has built. */
+  readonly built: Set<number>;
+}
+
+export interface JobOptions<H extends ScanHit> {
+  readonly spec: ScannerSpec<H>;
+  /** The same scanner built on this thread (params validated; used for main-thread chunks). */
+  readonly scanner: Scanner<H>;
+  readonly chunks: readonly ScanChunk[];
+  readonly signal?: AbortSignal;
+  /** At most this many workers on this scan at once. */
+  readonly maxWorkers?: number;
+  /** Scan chunks on this thread while no worker is ready. */
+  readonly mainThreadStart: boolean;
+}
+
+/** One scan's state: its chunks, its event queue, its end. */
+class Job<H extends ScanHit> {
+  readonly events: ScanEvent<H>[] = [];
+  readonly total: number;
+  nextChunk = 0;
+  settled = 0;
+  bytesDone = 0;
+  inFlight = 0;
+  fatal: MemScopeError | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly what: string,
+    readonly opts: JobOptions<H>,
+  ) {
+    this.total = totalBytes(opts.chunks);
+  }
+
+  get chunks(): readonly ScanChunk[] {
+    return this.opts.chunks;
+  }
+  get finished(): boolean {
+    return this.fatal !== null || this.settled === this.chunks.length;
+  }
+  /** May a worker (or this thread) take this job's next chunk now? */
+  get wantsWork(): boolean {
+    return this.fatal === null && this.nextChunk < this.chunks.length && this.events.length < HIGH_WATER;
+  }
+
+  notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+  waitForEvent(): Promise<void> {
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+  fail(err: MemScopeError): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.notify();
+  }
+  chunkError(id: number, message: string): void {
+    const c = this.chunks[id]!;
+    this.events.push({ type: 'error', message: `${this.what}: ${describeChunk(c)}: ${message}`, chunk: { start: c.start, end: c.end } });
+  }
+  settle(id: number): void {
+    const c = this.chunks[id]!;
+    this.settled++;
+    this.bytesDone += c.end - c.start;
+    this.events.push({ type: 'progress', bytesDone: this.bytesDone, bytesTotal: this.total });
+    this.notify();
+  }
+}
+
+export class ScanPool {
+  readonly sourcePath: string;
+  readonly size: number;
+  private readonly openOptions: OpenOptions;
+  private readonly slots: Slot[] = [];
+  private readonly jobs: Job<ScanHit>[] = [];
+  private nextJobId = 1;
+  private turn = 0;
+  private respawnsLeft: number;
+  private closed = false;
+  /** Set once the pool cannot work at all (image not openable in a worker, worker cannot start). */
+  private broken: MemScopeError | null = null;
+  private source: PhysicalSource | null = null;
+  private readonly mainBuffer = new ReadBuffer();
+  private readonly readyWaiters: (() => void)[] = [];
+
+  constructor(opts: ScanPoolOptions) {
+    this.sourcePath = opts.sourcePath;
+    this.openOptions = opts.openOptions ?? {};
+    this.size = checkWorkerCount(opts.workers);
+    this.respawnsLeft = this.size + 2;
+    this.source = opts.source ?? null;
+  }
+
+  /** This thread's own view of the image (runs for planning; chunks scanned here at start). */
+  mainSource(): PhysicalSource {
+    if (this.closed) throw new MemScopeError('usage', `scan pool for ${this.sourcePath} is closed`);
+    this.source ??= openSource(this.sourcePath, this.openOptions);
+    return this.source;
+  }
+
+  runs(): readonly PhysicalRun[] {
+    return this.mainSource().runs();
+  }
+
+  /**
+   * Start every worker now (e.g. while discovery runs) instead of at the first scan. Resolves when
+   * each is ready to scan, or when the pool cannot start (the next scan then throws why); never rejects.
+   */
+  warm(): Promise<void> {
+    if (this.closed || this.broken) return Promise.resolve();
+    this.fill();
+    if (this.allReady()) return Promise.resolve();
+    return new Promise<void>((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  private allReady(): boolean {
+    const live = this.slots.filter((s) => !s.exited);
+    return live.length > 0 && live.every((s) => s.ready);
+  }
+
+  private wakeReadyWaiters(): void {
+    for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  /** Workers started and not exited. */
+  get liveWorkers(): number {
+    return this.slots.filter((s) => !s.exited).length;
+  }
+
+  /** Terminate every worker, wait until each has exited, close this thread's source. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.wakeReadyWaiters();
+      for (const j of this.jobs) j.fail(new MemScopeError('cancelled', `scan of ${j.what} stopped: the scan pool was closed`));
+    }
+    await Promise.all(this.slots.filter((s) => !s.exited).map((s) => s.worker.terminate()));
+    this.source?.close();
+    this.source = null;
+  }
+
+  /** Run one scan on the pool; events as documented on ScanEvent. */
+  async *scan<H extends ScanHit>(opts: JobOptions<H>): AsyncGenerator<ScanEvent<H>, void, undefined> {
+    const what = this.sourcePath;
+    if (opts.signal?.aborted) throw cancelled(what, 0, 0);
+    if (this.closed) throw new MemScopeError('usage', `scan pool for ${what} is closed`);
+    if (this.broken) throw this.broken;
+    const job = new Job<H>(this.nextJobId++, what, opts);
+    const anyJob = job as unknown as Job<ScanHit>;
+    const onAbort = (): void => job.fail(cancelled(what, job.bytesDone, job.total));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    this.jobs.push(anyJob);
+    if (this.jobs.length === 1) this.setRef(true);
+    let local: ChunkScanner<H> | null = null;
+    try {
+      this.fill();
+      this.dispatchAll();
+      for (;;) {
+        if (job.fatal) throw job.fatal;
+        const ev = job.events.shift();
+        if (ev) {
+          if (job.events.length === HIGH_WATER / 2) this.dispatchAll(); // drained enough: resume workers
+          yield ev;
+          continue;
+        }
+        if (job.settled === job.chunks.length) return;
+        if (opts.mainThreadStart && job.wantsWork && !this.slots.some((s) => s.ready && !s.exited)) {
+          local ??= new ChunkScanner(this.mainSource(), opts.scanner, this.mainBuffer);
+          this.scanHere(job, local);
+          await nextTurn(); // let worker messages (ready, results) and an abort land
+          continue;
+        }
+        await job.waitForEvent();
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.jobs.splice(this.jobs.indexOf(anyJob), 1);
+      if (this.jobs.length === 0) this.setRef(false);
+      if (!job.fatal && job.settled < job.chunks.length) job.fatal = cancelled(what, job.bytesDone, job.total); // consumer left early
+      for (const s of this.slots) {
+        if (s.built.delete(job.id) && !s.exited) this.post(s, { type: 'forget', job: job.id });
+      }
+    }
+  }
+
+  private scanHere<H extends ScanHit>(job: Job<H>, local: ChunkScanner<H>): void {
+    const id = job.nextChunk++;
+    try {
+      const r = local.scan(job.chunks[id]!);
+      if (r.absentBytes > 0) job.chunkError(id, absentMessage(r.absentBytes));
+      for (const hit of r.hits) job.events.push({ type: 'hit', hit });
+    } catch (err) {
+      job.chunkError(id, err instanceof Error ? err.message : String(err));
+    }
+    job.settle(id);
+  }
+
+  private post(slot: Slot, m: ToWorker): void {
+    slot.worker.postMessage(m);
+  }
+
+  /** Start workers up to the pool size (lazily: at the first scan or warm()). */
+  private fill(): void {
+    while (!this.closed && !this.broken && this.slots.filter((s) => !s.exited).length < this.size) {
+      if (this.slots.length >= this.size) {
+        if (this.respawnsLeft <= 0) break;
+        this.respawnsLeft--;
+      }
+      this.start();
+    }
+  }
+
+  private start(): void {
+    const worker = spawnScanWorker({ sourcePath: this.sourcePath, openOptions: this.openOptions });
+    const slot: Slot = { worker, ready: false, exited: false, lastError: null, job: null, chunk: -1, built: new Set() };
+    this.slots.push(slot);
+    worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+    worker.on('error', (e: Error) => (slot.lastError = e.message));
+    worker.on('messageerror', (e: Error) => (slot.lastError = `unreadable message: ${e.message}`));
+    worker.on('exit', (code: number) => this.onExit(slot, code));
+    if (this.jobs.length === 0) worker.unref();
+  }
+
+  /** Workers keep the process alive only while a scan runs: an idle open pool never holds up exit. */
+  private setRef(on: boolean): void {
+    for (const s of this.slots) if (!s.exited) (on ? s.worker.ref() : s.worker.unref());
+  }
+
+  /** The job of an in-flight message, if it is still running (a finished job's late results are dropped). */
+  private liveJob(id: number): Job<ScanHit> | null {
+    const j = this.jobs.find((x) => x.id === id);
+    return j && !j.fatal ? j : null;
+  }
+
+  private release(slot: Slot): void {
+    if (slot.job) slot.job.inFlight--;
+    slot.job = null;
+    slot.chunk = -1;
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    if (this.closed) return;
+    switch (m.type) {
+      case 'ready':
+        slot.ready = true;
+        if (this.allReady()) this.wakeReadyWaiters();
+        break;
+      case 'init-error':
+        this.breakPool(new MemScopeError(m.kind, m.message));
+        return;
+      case 'scanner-ready': {
+        slot.built.add(m.job);
+        const job = this.liveJob(m.job);
+        this.release(slot);
+        if (job) this.give(slot, job); // the job it was built for first
+        break;
+      }
+      case 'scanner-error':
+        this.release(slot);
+        this.liveJob(m.job)?.fail(new MemScopeError(m.kind, m.message));
+        break;
+      case 'done': {
+        this.release(slot);
+        const job = this.liveJob(m.job);
+        if (job) {
+          if (m.absentBytes > 0) job.chunkError(m.id, absentMessage(m.absentBytes));
+          for (const hit of m.hits) job.events.push({ type: 'hit', hit });
+          job.settle(m.id);
+        }
+        break;
+      }
+      case 'chunk-error': {
+        this.release(slot);
+        const job = this.liveJob(m.job);
+        if (job) {
+          job.chunkError(m.id, m.message);
+          job.settle(m.id);
+        }
+        break;
+      }
+    }
+    this.dispatchAll();
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    slot.exited = true;
+    const job = slot.job;
+    const chunk = slot.chunk;
+    this.release(slot);
+    if (this.closed) return;
+    const reason = slot.lastError ?? `exit code ${code}`;
+    if (!slot.ready) {
+      // Died before it could scan anything (cannot load its module, tsx missing…): every worker would.
+      this.breakPool(new MemScopeError('io', `${this.sourcePath}: scan worker failed to start: ${reason}`));
+      return;
+    }
+    if (job && !job.fatal) {
+      if (chunk < 0) {
+        // died while building this job's scanner: the scanner cannot start in a worker
+        job.fail(new MemScopeError('io', `${this.sourcePath}: scan worker failed to start: ${reason}`));
+      } else {
+        job.chunkError(chunk, `scan worker crashed: ${reason}`);
+        job.settle(chunk);
+      }
+    }
+    if (this.jobs.some((j) => j.wantsWork)) this.fill();
+    if (this.slots.every((s) => s.exited)) {
+      for (const j of this.jobs) {
+        if (j.nextChunk < j.chunks.length) {
+          j.fail(new MemScopeError('analysis', `${this.sourcePath}: scan workers keep crashing (last: ${reason}); ${j.chunks.length - j.nextChunk} chunks not scanned`));
+        }
+      }
+    }
+    this.dispatchAll();
+  }
+
+  private breakPool(err: MemScopeError): void {
+    if (this.broken) return;
+    this.broken = err;
+    this.wakeReadyWaiters();
+    for (const j of this.jobs) j.fail(err);
+    for (const s of this.slots) if (!s.exited) void s.worker.terminate();
+  }
+
+  /** Hand every idle worker a chunk, taking the active scans in turn. */
+  private dispatchAll(): void {
+    if (this.closed || this.broken) return;
+    for (const slot of this.slots) {
+      if (slot.exited || !slot.ready || slot.job) continue;
+      const n = this.jobs.length;
+      for (let k = 0; k < n; k++) {
+        const job = this.jobs[(this.turn + k) % n]!;
+        if (!job.wantsWork || job.inFlight >= (job.opts.maxWorkers ?? Infinity)) continue;
+        this.turn = (this.turn + k + 1) % n;
+        this.give(slot, job);
+        break;
+      }
+    }
+  }
+
+  /** Build the job's scanner in this worker first if needed, else send its next chunk. */
+  private give(slot: Slot, job: Job<ScanHit>): void {
+    if (!job.wantsWork || job.inFlight >= (job.opts.maxWorkers ?? Infinity)) return;
+    slot.job = job;
+    job.inFlight++;
+    if (!slot.built.has(job.id)) {
+      slot.chunk = -1;
+      this.post(slot, { type: 'scanner', job: job.id, spec: job.opts.spec });
+      return;
+    }
+    const id = job.nextChunk++;
+    slot.chunk = id;
+    this.post(slot, { type: 'chunk', job: job.id, id, chunk: job.chunks[id]! });
+  }
+}
