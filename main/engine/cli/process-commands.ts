@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { MemScopeError, ioError, usageError } from '../errors.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
+import { ScanPool } from '../scan/scan-pool.js';
 import { discoverKernel } from '../windows/discovery/discover.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
 import { defaultProfileProviders } from '../windows/discovery/providers.js';
@@ -31,16 +32,23 @@ export function cliProfileProviders(heuristicFrom?: { source: PhysicalSource; pa
 export interface KernelSession {
   readonly source: PhysicalSource;
   readonly kernel: WindowsKernel;
+  /** Scan workers for this image, started at the first whole-memory scan and kept for the next ones. */
+  readonly scanPool: ScanPool;
   close(): void;
 }
 
 export async function openKernel(image: string): Promise<KernelSession> {
   const source = openSource(image);
-  try {
-    const { kernel } = await discoverKernel(source, { store: cliProfileProviders({ source, path: image }), sourcePath: image });
-    return { source, kernel, close: () => source.close() };
-  } catch (e) {
+  const scanPool = new ScanPool({ sourcePath: image });
+  const close = (): void => {
+    void scanPool.close(); // terminate() starts at once; idle workers never hold the process
     source.close();
+  };
+  try {
+    const { kernel } = await discoverKernel(source, { store: cliProfileProviders({ source, path: image }), sourcePath: image, scanPool });
+    return { source, kernel, scanPool, close };
+  } catch (e) {
+    close();
     throw e;
   }
 }

@@ -33,7 +33,7 @@ function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): voi
       const format = checkOutput(image, opts);
       const s = await openKernel(image);
       try {
-        const r = name === 'pslist' ? await collectPslist(s.kernel) : await collectPsscan(s.kernel, { sourcePath: image });
+        const r = name === 'pslist' ? await collectPslist(s.kernel) : await collectPsscan(s.kernel, { pool: s.scanPool });
         warnAll(io, r.warnings);
         const rows = name === 'pslist' ? r.rows : [...r.rows].sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
         emit(io, render(format, rows, processTable, PROCESS_COLUMNS), opts.out);

@@ -22,7 +22,7 @@ export const register: RegisterCommand = (program, io) => {
       const format = checkOutput(image, opts);
       const s = await openKernel(image);
       try {
-        const r = await psxview(s.kernel, { sourcePath: image });
+        const r = await psxview(s.kernel, { pool: s.scanPool });
         warnAll(io, r.warnings);
         emit(io, render(format, r.rows, {
           headers: ['OFFSET', 'PID', 'NAME', 'PSLIST', 'PSSCAN', 'THRDSCAN', 'CIDTABLE', 'CSRSS', 'SESSION', 'EXITED', 'VERDICT'],

@@ -5,7 +5,7 @@
  * cookie-decoded _OBJECT_HEADER type (windows/pool-object.ts). Shared by psscan ('Proc') and
  * psxview's thread scan ('Thre').
  */
-import { scanPhysical, scanSource, poolTagScan, type PoolTagHit, type ScanEvent } from '../../scan/index.js';
+import { scanPhysical, scanSource, poolTagScan, type PoolTagHit, type ScanEvent, type ScanPool } from '../../scan/index.js';
 import type { WindowsKernel } from '../../windows/kernel.js';
 import { KernelPageMap } from '../../windows/kernel-pages.js';
 import { ObjectTypes } from '../../windows/object-header.js';
@@ -31,7 +31,9 @@ export type PoolObjectEvent =
   | { readonly type: 'warning'; readonly message: string };
 
 export interface PoolScanOptions {
-  /** Image path: scan on worker threads (each reopens it). Without it the scan runs in-process. */
+  /** The session's scan pool over this image (workers already started or kept for later scans). */
+  readonly pool?: ScanPool;
+  /** Image path: scan on worker threads started for this scan. Without it or `pool`, in-process. */
   readonly sourcePath?: string;
   readonly workers?: number;
   readonly signal?: AbortSignal;
@@ -70,9 +72,12 @@ export async function* scanPoolObjects(kernel: WindowsKernel, wanted: readonly P
   const ctx = { profile: kernel.profile, kernel: kernel.kernel, types };
   const sizes = new Map(wanted.map((w) => [w, kernel.profile.sizeOf(w.structType)]));
   const base = { signal: options.signal, chunkSize: options.chunkSize };
-  const events: AsyncIterable<ScanEvent<PoolTagHit>> = options.sourcePath
-    ? scanPhysical({ ...base, sourcePath: options.sourcePath, scanner: spec, workers: options.workers })
-    : scanSource(kernel.source, spec, base);
+  // All tags (e.g. psxview's Proc + Thre and their protected variants) in ONE pass over memory.
+  const events: AsyncIterable<ScanEvent<PoolTagHit>> = options.pool
+    ? scanPhysical({ ...base, pool: options.pool, scanner: spec, workers: options.workers })
+    : options.sourcePath
+      ? scanPhysical({ ...base, sourcePath: options.sourcePath, scanner: spec, workers: options.workers })
+      : scanSource(kernel.source, spec, base);
   for await (const ev of events) {
     if (ev.type === 'progress') { yield ev; continue; }
     if (ev.type === 'error') { yield { type: 'warning', message: ev.message }; continue; }

@@ -13,6 +13,7 @@ import type { PdbIdentity, ProfileSource } from '../../profile/model.js';
 import { guidAgeKey } from '../../profile/model.js';
 import type { Profile } from '../../profile/profile.js';
 import type { PhysicalSource } from '../../sources/physical-source.js';
+import type { ScanPool } from '../../scan/scan-pool.js';
 import { X64AddressSpace } from '../../translate/x64/address-space.js';
 import { hex } from '../../util/hex.js';
 import type { WindowsKernel } from '../kernel.js';
@@ -37,6 +38,8 @@ export interface DiscoverOptions {
   readonly onProgress?: ProgressFn;
   /** Image path: whole-memory scans then run on the worker pool (workers reopen the file). */
   readonly sourcePath?: string;
+  /** The session's scan pool over this image (preferred to sourcePath: workers kept for later scans). */
+  readonly scanPool?: ScanPool;
   /** Override how scans run (tests). */
   readonly scan?: PhysicalScanFn;
   /** Validate every candidate of every method (no early stop): `memscope dtb` uses this. */
@@ -220,7 +223,8 @@ export async function discoverKernel(source: PhysicalSource, opts: DiscoverOptio
     const inner = new AbortController();
     const onOuter = () => inner.abort();
     signal?.addEventListener('abort', onOuter, { once: true });
-    const scan = opts.scan ?? (opts.sourcePath ? lowFirstScan(source, workerPoolScan(opts.sourcePath)) : inProcessScan(source));
+    const pooled = opts.scanPool ?? opts.sourcePath;
+    const scan = opts.scan ?? (pooled !== undefined ? lowFirstScan(source, workerPoolScan(pooled)) : inProcessScan(source));
     const known = accepted[0]?.profile;
     const layouts: readonly EprocessLayout[] = known ? [layoutFromProfile(known)] : KNOWN_X64_LAYOUTS;
     const stopBoth = () => { if (!opts.exhaustive) inner.abort(); };

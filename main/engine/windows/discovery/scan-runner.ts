@@ -5,6 +5,7 @@
  */
 import type { PhysicalRun, PhysicalSource } from '../../sources/physical-source.js';
 import { scanPhysical, scanSource } from '../../scan/scan-physical.js';
+import type { ScanPool } from '../../scan/scan-pool.js';
 import type { ScanEvent, ScanHit, ScannerSpec } from '../../scan/types.js';
 
 export interface ScanFnOptions {
@@ -19,9 +20,10 @@ export function inProcessScan(source: PhysicalSource): PhysicalScanFn {
   return (spec, opts) => scanSource(source, spec, { signal: opts.signal, ...(opts.ranges ? { ranges: opts.ranges } : {}) });
 }
 
-/** Worker-pool scan: every worker reopens the image at `path` (scan/scan-physical.ts). */
-export function workerPoolScan(path: string): PhysicalScanFn {
-  return (spec, opts) => scanPhysical({ sourcePath: path, scanner: spec, signal: opts.signal, ...(opts.ranges ? { ranges: opts.ranges } : {}) });
+/** Worker-pool scan: on the session's pool, or on workers started per scan that open the image at `path`. */
+export function workerPoolScan(where: string | ScanPool): PhysicalScanFn {
+  const target = typeof where === 'string' ? { sourcePath: where } : { pool: where };
+  return (spec, opts) => scanPhysical({ ...target, scanner: spec, signal: opts.signal, ...(opts.ranges ? { ranges: opts.ranges } : {}) });
 }
 
 /** Bytes of low physical memory scanned in-process before the worker pool is started. */
