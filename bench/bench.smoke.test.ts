@@ -11,7 +11,8 @@ import { parseBenchArgs, runBench, UsageExit } from './bench.js';
 import { makeRow, renderTable, stats, type BenchReport } from './report.js';
 
 const ALWAYS = [
-  'psscan-vs-read', 'pool-tag-scan-vs-read', 'pool-tag-prefix-scan-vs-read', 'read-ms', 'psscan-ms', 'discovery-ms', 'discovery-exhaustive-ms', 'first-pslist-row-ms',
+  'psscan-vs-read', 'psscan-again-vs-read', 'pool-tag-scan-vs-read', 'pool-tag-psxview-scan-vs-read', 'read-ms', 'psscan-ms', 'discovery-ms',
+  'discovery-exhaustive-ms', 'discovery-nostub-ms', 'discovery-nostub-step:dtb', 'first-pslist-row-ms',
   'first-pslist-row-after-kernel-ms', 'peak-rss-mib', 'worker-scaling', 'translate-cold', 'translate-cached',
   'translate-table-cached',
 ];
@@ -67,7 +68,7 @@ describe('bench --smoke', () => {
       expect(r.min! <= r.median! && r.median! <= r.max!, r.id).toBe(true);
       expect(['PASS', 'MISS', 'INFO']).toContain(r.verdict);
     }
-    for (const id of ['psscan-vs-read', 'discovery-ms', 'first-pslist-row-ms', 'peak-rss-mib']) {
+    for (const id of ['psscan-vs-read', 'discovery-ms', 'discovery-nostub-ms', 'first-pslist-row-ms', 'peak-rss-mib']) {
       const r = report.rows.find((x) => x.id === id)!;
       expect(r.target, id).not.toBeNull();
       expect(['PASS', 'MISS']).toContain(r.verdict);

@@ -29,6 +29,8 @@ export interface BenchImageSpec {
   readonly sizeMiB: number;
   readonly seed: number;
   readonly processes: number;
+  /** Write the real-mode low stub (Windows' PROCESSOR_START_BLOCK); false: discovery must scan. Default true. */
+  readonly lowStub?: boolean;
 }
 
 export interface BenchImage {
@@ -101,7 +103,8 @@ export function filledPageSource(stored: (pfn: number) => Uint8Array | null, see
 export async function benchImage(spec: BenchImageSpec, log: (line: string) => void = () => {}): Promise<BenchImage> {
   const dir = benchCacheDir();
   mkdirSync(dir, { recursive: true });
-  const stem = `b${spec.build}-${spec.sizeMiB}m-s${spec.seed}-p${spec.processes}-`;
+  const lowStub = spec.lowStub ?? true;
+  const stem = `b${spec.build}-${spec.sizeMiB}m-s${spec.seed}-p${spec.processes}-${lowStub ? '' : 'nostub-'}`;
   const name = `${stem}${builderVersion()}.raw`;
   const path = join(dir, name);
   const truthPath = `${path}.truth.json`;
@@ -111,14 +114,14 @@ export async function benchImage(spec: BenchImageSpec, log: (line: string) => vo
     const truth = JSON.parse(readFileSync(truthPath, 'utf8')) as GroundTruth;
     return { path, truth, fileBytes: statSync(path).size, cached: true, buildMs: 0 };
   }
-  log(`building ${spec.sizeMiB} MiB bench image (build ${spec.build}, seed ${spec.seed}) → ${path}`);
+  log(`building ${spec.sizeMiB} MiB bench image (build ${spec.build}, seed ${spec.seed}${lowStub ? '' : ', no low stub'}) → ${path}`);
   const t0 = performance.now();
   const { profile, version, buildNumber } = await resolveSampleProfile(spec.build);
   const { mem, truth: t } = buildImage(profile, buildNumber, version, {
     sizeMiB: spec.sizeMiB,
     processes: spec.processes,
     seed: spec.seed,
-    lowStub: true,
+    lowStub,
   });
   const content = memoryFromPages(mem.runs, filledPageSource((pfn) => mem.storedPage(pfn), spec.seed));
   // Write under a temporary name: an interrupted build never leaves a truncated image in the cache.

@@ -2,8 +2,8 @@
 
 export type ChildTask =
   | { readonly task: 'analyze'; readonly image: string; readonly bundledDir: string | null; /** psscan workers; null = skip psscan */ readonly workers: number | null }
-  | { readonly task: 'discover'; readonly image: string; readonly bundledDir: string | null }
-  | { readonly task: 'scan'; readonly image: string; readonly workers: number; readonly scanner: 'framework' | 'prefix' }
+  | { readonly task: 'discover'; readonly image: string; readonly bundledDir: string | null; /** every method validated (false: as the CLI runs it) */ readonly exhaustive: boolean }
+  | { readonly task: 'scan'; readonly image: string; readonly workers: number; readonly tags: readonly string[] }
   | { readonly task: 'translate'; readonly image: string; readonly dtb: string; readonly addresses: number };
 
 export interface AnalyzeResult {
@@ -25,6 +25,9 @@ export interface AnalyzeResult {
   readonly psscanRows: number;
   readonly psscanRejected: number;
   readonly psscanWarnings: number;
+  /** psscan run a second time on the same session pool (workers already started). */
+  readonly psscanAgainMs: number | null;
+  readonly psscanAgainRows: number;
   readonly rssBeforeScanMiB: number;
   /** process.resourceUsage().maxRSS at the end: the whole process, worker threads included. */
   readonly maxRssMiB: number;
@@ -34,6 +37,9 @@ export interface DiscoverResult {
   readonly task: 'discover';
   readonly totalMs: number;
   readonly dtbMethod: string;
+  /** What was found (hex), to check against the image's truth. */
+  readonly dtb: string;
+  readonly kernelBase: string;
   readonly timings: Record<string, number>;
   /** Milliseconds per method name (summed when a method ran more than once). */
   readonly methods: Record<string, number>;
@@ -54,7 +60,7 @@ export interface TranslateResult {
 
 export interface ScanResult {
   readonly task: 'scan';
-  readonly scanner: 'framework' | 'prefix';
+  readonly tags: readonly string[];
   /** scanPhysical called → last event (worker start-up included). */
   readonly ms: number;
   /** → first progress event: worker start-up plus one chunk. */

@@ -3,11 +3,12 @@
  * its peak RSS, JIT warm-up and module loading are those of a real `memscope` run, not of the
  * harness. Reads one JSON task from argv[2], prints one line `BENCH-RESULT <json>` on stdout.
  *
- *   analyze:   open → discoverKernel (as the CLI does) → first pslist row → all pslist rows →
- *              optionally psscan on N workers; maxRSS of the whole process at the end.
- *   discover:  discoverKernel with `exhaustive` (every method validated, whole-memory scans run):
- *              per-method timings.
- *   scan:      the bare pool-tag scan psscan runs (or the proposed one-pass variant), timed.
+ *   analyze:   open → discoverKernel (as the CLI does: a ScanPool per open image) → first pslist
+ *              row → all pslist rows → optionally psscan on N workers, then psscan again on the
+ *              same pool; maxRSS of the whole process at the end.
+ *   discover:  discoverKernel, as the CLI runs it or `exhaustive` (every method validated,
+ *              whole-memory scans run): per-method timings.
+ *   scan:      a bare pool-tag scan (psscan's tags, or psxview's), timed.
  *   translate: translation rate through X64AddressSpace on the image's kernel DTB.
  */
 import { cliProfileProviders } from '../main/engine/cli/process-commands.js';
@@ -17,8 +18,7 @@ import { openSource } from '../main/engine/sources/detect.js';
 import { discoverKernel } from '../main/engine/windows/discovery/discover.js';
 import type { ProfileProviders } from '../main/engine/windows/discovery/profile-resolve.js';
 import { defaultProfileProviders } from '../main/engine/windows/discovery/providers.js';
-import { poolTagScan, scanPhysical } from '../main/engine/scan/index.js';
-import { runningFromTs } from './paths.js';
+import { poolTagScan, scanPhysical, ScanPool } from '../main/engine/scan/index.js';
 import { measureTranslation } from './translate-rate.js';
 import type { AnalyzeResult, ChildTask, DiscoverResult, ScanResult } from './protocol.js';
 
@@ -40,9 +40,10 @@ function store(bundledDir: string | null): ProfileProviders {
 
 async function analyze(image: string, bundledDir: string | null, workers: number | null): Promise<AnalyzeResult> {
   const source = openSource(image);
+  const pool = new ScanPool({ sourcePath: image, ...(workers !== null ? { workers } : {}) }); // as the CLI's openKernel
   try {
     const tOpen = performance.now();
-    const { kernel, report } = await discoverKernel(source, { store: store(bundledDir), sourcePath: image });
+    const { kernel, report } = await discoverKernel(source, { store: store(bundledDir), sourcePath: image, scanPool: pool });
     const tKernel = performance.now();
     let firstRow: number | null = null;
     let pslistRows = 0;
@@ -57,14 +58,19 @@ async function analyze(image: string, bundledDir: string | null, workers: number
     let psscanRejected = 0;
     let psscanWarnings = 0;
     const rssBeforeScan = maxRssMiB();
+    let psscanAgainMs: number | null = null;
+    let psscanAgainRows = 0;
     if (workers !== null) {
       const t = performance.now();
-      for await (const ev of psscan(kernel, { sourcePath: image, workers })) {
+      for await (const ev of psscan(kernel, { pool, workers })) {
         if (ev.type === 'row') psscanRows++;
         else if (ev.type === 'rejected') psscanRejected++;
         else if (ev.type === 'warning') psscanWarnings++;
       }
       psscanMs = performance.now() - t;
+      const t2 = performance.now();
+      for await (const ev of psscan(kernel, { pool, workers })) if (ev.type === 'row') psscanAgainRows++;
+      psscanAgainMs = performance.now() - t2;
     }
     return {
       task: 'analyze',
@@ -81,38 +87,42 @@ async function analyze(image: string, bundledDir: string | null, workers: number
       psscanRows,
       psscanRejected,
       psscanWarnings,
+      psscanAgainMs,
+      psscanAgainRows,
       rssBeforeScanMiB: rssBeforeScan,
       maxRssMiB: maxRssMiB(),
     };
   } finally {
+    await pool.close();
     source.close();
   }
 }
 
-async function discoverAll(image: string, bundledDir: string | null): Promise<DiscoverResult> {
+async function discover(image: string, bundledDir: string | null, exhaustive: boolean): Promise<DiscoverResult> {
   const source = openSource(image);
+  const pool = new ScanPool({ sourcePath: image });
   try {
     const t = performance.now();
-    const { kernel, report } = await discoverKernel(source, { store: store(bundledDir), sourcePath: image, exhaustive: true });
+    const { kernel, report } = await discoverKernel(source, { store: store(bundledDir), sourcePath: image, scanPool: pool, exhaustive });
     return {
       task: 'discover',
       totalMs: performance.now() - t,
       dtbMethod: kernel.dtbMethod,
+      dtb: `0x${kernel.dtb.toString(16)}`,
+      kernelBase: `0x${kernel.kernelBase.toString(16)}`,
       timings: report.timings,
       methods: sumByMethod(report.methods),
       methodOk: Object.fromEntries(report.methods.map((m) => [m.method, m.ok])),
     };
   } finally {
+    await pool.close();
     source.close();
   }
 }
 
-/** The bare scan framework pool-tag scan psscan runs (same tags), or the proposed one-pass variant. */
-async function scanOnly(image: string, workers: number, which: 'framework' | 'prefix'): Promise<ScanResult> {
-  const tags = ['Proc', 'Pro\xe3'];
-  const spec = which === 'framework'
-    ? poolTagScan({ tags })
-    : { kind: 'pool-tag-prefix', params: { tags }, module: new URL(runningFromTs ? './prefix-pool-tag.ts' : './prefix-pool-tag.js', import.meta.url).href };
+/** A bare scan-framework pool-tag scan (workers started for it), no validation. */
+async function scanOnly(image: string, workers: number, tags: readonly string[]): Promise<ScanResult> {
+  const spec = poolTagScan({ tags });
   const t = performance.now();
   let first: number | null = null;
   let hits = 0;
@@ -120,7 +130,7 @@ async function scanOnly(image: string, workers: number, which: 'framework' | 'pr
     if (ev.type === 'hit') hits++;
     else if (ev.type === 'progress' && first === null) first = performance.now() - t;
   }
-  return { task: 'scan', scanner: which, ms: performance.now() - t, firstEventMs: first ?? NaN, hits };
+  return { task: 'scan', tags, ms: performance.now() - t, firstEventMs: first ?? NaN, hits };
 }
 
 async function main(): Promise<void> {
@@ -131,10 +141,10 @@ async function main(): Promise<void> {
       result = await analyze(task.image, task.bundledDir, task.workers);
       break;
     case 'discover':
-      result = await discoverAll(task.image, task.bundledDir);
+      result = await discover(task.image, task.bundledDir, task.exhaustive);
       break;
     case 'scan':
-      result = await scanOnly(task.image, task.workers, task.scanner);
+      result = await scanOnly(task.image, task.workers, task.tags);
       break;
     case 'translate':
       result = measureTranslation(task.image, BigInt(task.dtb), task.addresses);
