@@ -12,7 +12,14 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   const program = new Command('memscope')
     .description('Windows memory triage: physical sources, x64 translation, kernel discovery, processes')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      // Commander's own usage errors ("error: unknown option …", plus a "(Did you mean …?)" line)
+      // get the same one-line "memscope: " form as every other failure (README: errors are one
+      // line on stderr naming the fault).
+      outputError: (s, write) => write(`memscope: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
+    })
     .showHelpAfterError(false);
   for (const register of commands) register(program, io);
   try {

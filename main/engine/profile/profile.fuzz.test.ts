@@ -174,7 +174,7 @@ describe('bundled profile reader with a corrupt .msp file (fuzz)', () => {
     const seg = readContainer(valid, file);
     const segNames = ['types', 'order', `sym:${index.families[FAMILY]!.keyframe}`, ...keys.map((k) => `sym:${k}`)];
     for (let i = 0; i < 80; i++) {
-      let b = valid.slice();
+      let b: Uint8Array = valid.slice();
       let what: string;
       const r = rng.int(0, 9);
       if (r <= 2) {
