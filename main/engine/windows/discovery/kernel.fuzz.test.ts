@@ -16,12 +16,12 @@ import { collectPsscan } from '../../plugins/psscan/index.js';
 import { buildSample, type GroundTruth } from '../../sample/index.js';
 import { makeTempDir, removeTempDir } from '../../sample/writers/testing.js';
 import { openSource } from '../../sources/detect.js';
-import type { AbsentRange, PhysicalSource, ReadResult } from '../../sources/physical-source.js';
+import type { AbsentRange, PhysicalSource, ReadResult, SourceHints } from '../../sources/physical-source.js';
 import { attemptAsync, FuzzFailures, Prng } from '../../util/testing/fuzz.js';
 import { discoverKernel } from './discover.js';
 import { translateVa } from './page-walk.js';
 
-const ITERATIONS = 200;
+const ITERATIONS = 120;
 const TIMEOUT_MS = 20_000;
 
 /** `base` with byte spans replaced (a corrupted copy of the image, served without copying it). */
@@ -30,11 +30,11 @@ class PatchedSource implements PhysicalSource {
   readonly name: string;
   readonly size: number;
   readonly hints;
-  constructor(private readonly base: PhysicalSource, private readonly patches: readonly { pa: number; bytes: Uint8Array }[], name: string) {
+  constructor(private readonly base: PhysicalSource, private readonly patches: readonly { pa: number; bytes: Uint8Array }[], name: string, hints?: SourceHints) {
     this.kind = base.kind;
     this.name = name;
     this.size = base.size;
-    this.hints = base.hints;
+    this.hints = hints ?? base.hints;
   }
   runs() { return this.base.runs(); }
   read(address: number, length: number): ReadResult {
@@ -136,7 +136,15 @@ describe('kernel analysis on corrupted images (fuzz)', () => {
         patches.push({ pa, bytes });
         whats.push(`${len} ${asPointers ? 'pointer' : 'random'} bytes at PA 0x${pa.toString(16)} (${t.what})`);
       }
-      const src = new PatchedSource(base, patches, `corrupt-${i}.raw`);
+      // A third of the images also carry garbage header hints (as a corrupt crash dump or ELF note
+      // would): a DTB outside memory or with junk low bits, non-canonical or wild kernel addresses.
+      let hints: SourceHints | undefined;
+      if (rng.bool(0.33)) {
+        const wild = (): bigint => rng.pick([0xffffffffffffffffn, 0x8000000000000000n, 0xfffff80000000000n, BigInt(base.size) + 0x1000n, BigInt(truth.pml4) | 0xfffn, BigInt(truth.kernelBase) + 0x7ffn, 0x1n, 0x7ffffffffffffn]);
+        hints = { dtb: wild(), kernelBase: wild(), psActiveProcessHead: wild(), psLoadedModuleList: wild(), kdDebuggerDataBlock: wild(), buildNumber: rng.pick([0, 19041, 0xffff, 7601]), majorVersion: 15, minorVersion: rng.nextU32() };
+        whats.push(`hints ${JSON.stringify(hints, (_, v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v))}`);
+      }
+      const src = new PatchedSource(base, patches, `corrupt-${i}.raw`, hints);
       const what = whats.join('; ');
       await attemptAsync(failures, i, what, async () => {
         const { kernel } = await discoverKernel(src, { store, noScan: true });
