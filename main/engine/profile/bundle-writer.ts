@@ -8,15 +8,19 @@ import { guidAgeKey, type BaseType, type ProfileData } from './model.js';
  * in scripts/build-profiles.ts). Size comes from sharing, not cleverness:
  *  - builds are grouped into families by build number (7601, 9600, 19041, …);
  *  - each family stores every distinct struct/enum layout once; a build lists pool indices;
- *  - symbol names live once in a global sorted table; a family orders its names by the RVA they have
+ *  - symbol names live once in a global sorted table (a container of gzipped blocks of
+ *    SYMBOL_NAME_BLOCK names plus a "heads" segment of each block's first name, so a look-up binary
+ *    searches the heads and inflates one block); a family orders its names by the RVA they have
  *    in the family's first build (its keyframe), so the keyframe stores small RVA gaps and every other
  *    build stores its difference to the keyframe, which is piecewise constant (whole sections move
  *    together between patch builds) and compresses to almost nothing after a second delta.
  * Each build's symbol segment depends only on the keyframe, so loading decodes two segments, not a chain.
  */
 
-export const BUNDLE_FORMAT = 'memscope-profiles/1';
-export const SYMBOL_NAMES_FILE = 'symbol-names.txt.gz';
+export const BUNDLE_FORMAT = 'memscope-profiles/2';
+export const SYMBOL_NAMES_FILE = 'symbol-names.msp';
+/** Names per block of the symbol-name container: a look-up inflates one ~20 KB block, not all 2.5 MB. */
+export const SYMBOL_NAME_BLOCK = 512;
 export const INDEX_FILE = 'index.json';
 
 export interface BundleIndexEntry {
@@ -34,6 +38,8 @@ export interface BundleIndex {
   readonly license?: string;
   readonly symbolNames: string;
   readonly symbolNameCount: number;
+  /** names per block in the symbol-name container (format 2) */
+  readonly symbolNameBlock: number;
   readonly families: Readonly<Record<string, { readonly file: string; readonly keyframe: string; readonly symbolCount: number }>>;
   readonly builds: readonly BundleIndexEntry[];
 }
@@ -156,7 +162,7 @@ export class BundleWriter {
     const sortedNames = [...this.nameIds.keys()].sort();
     const remap = new Int32Array(sortedNames.length);
     sortedNames.forEach((n, i) => (remap[this.nameIds.get(n) as number] = i));
-    files.set(SYMBOL_NAMES_FILE, gzip(new TextEncoder().encode(sortedNames.join('\n')), { level: 9 }));
+    files.set(SYMBOL_NAMES_FILE, encodeSymbolNames(sortedNames));
 
     const families: Record<string, { file: string; keyframe: string; symbolCount: number }> = {};
     const entries: BundleIndexEntry[] = [];
@@ -174,12 +180,27 @@ export class BundleWriter {
       ...(license ? { license } : {}),
       symbolNames: SYMBOL_NAMES_FILE,
       symbolNameCount: sortedNames.length,
+      symbolNameBlock: SYMBOL_NAME_BLOCK,
       families,
       builds: entries,
     };
     files.set(INDEX_FILE, new TextEncoder().encode(JSON.stringify(index, null, 1) + '\n'));
     return { files, index };
   }
+}
+
+/**
+ * The sorted global name table as a container: segment "heads" = first name of every block, segment
+ * "b<k>" = names k*blockSize … (k+1)*blockSize-1; each gzipped, names joined by "\n".
+ */
+export function encodeSymbolNames(sortedNames: readonly string[], blockSize = SYMBOL_NAME_BLOCK): Uint8Array {
+  const text = (names: readonly string[]) => gzip(new TextEncoder().encode(names.join('\n')), { level: 9 });
+  const segments = new Map<string, Uint8Array>();
+  const heads: string[] = [];
+  for (let k = 0; k * blockSize < sortedNames.length; k++) heads.push(sortedNames[k * blockSize] as string);
+  segments.set('heads', text(heads));
+  heads.forEach((_, k) => segments.set(`b${k}`, text(sortedNames.slice(k * blockSize, (k + 1) * blockSize))));
+  return writeContainer(segments);
 }
 
 function encodeFamily(fam: FamilyAcc, remap: Int32Array): { segments: Map<string, Uint8Array>; symbolCount: number } {

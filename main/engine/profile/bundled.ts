@@ -8,7 +8,9 @@ import { readContainer, readVarints, unpackEnum, unpackStruct, unzigzag } from '
 import { BUNDLE_FORMAT, INDEX_FILE, type BundleIndex, type BundleIndexEntry, type FamilyTypes } from './bundle-writer.js';
 import { MAX_PROFILE_BYTES, parseJsonText } from './decompress.js';
 import { arrayAt, dict, isObject, objectAt, stringAt } from './json-guard.js';
+import { lazyRecord } from './lazy-record.js';
 import type { BaseType, EnumDef, ProfileData, StructDef } from './model.js';
+import { SymbolNameTable } from './symbol-name-table.js';
 
 /**
  * Read-only access to the bundled profile set written by `npm run profiles:build` (see
@@ -18,8 +20,8 @@ import type { BaseType, EnumDef, ProfileData, StructDef } from './model.js';
  */
 export class BundledProfiles {
   private indexCache: BundleIndex | null = null;
-  private names: string[] | null = null;
-  private readonly families = new Map<string, { seg: (n: string) => Uint8Array; types: FamilyTypes; order: Float64Array | null; keyframe: Float64Array | null }>();
+  private names: SymbolNameTable | null = null;
+  private readonly families = new Map<string, FamilyCache>();
 
   constructor(readonly dir: string = defaultBundledDir()) {}
 
@@ -37,6 +39,7 @@ export class BundledProfiles {
     arrayAt(o['builds'], path, 'builds');
     objectAt(o['families'], path, 'families');
     stringAt(o['symbolNames'], path, 'symbolNames');
+    if (typeof o['symbolNameCount'] !== 'number' || typeof o['symbolNameBlock'] !== 'number') throw formatError(path, 'symbol name count or block size is missing');
     this.indexCache = o as unknown as BundleIndex;
     return this.indexCache;
   }
@@ -92,20 +95,20 @@ export class BundledProfiles {
     };
   }
 
-  private symbols(
-    entry: BundleIndexEntry,
-    keyframeKey: string,
-    count: number,
-    fam: { seg: (n: string) => Uint8Array; order: Float64Array | null; keyframe: Float64Array | null },
-    famPath: string,
-  ): Record<string, number> {
-    const names = this.symbolNames();
-    if (!fam.order) fam.order = readVarints(inflate(fam.seg('order'), `${famPath} order`), count, `${famPath} order`);
+  /**
+   * The build's symbols as a lazy record: a name resolves by binary search in the global sorted name
+   * table, then through the family's inverse slot order to this build's value (RVA + 1, 0 = absent).
+   * Nothing per name is allocated unless the whole key set is asked for.
+   */
+  private symbols(entry: BundleIndexEntry, keyframeKey: string, count: number, fam: FamilyCache, famPath: string): Record<string, number> {
+    const table = this.symbolNames();
+    const slots = this.slotsOf(fam, count, famPath);
     if (!fam.keyframe) {
       const what = `${famPath} sym:${keyframeKey}`;
       const raw = readVarints(inflate(fam.seg(`sym:${keyframeKey}`), what), count, what);
       let prev = 0;
       for (let i = 0; i < raw.length; i++) raw[i] = prev = prev + unzigzag(raw[i] as number);
+      checkValues(raw, what);
       fam.keyframe = raw;
     }
     const base = fam.keyframe;
@@ -118,27 +121,51 @@ export class BundledProfiles {
         diff += unzigzag(values[i] as number);
         values[i] = (base[i] as number) + diff;
       }
+      checkValues(values, what);
     }
-    const out = dict<number>();
-    const order = fam.order;
-    for (let i = 0; i < count; i++) {
-      const v = values[i] as number;
-      if (v === 0) continue; // absent in this build
-      const name = names[order[i] as number];
-      if (name === undefined || v < 0) throw formatError(famPath, `symbol slot ${i} of ${entry.key} is corrupt`);
-      out[name] = v - 1;
-    }
-    return out;
+    const { order, slotOfName } = slots;
+    return lazyRecord<number>({
+      get(name) {
+        const id = table.indexOf(name);
+        if (id < 0) return undefined;
+        const s = slotOfName[id] as number;
+        const v = s < 0 ? 0 : (values[s] as number);
+        return v === 0 ? undefined : v - 1;
+      },
+      *entries() {
+        const names = table.all();
+        for (let i = 0; i < count; i++) {
+          const v = values[i] as number;
+          if (v !== 0) yield [names[order[i] as number] as string, v - 1] as const;
+        }
+      },
+    });
   }
 
-  private symbolNames(): string[] {
+  /** The family's slot order (slot -> name index) and its inverse (name index -> slot, -1 = none). */
+  private slotsOf(fam: FamilyCache, count: number, famPath: string): { order: Float64Array; slotOfName: Int32Array } {
+    if (fam.slots) return fam.slots;
+    const nameCount = this.symbolNames().count;
+    const order = readVarints(inflate(fam.seg('order'), `${famPath} order`), count, `${famPath} order`);
+    const slotOfName = new Int32Array(nameCount).fill(-1);
+    for (let i = 0; i < count; i++) {
+      const id = order[i] as number;
+      if (id >= nameCount || slotOfName[id] !== -1) throw formatError(`${famPath} order`, `symbol slot ${i} names ${id >= nameCount ? 'no symbol' : 'a symbol twice'}`);
+      slotOfName[id] = i;
+    }
+    fam.slots = { order, slotOfName };
+    return fam.slots;
+  }
+
+  private symbolNames(): SymbolNameTable {
     if (this.names) return this.names;
-    const path = join(this.dir, this.index().symbolNames);
-    this.names = new TextDecoder().decode(inflate(readBytes(path), path)).split('\n');
+    const index = this.index();
+    const path = join(this.dir, index.symbolNames);
+    this.names = new SymbolNameTable(readContainer(readBytes(path), path), inflate, index.symbolNameCount, index.symbolNameBlock, path);
     return this.names;
   }
 
-  private family(name: string, path: string) {
+  private family(name: string, path: string): FamilyCache {
     let fam = this.families.get(name);
     if (!fam) {
       const seg = readContainer(readBytes(path), path);
@@ -146,10 +173,26 @@ export class BundledProfiles {
       if (!isObject(json) || !Array.isArray(json['typeNames']) || !Array.isArray(json['structs']) || !isObject(json['builds'])) {
         throw formatError(path, 'types segment is malformed');
       }
-      fam = { seg, types: json as unknown as FamilyTypes, order: null, keyframe: null };
+      fam = { seg, types: json as unknown as FamilyTypes, slots: null, keyframe: null };
       this.families.set(name, fam);
     }
     return fam;
+  }
+}
+
+/** Decoded per-family data, kept for the next build of the same family. */
+interface FamilyCache {
+  readonly seg: (name: string) => Uint8Array;
+  readonly types: FamilyTypes;
+  slots: { readonly order: Float64Array; readonly slotOfName: Int32Array } | null;
+  keyframe: Float64Array | null;
+}
+
+/** Every value is RVA + 1 (0 = absent), so a negative or fractional one means a corrupt segment. */
+function checkValues(values: Float64Array, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (v < 0 || !Number.isSafeInteger(v)) throw formatError(what, `symbol slot ${i} is corrupt`);
   }
 }
 
@@ -181,8 +224,20 @@ export function defaultBundledDir(): string {
 /** Bundled files are inflated with Node's native zlib (same gzip format the converter writes with pako; ~5x faster). */
 function inflate(bytes: Uint8Array, what: string): Uint8Array {
   try {
-    return gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES });
+    return gunzipSync(bytes, { maxOutputLength: MAX_PROFILE_BYTES, chunkSize: outputChunk(bytes) });
   } catch (err) {
     throw formatError(what, `corrupt gzip data (${err instanceof Error ? err.message : String(err)})`);
   }
+}
+
+/**
+ * One output chunk big enough for the whole member, so zlib hands back its buffer instead of
+ * concatenating 16 KiB pieces (a 2.5 MB copy for the name table). Sized from the gzip trailer's ISIZE
+ * (RFC 1952: uncompressed length mod 2^32); capped, so a corrupt trailer cannot force a huge allocation
+ * (larger outputs still inflate correctly, in several chunks).
+ */
+function outputChunk(bytes: Uint8Array): number {
+  if (bytes.length < 18) return 16 * 1024;
+  const isize = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
+  return Math.min(Math.max(isize + 1, 1024), 16 * 1024 * 1024);
 }
