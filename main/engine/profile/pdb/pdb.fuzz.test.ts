@@ -55,7 +55,21 @@ function mutatePdb(rng: Prng): { bytes: Uint8Array; what: string } {
     const s = msf.stream(index, 'fuzz').slice();
     const whats = [];
     // Headers carry the counts and sizes: aim half the mutations at the first 64 bytes.
-    for (let k = rng.int(1, 4); k > 0; k--) whats.push(mutate(rng, s, 0, rng.bool() ? 64 : s.length));
+    for (let k = rng.int(1, 4); k > 0; k--) {
+      if ((index === 2 || index === 4) && rng.bool(0.4) && s.length > 64) {
+        // Rewire a type reference inside a record to another (or its own) type index: the way a
+        // corrupt TPI/IPI builds cycles and dangling chains that random bytes rarely form.
+        const dv = new DataView(s.buffer, s.byteOffset, s.byteLength);
+        const begin = dv.getUint32(8, true);
+        const end = dv.getUint32(12, true);
+        const at = 56 + 2 * rng.int(0, (s.length - 60) / 2 - 1);
+        const ti = rng.int(begin, Math.max(begin, end - 1));
+        dv.setUint32(at, ti, true);
+        whats.push(`type index 0x${ti.toString(16)} at 0x${at.toString(16)}`);
+      } else {
+        whats.push(mutate(rng, s, 0, rng.bool() ? 64 : s.length));
+      }
+    }
     const cut = rng.bool(0.15) ? rng.int(0, s.length - 1) : s.length;
     return { bytes: replaceStreams(REAL, new Map([[index, s.subarray(0, cut)]])), what: `${STREAM_NAMES[index]} stream: ${whats.join(', ')}${cut < s.length ? `, cut at ${cut}` : ''}` };
   }
