@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -163,6 +164,24 @@ describe('ScanPool: workers kept across scans', () => {
     expect(a).toEqual(b);
     expect(a.hits.map((h) => h.pa)).toEqual([...procs].sort((x, y) => x - y));
     expect(activeScanWorkers()).toBe(0);
+  });
+
+  it('an idle open pool never holds up process exit; an awaited warm() and a running scan keep it alive', () => {
+    const script = `
+      import { ScanPool } from ${JSON.stringify(new URL('./scan-pool.ts', import.meta.url).href)};
+      import { scanPhysical } from ${JSON.stringify(new URL('./scan-physical.ts', import.meta.url).href)};
+      import { poolTagScan } from ${JSON.stringify(new URL('./scanners/pool-tag.ts', import.meta.url).href)};
+      const pool = new ScanPool({ sourcePath: ${JSON.stringify(file)}, workers: 2 });
+      await pool.warm();
+      let hits = 0;
+      for await (const ev of scanPhysical({ pool, scanner: poolTagScan({ tags: ['Thre'] }), chunkSize: ${C} })) if (ev.type === 'hit') hits++;
+      console.log('hits', hits, 'live', pool.liveWorkers);
+      // no close(): the process must still end on its own
+    `;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(`hits ${thres.length} live 2`);
   });
 
   it('refuses a pool for another image and a pool without a path', async () => {

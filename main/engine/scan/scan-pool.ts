@@ -173,7 +173,9 @@ export class ScanPool {
     if (this.closed || this.broken) return Promise.resolve();
     this.fill();
     if (this.allReady()) return Promise.resolve();
-    return new Promise<void>((resolve) => this.readyWaiters.push(resolve));
+    const ready = new Promise<void>((resolve) => this.readyWaiters.push(resolve));
+    this.updateRef(); // someone awaits the workers: they must keep the process alive meanwhile
+    return ready;
   }
 
   private allReady(): boolean {
@@ -183,6 +185,7 @@ export class ScanPool {
 
   private wakeReadyWaiters(): void {
     for (const w of this.readyWaiters.splice(0)) w();
+    this.updateRef();
   }
 
   /** Workers started and not exited. */
@@ -213,7 +216,7 @@ export class ScanPool {
     const onAbort = (): void => job.fail(cancelled(what, job.bytesDone, job.total));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     this.jobs.push(anyJob);
-    if (this.jobs.length === 1) this.setRef(true);
+    if (this.jobs.length === 1) this.updateRef();
     let local: ChunkScanner<H> | null = null;
     try {
       this.fill();
@@ -238,7 +241,7 @@ export class ScanPool {
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
       this.jobs.splice(this.jobs.indexOf(anyJob), 1);
-      if (this.jobs.length === 0) this.setRef(false);
+      if (this.jobs.length === 0) this.updateRef();
       if (!job.fatal && job.settled < job.chunks.length) job.fatal = cancelled(what, job.bytesDone, job.total); // consumer left early
       for (const s of this.slots) {
         if (s.built.delete(job.id) && !s.exited) this.post(s, { type: 'forget', job: job.id });
@@ -281,11 +284,16 @@ export class ScanPool {
     worker.on('error', (e: Error) => (slot.lastError = e.message));
     worker.on('messageerror', (e: Error) => (slot.lastError = `unreadable message: ${e.message}`));
     worker.on('exit', (code: number) => this.onExit(slot, code));
-    if (this.jobs.length === 0) worker.unref();
+    if (!this.busy()) worker.unref();
   }
 
-  /** Workers keep the process alive only while a scan runs: an idle open pool never holds up exit. */
-  private setRef(on: boolean): void {
+  private busy(): boolean {
+    return this.jobs.length > 0 || this.readyWaiters.length > 0;
+  }
+
+  /** Workers keep the process alive only while a scan runs or warm() is awaited: an idle open pool never holds up exit. */
+  private updateRef(): void {
+    const on = this.busy();
     for (const s of this.slots) if (!s.exited) (on ? s.worker.ref() : s.worker.unref());
   }
 
