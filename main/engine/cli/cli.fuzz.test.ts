@@ -107,7 +107,7 @@ describe('CLI under garbage argv (fuzz)', () => {
     expect(out).toMatch(/^0*1000/m);
   });
 
-  it(`${ITERATIONS} garbage command lines exit 0/1/2 with at most one "memscope: " line`, { timeout: 300_000 }, async () => {
+  it(`${ITERATIONS} garbage command lines exit 0/1/2 with exactly one "memscope: " line on failure`, { timeout: 300_000 }, async () => {
     const seed = 0xc11;
     const rng = new Prng(seed);
     const failures = new FuzzFailures('cli', seed);

@@ -21,7 +21,7 @@ import { attemptAsync, FuzzFailures, Prng } from '../../util/testing/fuzz.js';
 import { discoverKernel } from './discover.js';
 import { translateVa } from './page-walk.js';
 
-const ITERATIONS = 120;
+const ITERATIONS = 90;
 const TIMEOUT_MS = 20_000;
 
 /** `base` with byte spans replaced (a corrupted copy of the image, served without copying it). */
