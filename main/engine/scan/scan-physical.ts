@@ -106,7 +106,7 @@ export async function* scanPhysical<H extends ScanHit>(opts: ScanPhysicalOptions
       chunks,
       signal: opts.signal,
       maxWorkers: requested,
-      mainThreadStart: opts.mainThreadStart ?? opts.scanner.module === undefined,
+      mainThreadStart: opts.mainThreadStart ?? false,
     });
   } finally {
     if (own) await pool.close();

@@ -138,7 +138,7 @@ describe('ScanPool: workers kept across scans', () => {
     }
   });
 
-  it('the calling thread scans while no worker is ready (built-in scanners by default), never once a worker is', async () => {
+  it('the calling thread scans while no worker is ready when asked, never once a worker is', async () => {
     const threads = async (opts: { mainThreadStart?: boolean; pool?: ScanPool }): Promise<{ main: number; worker: number }> => {
       const r = await collect(scanPhysical({ ...(opts.pool ? { pool: opts.pool } : { sourcePath: file, workers: 2 }), scanner: fixtureScan({}), chunkSize: C, ...opts }));
       expect(r.hits.map((h) => h.pa)).toEqual(Array.from({ length: SIZE / C }, (_, i) => i * C)); // every chunk once
@@ -149,7 +149,7 @@ describe('ScanPool: workers kept across scans', () => {
     expect(started.main).toBeGreaterThan(0); // 256 KiB chunks take well under a worker's start-up
     expect(started.main + started.worker).toBe(SIZE / C);
     expect((await threads({ mainThreadStart: false })).main).toBe(0);
-    expect((await threads({})).main).toBe(0); // a scanner module: off by default
+    expect((await threads({})).main).toBe(0); // off by default
     const pool = new ScanPool({ sourcePath: file, workers: 2 });
     try {
       await pool.warm(); // every worker ready
@@ -159,7 +159,7 @@ describe('ScanPool: workers kept across scans', () => {
     }
     // built-in scanners: the same hits either way
     const spec = poolTagScan({ tags: ['Proc', 'Pro\xe3'] });
-    const a = await collect(scanPhysical({ sourcePath: file, scanner: spec, chunkSize: C, workers: 2 }));
+    const a = await collect(scanPhysical({ sourcePath: file, scanner: spec, chunkSize: C, workers: 2, mainThreadStart: true }));
     const b = await collect(scanPhysical({ sourcePath: file, scanner: spec, chunkSize: C, workers: 2, mainThreadStart: false }));
     expect(a).toEqual(b);
     expect(a.hits.map((h) => h.pa)).toEqual([...procs].sort((x, y) => x - y));

@@ -9,10 +9,9 @@
  * active scans in turn. Each scan ("job") has its own event queue, backpressure, abort and
  * failure; a worker builds a job's scanner the first time it gets one of its chunks.
  *
- * Main-thread start: while no worker is ready yet, the consuming thread scans the next chunks
- * itself (built-in scanners only: they are pure and take milliseconds per chunk; a scanner module
- * may be slow or assume a worker), so the scan makes progress during worker start-up instead of
- * waiting for it.
+ * Main-thread start (opt-in, JobOptions.mainThreadStart): while no worker is ready yet, the
+ * consuming thread scans the next chunks itself, so the scan makes progress during worker start-up
+ * instead of waiting for it. Off by default (see ScanPhysicalOptions.mainThreadStart).
  */
 import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
