@@ -41,6 +41,9 @@ function store(bundledDir: string | null): ProfileProviders {
 async function analyze(image: string, bundledDir: string | null, workers: number | null): Promise<AnalyzeResult> {
   const source = openSource(image);
   const pool = new ScanPool({ sourcePath: image, ...(workers !== null ? { workers } : {}) }); // as the CLI's openKernel
+  // `memscope psscan|psxview` start the scan workers at open (openKernel warmScan), so their start-up
+  // overlaps discovery; the discovery and first-row timings below therefore include that contention.
+  if (workers !== null) pool.warm().catch(() => undefined);
   try {
     const tOpen = performance.now();
     const { kernel, report } = await discoverKernel(source, { store: store(bundledDir), sourcePath: image, scanPool: pool });

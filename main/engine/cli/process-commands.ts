@@ -37,9 +37,16 @@ export interface KernelSession {
   close(): void;
 }
 
-export async function openKernel(image: string): Promise<KernelSession> {
+export interface OpenKernelOptions {
+  /** The command will scan all memory (psscan, psxview): start the scan workers now, so their
+   *  start-up overlaps kernel discovery instead of delaying the scan. */
+  readonly warmScan?: boolean;
+}
+
+export async function openKernel(image: string, opts: OpenKernelOptions = {}): Promise<KernelSession> {
   const source = openSource(image);
   const scanPool = new ScanPool({ sourcePath: image });
+  if (opts.warmScan) scanPool.warm().catch(() => undefined); // a failed start is reported by the scan itself
   const close = (): void => {
     void scanPool.close(); // terminate() starts at once; idle workers never hold the process
     source.close();

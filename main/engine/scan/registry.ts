@@ -15,6 +15,11 @@ const BUILTIN: Readonly<Record<string, () => Promise<ScannerModule>>> = {
 
 export const builtinScannerKinds = (): string[] => Object.keys(BUILTIN);
 
+/** Import every built-in scanner module (a worker does this before it reports ready). */
+export async function preloadBuiltinScanners(): Promise<void> {
+  await Promise.all(Object.values(BUILTIN).map((load) => load()));
+}
+
 function isScannerModule(m: unknown): m is ScannerModule {
   return typeof m === 'object' && m !== null && typeof (m as { createScanner?: unknown }).createScanner === 'function';
 }

@@ -31,7 +31,7 @@ function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): voi
     .option('--out <file>', 'write the output to FILE instead of stdout')
     .action(async (image: string, opts: OutputOptions) => {
       const format = checkOutput(image, opts);
-      const s = await openKernel(image);
+      const s = await openKernel(image, { warmScan: name === 'psscan' });
       try {
         const r = name === 'pslist' ? await collectPslist(s.kernel) : await collectPsscan(s.kernel, { pool: s.scanPool });
         warnAll(io, r.warnings);

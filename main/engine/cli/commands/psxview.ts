@@ -20,7 +20,7 @@ export const register: RegisterCommand = (program, io) => {
     .option('--out <file>', 'write the output to FILE instead of stdout')
     .action(async (image: string, opts: OutputOptions) => {
       const format = checkOutput(image, opts);
-      const s = await openKernel(image);
+      const s = await openKernel(image, { warmScan: true });
       try {
         const r = await psxview(s.kernel, { pool: s.scanPool });
         warnAll(io, r.warnings);

@@ -66,10 +66,18 @@ export async function* scanPoolObjects(kernel: WindowsKernel, wanted: readonly P
     byTag.set(protectedVariant(w.tag), w);
   }
   const spec = poolTagScan({ tags: [...byTag.keys()] });
-  const { pages, types } = kernelObjects(kernel);
-  for (const p of pages.problems) yield { type: 'warning', message: p };
-  if (types.cookieUnreadable) yield { type: 'warning', message: `ObHeaderCookie at ${hex(kernel.symbolVa('ObHeaderCookie'))} is not readable: object types cannot be decoded` };
-  const ctx = { profile: kernel.profile, kernel: kernel.kernel, types };
+  // The kernel page map (a walk of every kernel page table) is built at the first hit, not before
+  // the scan: the workers are already reading memory while the main thread builds it.
+  let objects: { pages: KernelPageMap; ctx: { profile: WindowsKernel['profile']; kernel: WindowsKernel['kernel']; types: ObjectTypes } } | null = null;
+  const pending: PoolObjectEvent[] = [];
+  const prepare = () => {
+    if (objects) return objects;
+    const { pages, types } = kernelObjects(kernel);
+    for (const p of pages.problems) pending.push({ type: 'warning', message: p });
+    if (types.cookieUnreadable) pending.push({ type: 'warning', message: `ObHeaderCookie at ${hex(kernel.symbolVa('ObHeaderCookie'))} is not readable: object types cannot be decoded` });
+    objects = { pages, ctx: { profile: kernel.profile, kernel: kernel.kernel, types } };
+    return objects;
+  };
   const sizes = new Map(wanted.map((w) => [w, kernel.profile.sizeOf(w.structType)]));
   const base = { signal: options.signal, chunkSize: options.chunkSize };
   // All tags (e.g. psxview's Proc + Thre and their protected variants) in ONE pass over memory.
@@ -83,6 +91,8 @@ export async function* scanPoolObjects(kernel: WindowsKernel, wanted: readonly P
     if (ev.type === 'error') { yield { type: 'warning', message: ev.message }; continue; }
     const want = byTag.get(ev.hit.tag);
     if (!want) continue;
+    const { pages, ctx } = prepare();
+    while (pending.length > 0) yield pending.shift()!;
     const va = pages.vaOf(ev.hit.pa);
     if (va === null) {
       // a freed pool page no kernel table maps any more may still hold a whole object (a remnant)
