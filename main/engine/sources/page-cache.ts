@@ -96,6 +96,14 @@ export class PageCachedSource implements PhysicalSource {
     return { data, absent };
   }
 
+  /** Large reads (scans) go straight to the inner source's buffer; small ones through the cache. */
+  readInto(address: number, target: Uint8Array): readonly AbsentRange[] {
+    if (target.length > this.bypassBytes && this.inner.readInto) return this.inner.readInto(address, target);
+    const r = this.read(address, target.length);
+    target.set(r.data);
+    return r.absent;
+  }
+
   /** Drop every cached page (e.g. after the inner source changed: a live device). */
   clear(): void {
     this.pages.clear();

@@ -131,14 +131,14 @@ function readSessionId(ctx: ProcessDecodeContext, v: StructView): number | null 
   const session = v.pointer('Session');
   if (session === null || session === 0n) return null;
   if (!profile.hasField('_MM_SESSION_SPACE', 'SessionId')) return null;
-  const s = StructView.fromVirtual(profile, '_MM_SESSION_SPACE', kernel, session);
-  // Only the first bytes matter; the struct is 20 KiB and mostly unmapped in a real image.
-  const off = profile.offsetOf('_MM_SESSION_SPACE', 'SessionId');
-  if (!s.readable(off, 4)) {
+  // Read only SessionId: _MM_SESSION_SPACE is ~20 KiB, mostly unmapped in a real image, and read
+  // once per process this would dominate pslist/psscan.
+  const r = kernel.read(session + BigInt(profile.offsetOf('_MM_SESSION_SPACE', 'SessionId')), 4);
+  if (r.missing.length > 0) {
     v.markMissing('sessionId');
     return null;
   }
-  return s.u32('SessionId');
+  return new DataView(r.data.buffer, r.data.byteOffset, 4).getUint32(0, true);
 }
 
 /** Image path and command line from PEB.ProcessParameters, read in the process's own address space. */

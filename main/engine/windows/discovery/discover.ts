@@ -15,6 +15,7 @@ import type { Profile } from '../../profile/profile.js';
 import type { PhysicalSource } from '../../sources/physical-source.js';
 import type { ScanPool } from '../../scan/scan-pool.js';
 import { X64AddressSpace } from '../../translate/x64/address-space.js';
+import { withPageCache } from '../../sources/page-cache.js';
 import { hex } from '../../util/hex.js';
 import type { WindowsKernel } from '../kernel.js';
 import { lowStub } from './dtb/low-stub.js';
@@ -289,9 +290,12 @@ export async function discoverKernel(source: PhysicalSource, opts: DiscoverOptio
   return { kernel: makeKernel(source, best), report: r };
 }
 
-function makeKernel(source: PhysicalSource, a: Accepted): WindowsKernel {
+function makeKernel(physical: PhysicalSource, a: Accepted): WindowsKernel {
   const kernelBase = a.image.base;
   const profile = a.profile;
+  // Plugins read the same pages again and again (page tables, EPROCESS blocks, PEBs across pslist,
+  // psscan and psxview): one page cache for the kernel space and every process space over it.
+  const source = withPageCache(physical);
   return {
     source,
     kernel: new X64AddressSpace(source, a.cand.dtbRaw),
