@@ -1,15 +1,17 @@
 /**
- * `memscope dtb <image> [--format json|table]`: every DTB candidate every discovery method found,
+ * `memscope dtb <image> [--processes] [--format json|table|csv] [--out FILE]`: every DTB candidate every discovery method found,
  * with its evidence and what validation said — including when no kernel could be accepted (the
  * report is printed, then the error; exit 1). Runs discovery exhaustively (no early stop) so the
- * listing is complete. Issue 6 extends the document with a per-process DTB inspector.
+ * listing is complete. With --processes, the per-process DTB inspector too. CSV is one table: the
+ * per-process rows with --processes, else the candidates.
  */
 import type { Command } from 'commander';
 import { openSource } from '../../sources/detect.js';
 import { DiscoveryError, discoverKernel } from '../../windows/discovery/discover.js';
 import { dtbReportJson, type DtbReportJson } from '../../windows/discovery/report-json.js';
-import { parseFormat, renderTable, type CliIo } from '../context.js';
-import { cliProfileProviders } from '../process-commands.js';
+import { toCsv } from '../../export/index.js';
+import { renderTable, type CliIo } from '../context.js';
+import { checkOutput, cliProfileProviders, emit, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 import { processDtbSection, renderProcessDtbs, type ProcessDtbSection } from '../dtb-processes.js';
 
@@ -30,11 +32,12 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
     .command('dtb')
     .description('list every kernel DTB candidate, the method that found it, its evidence and validation')
     .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
-    .option('--format <format>', 'json or table', 'table')
+    .option('--format <format>', 'table, csv or json', 'table')
+    .option('--out <file>', 'write the output to FILE instead of stdout')
     .option('--allow-network', 'fetch a missing kernel profile from the symbol server')
     .option('--processes', 'also inspect every process DirBase (PCID bits, kernel half, self-reference)')
-    .action(async (image: string, opts: { format?: string; allowNetwork?: boolean; processes?: boolean }) => {
-      const format = parseFormat(opts.format, ['json', 'table'], 'table');
+    .action(async (image: string, opts: OutputOptions & { allowNetwork?: boolean; processes?: boolean }) => {
+      const format = checkOutput(image, opts);
       const source = openSource(image);
       try {
         let doc: DtbReportJson;
@@ -51,9 +54,12 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
           failure = e;
           doc = dtbReportJson(e.report, e.message);
         }
-        io.out(format === 'json'
+        const text = format === 'json'
           ? JSON.stringify(procs ? { ...doc, processes: procs.rows, processTotals: procs.totals } : doc, null, 2) + '\n'
-          : renderDtbTable(doc) + (procs ? '\n' + renderProcessDtbs(procs) : ''));
+          : format === 'csv'
+            ? (procs ? toCsv(procs.rows) : toCsv(doc.candidates.map((c) => ({ ...c, evidence: c.evidence.join('; '), validation: c.validation.join('; ') }))))
+            : renderDtbTable(doc) + (procs ? '\n' + renderProcessDtbs(procs) : '');
+        emit(io, text, opts.out);
         if (failure) throw failure;
       } finally {
         source.close();

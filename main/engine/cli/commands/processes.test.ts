@@ -89,6 +89,26 @@ describe('memscope pslist/psscan/psxview/struct/dtb', () => {
     expect(doc.processes.find((x) => x.name === 'LockApp.exe')!.verdict).toMatch(/^valid/);
   });
 
+  it('dtb --processes --format csv --out and struct --format csv: the same tables for Excel', async () => {
+    const out = join(set.dir, 'dtb.csv');
+    const r = await cli('dtb', img.path, '--processes', '--format', 'csv', '--out', out);
+    expect(r.code).toBe(0);
+    const text = readFileSync(out, 'utf8');
+    expect(text.startsWith('\ufeffpid,name,offset,dtb,lowBits,')).toBe(true);
+    const records = text.slice(1).split('\r\n').filter((l) => l !== '');
+    const want = img.truth.processes.filter((p) => p.foundBy.pslist || p.foundBy.psscan);
+    expect(records).toHaveLength(want.length + 1);
+    const lockApp = img.truth.processes.find((p) => p.name === 'LockApp.exe')!;
+    expect(records.some((l) => l.includes(',LockApp.exe,') && l.includes(`,${lockApp.dtb},`))).toBe(true);
+
+    const eproc = img.truth.processes.find((p) => p.foundBy.pslist && p.pid === 4)!;
+    const s = await cli('struct', img.path, '--type', '_EPROCESS', '--va', eproc.offset, '--format', 'csv');
+    expect(s.code).toBe(0);
+    const rows = s.out.slice(1).split('\r\n');
+    expect(rows[0]).toBe('offset,name,type,size,raw,value');
+    expect(rows.find((l) => l.includes(',ImageFileName,'))).toContain('System');
+  });
+
   it('refuses --out that is the input image (same path or a symlink to it), exit 2, image untouched', async () => {
     const before = readFileSync(img.path).subarray(0, 4096);
     const link = join(set.dir, 'link.img');

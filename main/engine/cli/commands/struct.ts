@@ -8,6 +8,7 @@ import { parseFormat, renderTable } from '../context.js';
 import { emit, openKernel, sameFile } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 import { requireHex } from './translate.js';
+import { toCsv } from '../../export/index.js';
 
 export function valueText(v: DecodedValue): string {
   switch (v.kind) {
@@ -34,10 +35,10 @@ export const register: RegisterCommand = (program, io) => {
     .requiredOption('--type <name>', 'profile type name, e.g. _EPROCESS')
     .option('--va <hex>', 'kernel virtual address')
     .option('--pa <hex>', 'physical address')
-    .option('--format <format>', 'table or json', 'table')
+    .option('--format <format>', 'table, csv or json', 'table')
     .option('--out <file>', 'write the output to FILE instead of stdout')
     .action(async (image: string, opts: { type: string; va?: string; pa?: string; format?: string; out?: string }) => {
-      const format = parseFormat(opts.format, ['table', 'json'], 'table');
+      const format = parseFormat(opts.format, ['table', 'csv', 'json'], 'table');
       if ((opts.va === undefined) === (opts.pa === undefined)) throw usageError('give exactly one of --va <hex> or --pa <hex>');
       const address = opts.va !== undefined ? requireHex('--va', opts.va) : requireHex('--pa', opts.pa!);
       if (opts.out !== undefined && sameFile(opts.out, image)) throw usageError(`--out ${opts.out} is the input image ${image}; refusing to overwrite evidence`);
@@ -53,7 +54,9 @@ export const register: RegisterCommand = (program, io) => {
           : dumpStruct(k.profile, opts.type, physicalMemory(s.source), address, 'physical', k.kernel);
         const text = format === 'json'
           ? JSON.stringify(dump, null, 2) + '\n'
-          : `${dump.type} at ${dump.address} (${dump.space}, ${dump.size} bytes)\n` +
+          : format === 'csv'
+            ? toCsv(dump.fields.map((f) => ({ offset: f.offsetHex, name: f.name, type: f.type, size: f.size, raw: f.raw, value: valueText(f.value) })))
+            : `${dump.type} at ${dump.address} (${dump.space}, ${dump.size} bytes)\n` +
             renderTable(['OFFSET', 'FIELD', 'TYPE', 'VALUE'], dump.fields.map((f) => [f.offsetHex, f.name, f.type, valueText(f.value)]));
         emit(io, text, opts.out);
       } finally {
