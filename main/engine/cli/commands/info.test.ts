@@ -32,7 +32,7 @@ describe('memscope info', () => {
       path: p,
       format: 'crashdump-bitmap',
       size: '0x120000',
-      runs: [{ start: '0x1000', length: '0x9e000' }, { start: '0x100000', length: '0x20000' }],
+      runs: [{ base: '0x1000', length: '0x9e000' }, { base: '0x100000', length: '0x20000' }],
       hints: { dtb: '0x4e312002', psActiveProcessHead: '0xfffff80312345678', buildNumber: 22621, numberOfProcessors: 2, machineImageType: '0x8664' },
       crashDump: { dumpType: 6, bitmapSignature: 'FDMP', bugCheckCode: '0xe2' },
     });

@@ -19,7 +19,7 @@ export interface BasicInfo {
   format: string;
   /** Highest physical address served + 1, hex. */
   size: string;
-  runs: { start: string; length: string }[];
+  runs: { base: string; length: string }[];
   /** Addresses and machine type as hex strings; versions and counts as numbers. */
   hints: Record<string, string | number>;
   /** Crash dumps only: header facts that are not hints. */
@@ -43,7 +43,7 @@ export function basicInfo(source: PhysicalSource): BasicInfo {
     path: source.name,
     format: source.kind,
     size: hex(source.size),
-    runs: source.runs().map((r) => ({ start: hex(r.start), length: hex(r.length) })),
+    runs: source.runs().map((r) => ({ base: hex(r.start), length: hex(r.length) })),
     hints,
   };
   if (isCrashDumpSource(source)) {
@@ -78,7 +78,7 @@ export function renderInfoTable(info: BasicInfo & KernelFacts): string {
   }
   const width = Math.max(...facts.map(([k]) => k.length));
   const head = facts.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n\n';
-  const rows = info.runs.map((r) => [r.start, hex(Number(r.start) + Number(r.length)), r.length]);
+  const rows = info.runs.map((r) => [r.base, hex(Number(r.base) + Number(r.length)), r.length]);
   return head + renderTable(['START', 'END', 'LENGTH'], rows);
 }
 
