@@ -102,15 +102,20 @@ export function writeCrashDumpFull(path: string, content: MemoryContent, options
   const fd = fs.openSync(path, 'w');
   try {
     writeAll(fd, header, 0);
-    let off = HEADER;
-    for (const r of runs) {
-      streamRun(fd, off, r, content, options.chunkBytes ?? DEFAULT_CHUNK);
-      off += r.length;
-    }
+    streamRunsFrom(fd, HEADER, runs, content, options);
   } finally {
     fs.closeSync(fd);
   }
   return runs;
+}
+
+/** Page data of every run, back to back from file offset `start` (both dump kinds store pages in run order). */
+function streamRunsFrom(fd: number, start: number, runs: readonly MemoryRun[], content: MemoryContent, options: CrashWriteOptions): void {
+  let off = start;
+  for (const r of runs) {
+    streamRun(fd, off, r, content, options.chunkBytes ?? DEFAULT_CHUNK);
+    off += r.length;
+  }
 }
 
 /** Bitmap dump (DumpType 5 or 6). Returns the runs a reader will see. */
@@ -146,11 +151,7 @@ export function writeCrashDumpBitmap(path: string, content: MemoryContent, optio
     writeAll(fd, bmp, HEADER);
     writeAll(fd, bitmap, HEADER + 0x38);
     fs.ftruncateSync(fd, firstPage);
-    let off = firstPage;
-    for (const r of runs) {
-      streamRun(fd, off, r, content, options.chunkBytes ?? DEFAULT_CHUNK);
-      off += r.length;
-    }
+    streamRunsFrom(fd, firstPage, runs, content, options);
   } finally {
     fs.closeSync(fd);
   }
