@@ -118,3 +118,22 @@ export function warnAll(io: CliIo, warnings: readonly string[]): void {
 
 export const dash = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : String(v));
 
+/**
+ * Progress of a whole-memory scan on stderr, only when stderr is a terminal (a responder watching a
+ * 64 GiB scan wants to see it move; pipes, files and tests get nothing). Returns the callback and a
+ * function that clears the line.
+ */
+export function terminalProgress(what: string, stream: NodeJS.WriteStream = process.stderr): { onProgress: (done: number, total: number) => void; done: () => void } {
+  if (!stream.isTTY) return { onProgress: () => undefined, done: () => undefined };
+  let last = -1;
+  return {
+    onProgress: (done, total) => {
+      const pct = total > 0 ? Math.floor((done / total) * 100) : 100;
+      if (pct === last) return;
+      last = pct;
+      stream.write(`\r${what}: ${pct}% of ${(total / 2 ** 30).toFixed(1)} GiB`);
+    },
+    done: () => { if (last >= 0) stream.write('\r\x1b[K'); },
+  };
+}
+

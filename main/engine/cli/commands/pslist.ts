@@ -9,7 +9,7 @@ import { collectPslist } from '../../plugins/pslist/index.js';
 import { collectPsscan } from '../../plugins/psscan/index.js';
 import type { ProcessRow } from '../../windows/eprocess.js';
 import type { CliIo } from '../context.js';
-import { checkOutput, dash, emit, openKernel, render, warnAll, type OutputOptions } from '../process-commands.js';
+import { checkOutput, dash, emit, openKernel, render, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 
 export const PROCESS_COLUMNS = [
@@ -33,7 +33,9 @@ function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): voi
       const format = checkOutput(image, opts);
       const s = await openKernel(image, { warmScan: name === 'psscan' });
       try {
-        const r = name === 'pslist' ? await collectPslist(s.kernel) : await collectPsscan(s.kernel, { pool: s.scanPool });
+        const progress = terminalProgress(`${name}: scanning ${image}`);
+        const r = name === 'pslist' ? await collectPslist(s.kernel) : await collectPsscan(s.kernel, { pool: s.scanPool, onProgress: progress.onProgress });
+        progress.done();
         warnAll(io, r.warnings);
         const rows = name === 'pslist' ? r.rows : [...r.rows].sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
         emit(io, render(format, rows, processTable, PROCESS_COLUMNS), opts.out);

@@ -4,7 +4,7 @@
  * plain-words verdict.
  */
 import { psxview, type PsxViewRow } from '../../plugins/psxview/index.js';
-import { checkOutput, dash, emit, openKernel, render, warnAll, type OutputOptions } from '../process-commands.js';
+import { checkOutput, dash, emit, openKernel, render, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 
 export const PSXVIEW_COLUMNS = ['offset', 'pid', 'name', 'pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session', 'exitTime', 'verdict'] as const;
@@ -22,7 +22,9 @@ export const register: RegisterCommand = (program, io) => {
       const format = checkOutput(image, opts);
       const s = await openKernel(image, { warmScan: true });
       try {
-        const r = await psxview(s.kernel, { pool: s.scanPool });
+        const progress = terminalProgress(`psxview: scanning ${image}`);
+        const r = await psxview(s.kernel, { pool: s.scanPool, onEvent: (ev) => { if (ev.type === 'progress') progress.onProgress(ev.bytesDone, ev.bytesTotal); } });
+        progress.done();
         warnAll(io, r.warnings);
         emit(io, render(format, r.rows, {
           headers: ['OFFSET', 'PID', 'NAME', 'PSLIST', 'PSSCAN', 'THRDSCAN', 'CIDTABLE', 'CSRSS', 'SESSION', 'EXITED', 'VERDICT'],

@@ -95,12 +95,16 @@ export function unmappedRemnant(kernel: WindowsKernel, candidates: readonly Unma
   return { row: null, why: why || 'no candidate EPROCESS' };
 }
 
-export async function collectPsscan(kernel: WindowsKernel, options: PsScanOptions = {}): Promise<{ rows: ProcessRow[]; warnings: string[]; rejected: { pa: number; reason: string }[] }> {
+export async function collectPsscan(
+  kernel: WindowsKernel,
+  options: PsScanOptions & { onProgress?: (bytesDone: number, bytesTotal: number) => void } = {},
+): Promise<{ rows: ProcessRow[]; warnings: string[]; rejected: { pa: number; reason: string }[] }> {
   const rows: ProcessRow[] = [];
   const warnings: string[] = [];
   const rejected: { pa: number; reason: string }[] = [];
   for await (const ev of psscan(kernel, options)) {
-    if (ev.type === 'row') rows.push(ev.row);
+    if (ev.type === 'progress') options.onProgress?.(ev.bytesDone, ev.bytesTotal);
+    else if (ev.type === 'row') rows.push(ev.row);
     else if (ev.type === 'warning') warnings.push(ev.message);
     else if (ev.type === 'rejected') rejected.push({ pa: ev.pa, reason: ev.reason });
   }
