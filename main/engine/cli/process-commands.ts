@@ -13,7 +13,7 @@ import { discoverKernel } from '../windows/discovery/discover.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
 import { defaultProfileProviders } from '../windows/discovery/providers.js';
 import { workerPoolScan } from '../windows/discovery/scan-runner.js';
-import { heuristicProfileProvider } from '../windows/heuristic-profile/index.js';
+import { heuristicProfileProvider, type HeuristicResult } from '../windows/heuristic-profile/index.js';
 import type { WindowsKernel } from '../windows/kernel.js';
 import { toCsv, toJson, type Row } from '../export/index.js';
 import { parseFormat, renderTable, type CliIo, type OutputFormat } from './context.js';
@@ -23,10 +23,18 @@ import { parseFormat, renderTable, type CliIo, type OutputFormat } from './conte
  * (only when discovery is told the network is allowed) → a heuristic profile derived from the image
  * itself (when `heuristicFrom` names the open source and its path), reported as such, never silently.
  */
-export function cliProfileProviders(heuristicFrom?: { source: PhysicalSource; path: string }): ProfileProviders {
+export function cliProfileProviders(heuristicFrom?: {
+  source: PhysicalSource;
+  path: string;
+  /** Told the derived profile when the heuristic serves (for its confidence and evidence). */
+  onResult?: (r: HeuristicResult) => void;
+  /** Skip bundled/cache/symbol server: derive from memory only (`info --heuristic-profile`). */
+  heuristicOnly?: boolean;
+}): ProfileProviders {
   if (!heuristicFrom) return defaultProfileProviders();
-  const heuristic = heuristicProfileProvider(heuristicFrom.source, { scan: workerPoolScan(heuristicFrom.path) });
-  return defaultProfileProviders({ heuristic });
+  const { source, path, onResult, heuristicOnly } = heuristicFrom;
+  const heuristic = heuristicProfileProvider(source, { scan: workerPoolScan(path), ...(onResult ? { onResult } : {}) });
+  return heuristicOnly ? { heuristic } : defaultProfileProviders({ heuristic });
 }
 
 export interface KernelSession {

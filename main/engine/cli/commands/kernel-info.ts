@@ -5,10 +5,9 @@
  */
 import type { PhysicalSource } from '../../sources/physical-source.js';
 import { DiscoveryError, discoverKernel } from '../../windows/discovery/discover.js';
-import { defaultProfileProviders } from '../../windows/discovery/providers.js';
 import { kernelInfoJson, type KernelInfoJson } from '../../windows/discovery/report-json.js';
-import { workerPoolScan } from '../../windows/discovery/scan-runner.js';
-import { heuristicProfileProvider, type HeuristicResult } from '../../windows/heuristic-profile/index.js';
+import type { HeuristicResult } from '../../windows/heuristic-profile/index.js';
+import { cliProfileProviders } from '../process-commands.js';
 
 /** How far to trust a profile derived from memory, and why (only when profileSource is "heuristic"). */
 export interface HeuristicProfileJson {
@@ -21,8 +20,7 @@ export interface HeuristicProfileJson {
 export async function kernelInfo(source: PhysicalSource, path: string, allowNetwork: boolean, forceHeuristic = false):
   Promise<Partial<KernelInfoJson> & { discoveryError?: string; heuristicProfile?: HeuristicProfileJson }> {
   let derived: HeuristicResult | null = null;
-  const heuristic = heuristicProfileProvider(source, { scan: workerPoolScan(path), onResult: (r) => { derived = r; } });
-  const store = forceHeuristic ? { heuristic } : defaultProfileProviders({ heuristic });
+  const store = cliProfileProviders({ source, path, onResult: (r) => { derived = r; }, heuristicOnly: forceHeuristic });
   try {
     const { report } = await discoverKernel(source, { store, allowNetwork, sourcePath: path });
     const out: Partial<KernelInfoJson> & { heuristicProfile?: HeuristicProfileJson } = kernelInfoJson(report) ?? {};
