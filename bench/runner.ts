@@ -11,7 +11,7 @@
  *   scan:      a bare pool-tag scan (psscan's tags, or psxview's), timed.
  *   translate: translation rate through X64AddressSpace on the image's kernel DTB.
  */
-import { cliProfileProviders } from '../main/engine/cli/process-commands.js';
+import { profileProviders } from '../main/engine/session/profile-providers.js';
 import { pslist } from '../main/engine/plugins/pslist/index.js';
 import { psscan } from '../main/engine/plugins/psscan/index.js';
 import { openSource } from '../main/engine/sources/detect.js';
@@ -34,7 +34,7 @@ function sumByMethod(methods: readonly { method: string; ms: number }[]): Record
 
 /** The CLI's providers, with the bench's one-build bundle in front when the repo has none (profiles.ts). */
 function store(bundledDir: string | null): ProfileProviders {
-  const cli = cliProfileProviders();
+  const cli = profileProviders();
   return bundledDir ? { ...cli, bundled: defaultProfileProviders({ bundledDir }).bundled } : cli;
 }
 

@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const entry = join(root, 'dist', 'main', 'engine', 'cli', 'main.js');
+const entry = join(root, 'dist', 'main', 'cli', 'main.js');
 if (!existsSync(entry)) {
   process.stderr.write(`memscope: ${entry} is missing; run "npm run build" first\n`);
   process.exit(2);

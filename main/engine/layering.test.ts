@@ -21,7 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   windows: ['sources', 'translate', 'profile', 'scan'],
   plugins: ['sources', 'translate', 'profile', 'scan', 'windows'],
   sample: ['profile'], // independent of windows/: it is what the engine is cross-checked against
-  cli: ['sources', 'translate', 'profile', 'scan', 'windows', 'plugins', 'export', 'sample'],
+  session: ['sources', 'translate', 'profile', 'scan', 'windows', 'plugins', 'export'],
   util: [],
 };
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliProfileProviders } from '../../main/engine/cli/process-commands.js';
+import { profileProviders } from '../../main/engine/session/profile-providers.js';
 import { collectPslist } from '../../main/engine/plugins/pslist/index.js';
 import { buildSample, type GroundTruth } from '../../main/engine/sample/index.js';
 import { openSource } from '../../main/engine/sources/detect.js';
@@ -220,7 +220,7 @@ describe('WinPmemSource over the simulated device', () => {
   it('lets discovery find the truth kernel from the GET_INFO CR3 hint, and pslist list its processes', async () => {
     const src = WinPmemSource.open(device());
     try {
-      const { kernel } = await discoverKernel(src, { store: cliProfileProviders(), noScan: true });
+      const { kernel } = await discoverKernel(src, { store: profileProviders(), noScan: true });
       expect(kernel.dtbMethod).toBe('source-cr3');
       expect(kernel.dtb).toBe(BigInt(truth.pml4));
       expect(kernel.dtbRaw).toBe(BigInt(truth.dtb));
@@ -239,7 +239,7 @@ describe('WinPmemSource over the simulated device', () => {
     const src = WinPmemSource.open(device({ cr3: 0n, kernBase: 0n }));
     try {
       expect(src.hints.dtb).toBeUndefined();
-      await expect(discoverKernel(src, { store: cliProfileProviders(), noScan: true })).rejects.toThrow();
+      await expect(discoverKernel(src, { store: profileProviders(), noScan: true })).rejects.toThrow();
     } finally {
       src.close();
     }

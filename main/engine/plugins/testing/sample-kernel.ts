@@ -11,7 +11,7 @@ import { openSource } from '../../sources/detect.js';
 import type { PhysicalSource } from '../../sources/physical-source.js';
 import { discoverKernel } from '../../windows/discovery/discover.js';
 import type { WindowsKernel } from '../../windows/kernel.js';
-import { cliProfileProviders } from '../../cli/process-commands.js';
+import { profileProviders } from '../../session/profile-providers.js';
 
 export interface SampleKernel {
   readonly path: string;
@@ -33,7 +33,7 @@ export class SampleSet {
   async load(path: string, truth: GroundTruth): Promise<SampleKernel> {
     const source = openSource(path);
     this.open.push(source);
-    const { kernel } = await discoverKernel(source, { store: cliProfileProviders() });
+    const { kernel } = await discoverKernel(source, { store: profileProviders() });
     return { path, truth, source, kernel };
   }
 

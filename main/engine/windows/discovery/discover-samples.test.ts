@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../cli/main.js';
+import { runCli } from '../../../cli/main.js';
 import { guidAgeKey } from '../../profile/model.js';
 import { cachedProfilePath, encodeProfile } from '../../profile/symbol-server/cache.js';
 import { buildSample, type GroundTruth, type SampleFormat } from '../../sample/index.js';

@@ -10,7 +10,7 @@
  * bytes), which reads exactly like an overwritten copy without writing 64 MiB per iteration.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliProfileProviders } from '../../cli/process-commands.js';
+import { profileProviders } from '../../session/profile-providers.js';
 import { collectPslist } from '../../plugins/pslist/index.js';
 import { collectPsscan } from '../../plugins/psscan/index.js';
 import { buildSample, type GroundTruth } from '../../sample/index.js';
@@ -97,7 +97,7 @@ afterAll(() => {
 
 describe('kernel analysis on corrupted images (fuzz)', () => {
   it('the pristine sample is analysed correctly (so the corruptions start from valid input)', { timeout: 60_000 }, async () => {
-    const { kernel } = await discoverKernel(base, { store: cliProfileProviders(), noScan: true });
+    const { kernel } = await discoverKernel(base, { store: profileProviders(), noScan: true });
     const { rows } = await collectPslist(kernel);
     expect(rows.length).toBe(truth.processes.filter((p) => p.foundBy.pslist).length);
     const scanned = await collectPsscan(kernel);
@@ -109,7 +109,7 @@ describe('kernel analysis on corrupted images (fuzz)', () => {
     const seed = 0xc0de;
     const rng = new Prng(seed);
     const failures = new FuzzFailures('kernel', seed);
-    const store = cliProfileProviders();
+    const store = profileProviders();
     let discovered = 0;
     let pslistRows = 0;
     let psscanRows = 0;

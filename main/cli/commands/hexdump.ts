@@ -5,10 +5,10 @@
  * after the dump says which ranges and why.
  */
 import type { Command } from 'commander';
-import { usageError } from '../../errors.js';
-import { hex, parseLength } from '../../util/hex.js';
-import { openSource } from '../../sources/detect.js';
-import { X64AddressSpace } from '../../translate/x64/address-space.js';
+import { usageError } from '../../engine/errors.js';
+import { hex, parseLength } from '../../engine/util/hex.js';
+import { openSource } from '../../engine/sources/detect.js';
+import { X64AddressSpace } from '../../engine/translate/x64/address-space.js';
 import type { CliIo } from '../context.js';
 import { requireHex } from './translate.js';
 import type { RegisterCommand } from './index.js';

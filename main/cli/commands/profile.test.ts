@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BundledProfiles } from '../../profile/bundled.js';
-import { tinyIsf } from '../../profile/isf-fixture.js';
+import { BundledProfiles } from '../../engine/profile/bundled.js';
+import { tinyIsf } from '../../engine/profile/isf-fixture.js';
 import { runCli } from '../main.js';
 
 const home = mkdtempSync(join(tmpdir(), 'memscope-profile-cli-'));

@@ -2,13 +2,13 @@
  * `memscope struct <image> --type _EPROCESS (--va|--pa) <hex> [--format table|json] [--out FILE]`:
  * a profile type at a kernel VA (through the kernel address space) or a PA, field by field.
  */
-import { usageError } from '../../errors.js';
-import { dumpStruct, physicalMemory, type DecodedValue } from '../../plugins/struct/index.js';
+import { usageError } from '../../engine/errors.js';
+import { dumpStruct, physicalMemory, type DecodedValue } from '../../engine/plugins/struct/index.js';
 import { parseFormat, renderTable } from '../context.js';
 import { emit, openKernel, sameFile } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 import { requireHex } from './translate.js';
-import { toCsv } from '../../export/index.js';
+import { toCsv } from '../../engine/export/index.js';
 
 export function valueText(v: DecodedValue): string {
   switch (v.kind) {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemScopeError } from '../../errors.js';
-import { SHARED_PDB_DIR } from '../../profile/pdb/testing/fixtures.js';
+import { MemScopeError } from '../../engine/errors.js';
+import { SHARED_PDB_DIR } from '../../engine/profile/pdb/testing/fixtures.js';
 import { registerProfileFetch } from './profile-fetch.js';
 
 const PDB_NAME = 'CrashWithException.pdb';

@@ -7,17 +7,18 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { usageError } from '../../errors.js';
-import { inspectDtbs } from '../../plugins/dtb-inspect/index.js';
-import { collectPslist } from '../../plugins/pslist/index.js';
-import { psxview, type PsxViewRow } from '../../plugins/psxview/index.js';
-import { memscopeHome } from '../../profile/symbol-server/cache.js';
-import { buildSample } from '../../sample/index.js';
-import { openSource } from '../../sources/detect.js';
-import { hex } from '../../util/hex.js';
-import { discoverKernel } from '../../windows/discovery/discover.js';
+import { usageError } from '../../engine/errors.js';
+import { inspectDtbs } from '../../engine/plugins/dtb-inspect/index.js';
+import { collectPslist } from '../../engine/plugins/pslist/index.js';
+import { psxview, type PsxViewRow } from '../../engine/plugins/psxview/index.js';
+import { memscopeHome } from '../../engine/profile/symbol-server/cache.js';
+import { buildSample } from '../../engine/sample/index.js';
+import { openSource } from '../../engine/sources/detect.js';
+import { hex } from '../../engine/util/hex.js';
+import { discoverKernel } from '../../engine/windows/discovery/discover.js';
 import { type CliIo, renderTable } from '../context.js';
-import { cliProfileProviders, dash } from '../process-commands.js';
+import { dash } from '../process-commands.js';
+import { profileProviders } from '../../engine/session/profile-providers.js';
 import type { RegisterCommand } from './index.js';
 
 const DEMO_SEED = 7;
@@ -48,7 +49,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
       const image = imageArg ?? (await ensureSample(opts.build, sizeMiB, io));
       const source = openSource(image);
       try {
-        const { kernel, report } = await discoverKernel(source, { store: cliProfileProviders({ source, path: image }), sourcePath: image });
+        const { kernel, report } = await discoverKernel(source, { store: profileProviders({ source, path: image }), sourcePath: image });
         io.out(`\n${image}: ${source.kind}, ${(source.size / 2 ** 20).toFixed(0)} MiB of physical address space\n`);
         io.out(`Kernel: base ${hex(kernel.kernelBase)}, build ${dash(kernel.buildNumber)}, ${kernel.profile.pdb.name} ${kernel.profile.pdb.guid}/${kernel.profile.pdb.age}` +
           ` (profile: ${kernel.profileSource})\n`);

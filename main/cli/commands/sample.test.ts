@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sharedIsfDir } from '../../sample/profile-source.js';
+import { sharedIsfDir } from '../../engine/sample/profile-source.js';
 import { runCli } from '../main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memscope-sample-cli-'));

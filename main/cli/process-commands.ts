@@ -5,37 +5,15 @@
  */
 import { realpathSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MemScopeError, ioError, usageError } from '../errors.js';
-import { openSource } from '../sources/detect.js';
-import type { PhysicalSource } from '../sources/physical-source.js';
-import { ScanPool } from '../scan/scan-pool.js';
-import { discoverKernel } from '../windows/discovery/discover.js';
-import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
-import { defaultProfileProviders } from '../windows/discovery/providers.js';
-import { workerPoolScan } from '../windows/discovery/scan-runner.js';
-import { heuristicProfileProvider, type HeuristicResult } from '../windows/heuristic-profile/index.js';
-import type { WindowsKernel } from '../windows/kernel.js';
-import { toCsv, toJson, type Row } from '../export/index.js';
+import { MemScopeError, ioError, usageError } from '../engine/errors.js';
+import { openSource } from '../engine/sources/detect.js';
+import type { PhysicalSource } from '../engine/sources/physical-source.js';
+import { ScanPool } from '../engine/scan/scan-pool.js';
+import { discoverKernel } from '../engine/windows/discovery/discover.js';
+import { profileProviders } from '../engine/session/profile-providers.js';
+import type { WindowsKernel } from '../engine/windows/kernel.js';
+import { toCsv, toJson, type Row } from '../engine/export/index.js';
 import { parseFormat, renderTable, type CliIo, type OutputFormat } from './context.js';
-
-/**
- * Profile providers for every command that analyses a kernel: bundled → user cache → symbol server
- * (only when discovery is told the network is allowed) → a heuristic profile derived from the image
- * itself (when `heuristicFrom` names the open source and its path), reported as such, never silently.
- */
-export function cliProfileProviders(heuristicFrom?: {
-  source: PhysicalSource;
-  path: string;
-  /** Told the derived profile when the heuristic serves (for its confidence and evidence). */
-  onResult?: (r: HeuristicResult) => void;
-  /** Skip bundled/cache/symbol server: derive from memory only (`info --heuristic-profile`). */
-  heuristicOnly?: boolean;
-}): ProfileProviders {
-  if (!heuristicFrom) return defaultProfileProviders();
-  const { source, path, onResult, heuristicOnly } = heuristicFrom;
-  const heuristic = heuristicProfileProvider(source, { scan: workerPoolScan(path), ...(onResult ? { onResult } : {}) });
-  return heuristicOnly ? { heuristic } : defaultProfileProviders({ heuristic });
-}
 
 export interface KernelSession {
   readonly source: PhysicalSource;
@@ -60,7 +38,7 @@ export async function openKernel(image: string, opts: OpenKernelOptions = {}): P
     source.close();
   };
   try {
-    const { kernel } = await discoverKernel(source, { store: cliProfileProviders({ source, path: image }), sourcePath: image, scanPool });
+    const { kernel } = await discoverKernel(source, { store: profileProviders({ source, path: image }), sourcePath: image, scanPool });
     return { source, kernel, scanPool, close };
   } catch (e) {
     close();

@@ -8,9 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSample } from '../sample/index.js';
-import { makeTempDir, removeTempDir } from '../sample/writers/testing.js';
-import { FuzzFailures, Prng } from '../util/testing/fuzz.js';
+import { buildSample } from '../engine/sample/index.js';
+import { makeTempDir, removeTempDir } from '../engine/sample/writers/testing.js';
+import { FuzzFailures, Prng } from '../engine/util/testing/fuzz.js';
 import { runCli } from './main.js';
 
 const ITERATIONS = 1200;

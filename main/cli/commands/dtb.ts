@@ -6,12 +6,13 @@
  * per-process rows with --processes, else the candidates.
  */
 import type { Command } from 'commander';
-import { openSource } from '../../sources/detect.js';
-import { DiscoveryError, discoverKernel } from '../../windows/discovery/discover.js';
-import { dtbReportJson, type DtbReportJson } from '../../windows/discovery/report-json.js';
-import { toCsv } from '../../export/index.js';
+import { openSource } from '../../engine/sources/detect.js';
+import { DiscoveryError, discoverKernel } from '../../engine/windows/discovery/discover.js';
+import { dtbReportJson, type DtbReportJson } from '../../engine/windows/discovery/report-json.js';
+import { toCsv } from '../../engine/export/index.js';
 import { renderTable, type CliIo } from '../context.js';
-import { checkOutput, cliProfileProviders, emit, type OutputOptions } from '../process-commands.js';
+import { checkOutput, emit, type OutputOptions } from '../process-commands.js';
+import { profileProviders } from '../../engine/session/profile-providers.js';
 import type { RegisterCommand } from './index.js';
 import { processDtbSection, renderProcessDtbs, type ProcessDtbSection } from '../dtb-processes.js';
 
@@ -45,7 +46,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
         let procs: ProcessDtbSection | null = null;
         try {
           const { report, kernel } = await discoverKernel(source, {
-            store: cliProfileProviders({ source, path: image }), allowNetwork: opts.allowNetwork === true, sourcePath: image, exhaustive: true,
+            store: profileProviders({ source, path: image }), allowNetwork: opts.allowNetwork === true, sourcePath: image, exhaustive: true,
           });
           doc = dtbReportJson(report);
           if (opts.processes) procs = await processDtbSection(kernel, image);

@@ -6,7 +6,7 @@ import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../main.js';
-import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from '../../plugins/testing/sample-kernel.js';
+import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from '../../engine/plugins/testing/sample-kernel.js';
 
 const set = new SampleSet();
 let img: SampleKernel;

@@ -4,8 +4,8 @@
  * and `<file>.truth.json` (what every analysis method must and must not find).
  */
 import type { Command } from 'commander';
-import { usageError } from '../../errors.js';
-import { buildSample, SAMPLE_FORMATS, type SampleFormat } from '../../sample/index.js';
+import { usageError } from '../../engine/errors.js';
+import { buildSample, SAMPLE_FORMATS, type SampleFormat } from '../../engine/sample/index.js';
 import type { CliIo } from '../context.js';
 import type { RegisterCommand } from './index.js';
 

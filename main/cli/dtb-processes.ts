@@ -3,10 +3,10 @@
  * finds (union by EPROCESS address), its DirBase inspected (plugins/dtb-inspect), plus totals —
  * including how many a page-alignment rule (Rekall) would have dropped.
  */
-import { collectPslist } from '../plugins/pslist/index.js';
-import { collectPsscan } from '../plugins/psscan/index.js';
-import { inspectDtbs, type DtbInspectRow, type DtbInspectTotals } from '../plugins/dtb-inspect/index.js';
-import type { WindowsKernel } from '../windows/kernel.js';
+import { collectPslist } from '../engine/plugins/pslist/index.js';
+import { collectPsscan } from '../engine/plugins/psscan/index.js';
+import { inspectDtbs, type DtbInspectRow, type DtbInspectTotals } from '../engine/plugins/dtb-inspect/index.js';
+import type { WindowsKernel } from '../engine/windows/kernel.js';
 import { renderTable } from './context.js';
 
 export interface ProcessDtbSection {

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../main.js';
 import type { CliIo } from '../context.js';
-import { MemorySource } from '../../sources/memory-source.js';
-import { PageTableBuilder } from '../../translate/testing/page-table-builder.js';
+import { MemorySource } from '../../engine/sources/memory-source.js';
+import { PageTableBuilder } from '../../engine/translate/testing/page-table-builder.js';
 
 const IMAGE_SIZE = 4 * 1024 * 1024; // raw image: 4 MiB of physical memory
 const KVA = 0xfffff80312345000n;

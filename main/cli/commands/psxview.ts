@@ -3,7 +3,7 @@
  * with a boolean per source (pslist, psscan, thrdscan, cidtable, csrss, session), exitTime and a
  * plain-words verdict.
  */
-import { psxview, type PsxViewRow } from '../../plugins/psxview/index.js';
+import { psxview, type PsxViewRow } from '../../engine/plugins/psxview/index.js';
 import { checkOutput, dash, emit, openKernel, render, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 

@@ -4,12 +4,12 @@
  * ISF / Rekall / PDB files into the cache, and (helper D) fetching from a symbol server.
  */
 import { Command } from 'commander';
-import { analysisError } from '../../errors.js';
-import { hex } from '../../util/hex.js';
-import { describeType, profileToJson } from '../../profile/describe.js';
-import { importProfileFile } from '../../profile/import.js';
-import { guidAgeKey } from '../../profile/model.js';
-import { normaliseKey, ProfileStore } from '../../profile/store.js';
+import { analysisError } from '../../engine/errors.js';
+import { hex } from '../../engine/util/hex.js';
+import { describeType, profileToJson } from '../../engine/profile/describe.js';
+import { importProfileFile } from '../../engine/profile/import.js';
+import { guidAgeKey } from '../../engine/profile/model.js';
+import { normaliseKey, ProfileStore } from '../../engine/profile/store.js';
 import { parseFormat, renderTable, type CliIo } from '../context.js';
 import type { RegisterCommand } from './index.js';
 import { registerProfileFetch } from './profile-fetch.js';

@@ -4,8 +4,8 @@
  * the PDB's own GUID+age before it is converted and cached. Registered under helper C's `profile`.
  */
 import type { Command } from 'commander';
-import { usageError } from '../../errors.js';
-import { fetchProfileDetailed, memscopeHome } from '../../profile/symbol-server/index.js';
+import { usageError } from '../../engine/errors.js';
+import { fetchProfileDetailed, memscopeHome } from '../../engine/profile/symbol-server/index.js';
 import { parseFormat, renderTable, type CliIo } from '../context.js';
 
 interface FetchFlags {

@@ -4,7 +4,7 @@
  * 2 usage error, with one clear line on stderr.
  */
 import { Command, CommanderError } from 'commander';
-import { MemScopeError } from '../errors.js';
+import { MemScopeError } from '../engine/errors.js';
 import { type CliIo, processIo } from './context.js';
 import { commands } from './commands/index.js';
 

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildSample } from '../../sample/index.js';
-import { sharedIsfDir } from '../../sample/profile-source.js';
+import { buildSample } from '../../engine/sample/index.js';
+import { sharedIsfDir } from '../../engine/sample/profile-source.js';
 import { runCli } from '../main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memscope-info-heur-'));

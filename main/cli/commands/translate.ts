@@ -6,11 +6,11 @@
  * says why (a DTB outside physical memory reads as "page table at 0x… absent from source").
  */
 import type { Command } from 'commander';
-import { usageError } from '../../errors.js';
-import { hex, parseHex } from '../../util/hex.js';
-import { openSource } from '../../sources/detect.js';
-import { X64AddressSpace } from '../../translate/x64/address-space.js';
-import type { Translation } from '../../translate/types.js';
+import { usageError } from '../../engine/errors.js';
+import { hex, parseHex } from '../../engine/util/hex.js';
+import { openSource } from '../../engine/sources/detect.js';
+import { X64AddressSpace } from '../../engine/translate/x64/address-space.js';
+import type { Translation } from '../../engine/translate/types.js';
 import { parseFormat, renderTable, type CliIo } from '../context.js';
 import type { RegisterCommand } from './index.js';
 

@@ -4,14 +4,14 @@
  * kernel discovery can extend the same object (kernelBase, dtb, build …) without re-deriving it.
  */
 import type { Command } from 'commander';
-import { hex } from '../../util/hex.js';
-import { isCrashDumpSource } from '../../sources/crashdump.js';
-import { openSource } from '../../sources/detect.js';
-import type { PhysicalSource, SourceHints } from '../../sources/physical-source.js';
+import { hex } from '../../engine/util/hex.js';
+import { isCrashDumpSource } from '../../engine/sources/crashdump.js';
+import { openSource } from '../../engine/sources/detect.js';
+import type { PhysicalSource, SourceHints } from '../../engine/sources/physical-source.js';
 import { parseFormat, renderTable, type CliIo } from '../context.js';
 import type { RegisterCommand } from './index.js';
 import { kernelInfo } from './kernel-info.js';
-import type { KernelInfoJson } from '../../windows/discovery/report-json.js';
+import type { KernelInfoJson } from '../../engine/windows/discovery/report-json.js';
 
 export interface BasicInfo {
   path: string;

@@ -1,4 +1,4 @@
-import { MemScopeError } from '../errors.js';
+import { MemScopeError } from '../engine/errors.js';
 
 /** Output sinks for a CLI run: process streams in production, buffers in tests. */
 export interface CliIo {

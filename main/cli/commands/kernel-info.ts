@@ -3,11 +3,11 @@
  * `discoveryError` (one line naming every method tried) when no kernel could be accepted — info
  * still shows the image's format and runs, so it stays useful on a non-Windows image.
  */
-import type { PhysicalSource } from '../../sources/physical-source.js';
-import { DiscoveryError, discoverKernel } from '../../windows/discovery/discover.js';
-import { kernelInfoJson, type KernelInfoJson } from '../../windows/discovery/report-json.js';
-import type { HeuristicResult } from '../../windows/heuristic-profile/index.js';
-import { cliProfileProviders } from '../process-commands.js';
+import type { PhysicalSource } from '../../engine/sources/physical-source.js';
+import { DiscoveryError, discoverKernel } from '../../engine/windows/discovery/discover.js';
+import { kernelInfoJson, type KernelInfoJson } from '../../engine/windows/discovery/report-json.js';
+import type { HeuristicResult } from '../../engine/windows/heuristic-profile/index.js';
+import { profileProviders } from '../../engine/session/profile-providers.js';
 
 /** How far to trust a profile derived from memory, and why (only when profileSource is "heuristic"). */
 export interface HeuristicProfileJson {
@@ -20,7 +20,7 @@ export interface HeuristicProfileJson {
 export async function kernelInfo(source: PhysicalSource, path: string, allowNetwork: boolean, forceHeuristic = false):
   Promise<Partial<KernelInfoJson> & { discoveryError?: string; heuristicProfile?: HeuristicProfileJson }> {
   let derived: HeuristicResult | null = null;
-  const store = cliProfileProviders({ source, path, onResult: (r) => { derived = r; }, heuristicOnly: forceHeuristic });
+  const store = profileProviders({ source, path, onResult: (r) => { derived = r; }, heuristicOnly: forceHeuristic });
   try {
     const { report } = await discoverKernel(source, { store, allowNetwork, sourcePath: path });
     const out: Partial<KernelInfoJson> & { heuristicProfile?: HeuristicProfileJson } = kernelInfoJson(report) ?? {};

@@ -5,9 +5,9 @@
  * createTime, exitTime, threads, sessionId, wow64, missing, warnings (hex lower-case `0x…`).
  */
 import type { Command } from 'commander';
-import { collectPslist } from '../../plugins/pslist/index.js';
-import { collectPsscan } from '../../plugins/psscan/index.js';
-import type { ProcessRow } from '../../windows/eprocess.js';
+import { collectPslist } from '../../engine/plugins/pslist/index.js';
+import { collectPsscan } from '../../engine/plugins/psscan/index.js';
+import type { ProcessRow } from '../../engine/windows/eprocess.js';
 import type { CliIo } from '../context.js';
 import { checkOutput, dash, emit, openKernel, render, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
