@@ -11,6 +11,9 @@ import type { PhysicalSource, SourceHints } from '../../engine/sources/physical-
 import { parseFormat, renderTable, type CliIo } from '../context.js';
 import type { RegisterCommand } from './index.js';
 import { kernelInfo } from './kernel-info.js';
+import { renderCrashSummary } from './info-crash-summary.js';
+import { summarizeCrashDump } from '../../engine/windows/triage/summary.js';
+import { crashSummaryJson } from '../../engine/windows/triage/summary-json.js';
 import type { KernelInfoJson } from '../../engine/windows/discovery/report-json.js';
 
 export interface BasicInfo {
@@ -92,6 +95,9 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
     .option('--heuristic-profile', 'ignore known profiles and derive offsets from memory (what happens for an unknown build)')
     .action(async (image: string, opts: { format?: string; allowNetwork?: boolean; heuristicProfile?: boolean }) => {
       const format = parseFormat(opts.format, ['json', 'table'], 'table');
+      // A triage or non-x64 dump holds no physical memory to open: show what its headers say.
+      const summary = await summarizeCrashDump(image);
+      if (summary) return void io.out(renderCrashSummary(crashSummaryJson(summary), format));
       const source = openSource(image);
       try {
         // kernel discovery (issue 5) adds kernelBase, dtb, dtbRaw, dtbMethod, build, pdb, profileSource, timings

@@ -117,6 +117,21 @@ describe('crash dump reader: full dumps (DumpType 1)', () => {
   });
 });
 
+describe('crash dump reader: machine type', () => {
+  it('refuses a dump of another architecture by name, and reads one whose writer left the type empty', () => {
+    for (const [machineImageType, re] of [[0xaa64, /machine type 0xAA64 \(ARM64\): MemScope analyses x64 \(0x8664\) Windows memory only/], [0x14c, /machine type 0x14C \(x86\)/], [0x1234, /machine type 0x1234 \(unknown machine\)/]] as const) {
+      const p = path.join(dir, `machine-${machineImageType}.dmp`);
+      writeCrashDumpFull(p, patternContent(RUNS), { header: { ...HEADER, machineImageType } });
+      expectFormatError(() => openCrashDump(p), re);
+    }
+    const p = path.join(dir, 'machine-0.dmp');
+    writeCrashDumpFull(p, patternContent(RUNS), { header: { ...HEADER, machineImageType: 0 } });
+    const src = openCrashDump(p);
+    expect(src.runs()).toEqual(RUNS);
+    src.close();
+  });
+});
+
 describe('crash dump reader: bitmap dumps (DumpType 5 and 6)', () => {
   for (const [dumpType, sig] of [[5, 'SDMP'], [6, 'FDMP'], [5, 'FDMP']] as const) {
     it(`reads a DumpType ${dumpType} ${sig} bitmap dump page by page`, () => {

@@ -1,22 +1,16 @@
 /**
  * Windows 64-bit kernel crash dumps ("PAGEDU64"): full dumps (DumpType 1) and bitmap dumps
  * (DumpType 5, and 6 for the live-kernel kind), which is what "complete", "active" and "automatic"
- * memory dumps are on Windows 8 and later.
+ * memory dumps are on Windows 8 and later. A triage dump (DumpType 4) holds no physical memory and is
+ * refused here, saying how little it holds (triage/ reads it for `memscope info`); so is a dump of
+ * another architecture, by machine type.
  *
- * Layouts, as reverse-engineered publicly (no Microsoft spec exists):
- *  - _DUMP_HEADER64 (0x2000 bytes): Rekall rekall-core/rekall/plugins/overlays/windows/crashdump.py,
- *    kdmp-parser src/lib/kdmp-parser-structs.h (HEADER64, static_asserts on the offsets), Volatility 3
- *    volatility3/framework/layers/crash.py (WindowsCrashDump64Layer, headerpages = 2).
- *      0x000 Signature "PAGE"      0x004 ValidDump "DU64"
- *      0x008 MajorVersion u32 (0xf free / 0xc checked)   0x00c MinorVersion u32 (= build number)
- *      0x010 DirectoryTableBase    0x018 PfnDataBase     0x020 PsLoadedModuleList
- *      0x028 PsActiveProcessHead   0x030 MachineImageType u32   0x034 NumberProcessors u32
- *      0x038 BugCheckCode u32      0x040 BugCheckCodeParameter[4]   0x080 KdDebuggerDataBlock
- *      0x088 PhysicalMemoryBlockBuffer: _PHYSICAL_MEMORY_DESCRIPTOR64 { NumberOfRuns u32, pad,
- *            NumberOfPages u64, Run[] { BasePage u64, PageCount u64 } } — runs from 0x098 up to the
- *            ContextRecord at 0x348, so at most 43 runs fit.
- *      0xf98 DumpType u32          0xfa0 RequiredDumpSpace u64
- *    Unused header bytes are filled with the "PAGE" pattern by the kernel.
+ * Layouts, as reverse-engineered publicly (no Microsoft spec exists): the DUMP_HEADER64 fields in
+ * crashdump-header.ts; the rest from Rekall crashdump.py, kdmp-parser src/lib/kdmp-parser-structs.h
+ * (HEADER64, BMP_HEADER64) and Volatility 3 layers/crash.py (WindowsCrashDump64Layer):
+ *  - 0x088 PhysicalMemoryBlockBuffer: _PHYSICAL_MEMORY_DESCRIPTOR64 { NumberOfRuns u32, pad,
+ *    NumberOfPages u64, Run[] { BasePage u64, PageCount u64 } } — runs from 0x098 up to the
+ *    ContextRecord at 0x348, so at most 43 runs fit.
  *  - Full dump: page data from file offset 0x2000, run after run in table order (Volatility:
  *    `offset = headerpages` then `offset += x.PageCount`).
  *  - Bitmap dump: _BMP_DUMP_HEADER64 at 0x2000 (kdmp-parser BMP_HEADER64): Signature "SDMP" or
@@ -26,12 +20,14 @@
  *    from FirstPage in page-number order.
  */
 import { formatError } from '../errors.js';
+import { DUMP_HEADER_SIZE, DUMP_TYPE, headerHints, PAGE_FILL, readDumpHeader, requireX64 } from './crashdump-header.js';
 import { ImageFile } from './image-file.js';
 import type { AbsentRange, PhysicalRun, PhysicalSource, ReadResult, SourceHints } from './physical-source.js';
 import { checkReadRequest, pushAbsent, SegmentedSource, type FileSegment } from './segmented.js';
+import { notPhysicalMemory, TriageDump } from './triage/triage-dump.js';
 
 const PAGE = 0x1000;
-const HEADER_SIZE = 0x2000;
+const HEADER_SIZE = DUMP_HEADER_SIZE;
 const RUNS_AT = 0x98;
 const CONTEXT_AT = 0x348;
 const MAX_RUNS = (CONTEXT_AT - RUNS_AT) / 16; // 43
@@ -40,8 +36,6 @@ const BMP_HEADER_SIZE = 0x38;
 const MAX_PAGES = 2 ** 40;
 /** The bitmap is read in chunks of this many bytes. */
 const BITMAP_CHUNK = 1 << 20;
-/** "PAGE" read as a little-endian u32: the filler of unused header space. */
-const PAGE_FILL = 0x45474150;
 
 const h = (v: number | bigint): string => '0x' + v.toString(16);
 
@@ -85,44 +79,23 @@ export function crashDumpFromFile(file: ImageFile): CrashDumpSource {
 
 function parse(file: ImageFile): CrashDumpSource {
   const path = file.path;
-  const hdr = file.readAt(0, HEADER_SIZE);
-  const sig = hdr.subarray(0, 8).toString('latin1');
-  if (sig === 'PAGEDUMP') throw formatError(path, '32-bit crash dump (PAGEDUMP); only 64-bit dumps (PAGEDU64) are supported');
-  if (sig !== 'PAGEDU64') throw formatError(path, 'not a 64-bit Windows crash dump (no PAGEDU64 signature)');
-  if (hdr.length < HEADER_SIZE) throw formatError(path, `truncated crash dump header (${h(hdr.length)} of ${h(HEADER_SIZE)} bytes)`);
+  const header = readDumpHeader(file);
+  requireX64(path, header);
+  const hints = headerHints(header);
+  const { dumpType } = header;
+  const base = { bugCheckCode: header.bugCheckCode, pfnDataBase: header.pfnDataBase };
 
-  const majorVersion = hdr.readUInt32LE(0x08);
-  const minorVersion = hdr.readUInt32LE(0x0c);
-  // Zero addresses are "not recorded" (some dump writers leave them empty): omit them.
-  const address = (at: number): bigint | undefined => {
-    const v = hdr.readBigUInt64LE(at);
-    return v === 0n ? undefined : v;
-  };
-  const hints: SourceHints = dropUndefined({
-    dtb: address(0x10),
-    psLoadedModuleList: address(0x20),
-    psActiveProcessHead: address(0x28),
-    machineImageType: hdr.readUInt32LE(0x30),
-    numberOfProcessors: hdr.readUInt32LE(0x34),
-    kdDebuggerDataBlock: address(0x80),
-    majorVersion,
-    minorVersion,
-    // MinorVersion carries NtBuildNumber (e.g. 19041); the high bits of NtBuildNumber are not stored.
-    buildNumber: minorVersion & 0xffff,
-  });
-  const dumpType = hdr.readUInt32LE(0xf98);
-  const base = { bugCheckCode: hdr.readUInt32LE(0x38), pfnDataBase: hdr.readBigUInt64LE(0x18) };
-
-  if (dumpType === 1) {
-    const segments = fullDumpSegments(file, hdr);
+  if (dumpType === DUMP_TYPE.full) {
+    const segments = fullDumpSegments(file, file.readAt(0, HEADER_SIZE));
     const source = new SegmentedSource('crashdump-full', file, segments, hints) as SegmentedSource & { crash: CrashDumpDetails };
     Object.defineProperty(source, 'crash', { value: { ...base, dumpType: 1 }, enumerable: true });
     return source;
   }
-  if (dumpType === 5 || dumpType === 6) return BitmapDumpSource.parse(file, hints, { ...base, dumpType });
-  if (dumpType === 2) throw formatError(path, 'crash dump DumpType 2 (legacy kernel summary dump) is not supported; only full (1) and bitmap (5, 6) dumps hold physical memory runs MemScope reads');
+  if (dumpType === DUMP_TYPE.bitmapFull || dumpType === DUMP_TYPE.bitmapKernel) return BitmapDumpSource.parse(file, hints, { ...base, dumpType });
+  if (dumpType === DUMP_TYPE.triage) throw notPhysicalMemory(TriageDump.fromFile(file, header)); // the caller closes the file
+  if (dumpType === DUMP_TYPE.summary) throw formatError(path, 'crash dump DumpType 2 (legacy kernel summary dump) is not supported; only full (1) and bitmap (5, 6) dumps hold physical memory runs MemScope reads');
   if (dumpType === PAGE_FILL) throw formatError(path, 'crash dump DumpType is unset (PAGE filler); the header is incomplete');
-  throw formatError(path, `unsupported crash dump DumpType ${dumpType} (supported: 1 full, 5 and 6 bitmap)`);
+  throw formatError(path, `unsupported crash dump DumpType ${dumpType} (supported: 1 full, 5 and 6 bitmap; 4 triage in \`memscope info\` only)`);
 }
 
 function fullDumpSegments(file: ImageFile, hdr: Buffer): FileSegment[] {
@@ -325,10 +298,6 @@ class BitmapDumpSource implements CrashDumpSource {
   close(): void {
     this.file.close();
   }
-}
-
-function dropUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 const littleEndianHost = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
