@@ -104,12 +104,14 @@ export function validatePoolBlock(profile: Profile, types: ObjectTypes, block: P
   return { ok: true, pool, freed, matches };
 }
 
-export interface PoolObject {
-  /** Kernel VA of the _POOL_HEADER. */
-  readonly poolVa: bigint;
+/** Bytes a reader needs from a block's start: the pool header, every optional header, the object header. */
+export function poolBlockSpan(profile: Profile): number {
+  return profile.sizeOf('_POOL_HEADER') + maxOptionalHeadersSize(profile) + profile.sizeOf('_OBJECT_HEADER');
+}
+
+/** What a validated pool object says about itself, wherever it was read from. */
+export interface PoolObjectInfo {
   readonly pool: PoolHeader;
-  readonly headerVa: bigint;
-  readonly bodyVa: bigint;
   readonly infoMask: number;
   readonly typeIndex: number;
   readonly typeName: string;
@@ -118,9 +120,25 @@ export interface PoolObject {
 }
 
 /** `object` is the most plausible candidate; `candidates` every consistent header position (see PoolBlockResult). */
-export type PoolObjectResult =
-  | { readonly ok: true; readonly object: PoolObject; readonly candidates: readonly PoolObject[] }
+export type PoolObjectResultOf<T> =
+  | { readonly ok: true; readonly object: T; readonly candidates: readonly T[] }
   | { readonly ok: false; readonly reason: string };
+
+/** A block validation as objects located by `locate` (kernel VAs, physical addresses…). */
+export function poolObjectsOf<T>(r: PoolBlockResult, wantType: string, locate: (m: PoolBlockMatch, info: PoolObjectInfo) => T): PoolObjectResultOf<T> {
+  if (!r.ok) return r;
+  const candidates = r.matches.map((m) => locate(m, { pool: r.pool, infoMask: m.infoMask, typeIndex: m.typeIndex, typeName: wantType, freed: r.freed }));
+  return { ok: true, object: candidates[0]!, candidates };
+}
+
+export interface PoolObject extends PoolObjectInfo {
+  /** Kernel VA of the _POOL_HEADER. */
+  readonly poolVa: bigint;
+  readonly headerVa: bigint;
+  readonly bodyVa: bigint;
+}
+
+export type PoolObjectResult = PoolObjectResultOf<PoolObject>;
 
 export interface PoolObjectContext {
   readonly profile: Profile;
@@ -130,9 +148,7 @@ export interface PoolObjectContext {
 
 /** The block at kernel VA `poolVa`, read through the kernel address space. */
 function mappedBlock(ctx: PoolObjectContext, poolVa: bigint): PoolBlockBytes {
-  const { profile } = ctx;
-  const span = profile.sizeOf('_POOL_HEADER') + maxOptionalHeadersSize(profile) + profile.sizeOf('_OBJECT_HEADER');
-  const r = ctx.kernel.read(poolVa, span);
+  const r = ctx.kernel.read(poolVa, poolBlockSpan(ctx.profile));
   return {
     data: r.data,
     unreadable: (off, len) => r.missing.some((m) => {
@@ -150,10 +166,7 @@ function mappedBlock(ctx: PoolObjectContext, poolVa: bigint): PoolBlockBytes {
  */
 export function validatePoolObject(ctx: PoolObjectContext, poolVa: bigint, wantType: string, bodySize: number): PoolObjectResult {
   const r = validatePoolBlock(ctx.profile, ctx.types, mappedBlock(ctx, poolVa), wantType, bodySize);
-  if (!r.ok) return r;
-  const candidates = r.matches.map((m): PoolObject => ({
-    poolVa, pool: r.pool, headerVa: poolVa + BigInt(m.headerOffset), bodyVa: poolVa + BigInt(m.bodyOffset),
-    infoMask: m.infoMask, typeIndex: m.typeIndex, typeName: wantType, freed: r.freed,
+  return poolObjectsOf(r, wantType, (m, info): PoolObject => ({
+    ...info, poolVa, headerVa: poolVa + BigInt(m.headerOffset), bodyVa: poolVa + BigInt(m.bodyOffset),
   }));
-  return { ok: true, object: candidates[0]!, candidates };
 }

@@ -13,29 +13,21 @@
 import type { Profile } from '../profile/profile.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { hex } from '../util/hex.js';
-import { type ObjectTypes, type PoolHeader, maxOptionalHeadersSize } from './object-header.js';
-import { type PoolBlockBytes, validatePoolBlock } from './pool-object.js';
+import type { ObjectTypes } from './object-header.js';
+import { type PoolBlockBytes, type PoolObjectInfo, type PoolObjectResultOf, poolBlockSpan, poolObjectsOf, validatePoolBlock } from './pool-object.js';
 import { StructView, type Hole } from './struct-view.js';
 
 const PAGE = 4096;
 
-export interface UnmappedPoolObject {
+export interface UnmappedPoolObject extends PoolObjectInfo {
   readonly poolPa: number;
-  readonly pool: PoolHeader;
   readonly headerPa: number;
   readonly bodyPa: number;
-  readonly infoMask: number;
-  readonly typeIndex: number;
-  readonly typeName: string;
   /** VA bits 12..15 under which the TypeIndex decodes to the type; null when the build has no cookie. */
   readonly vaBits12to15: number | null;
-  /** The block is free (PoolType 0). */
-  readonly freed: boolean;
 }
 
-export type UnmappedPoolObjectResult =
-  | { readonly ok: true; readonly object: UnmappedPoolObject; readonly candidates: readonly UnmappedPoolObject[] }
-  | { readonly ok: false; readonly reason: string };
+export type UnmappedPoolObjectResult = PoolObjectResultOf<UnmappedPoolObject>;
 
 export interface UnmappedPoolContext {
   readonly profile: Profile;
@@ -59,7 +51,7 @@ const overlaps = (holes: readonly Hole[], off: number, len: number) => holes.som
 function pageBlock(profile: Profile, source: PhysicalSource, poolPa: number): PoolBlockBytes {
   const page = readPage(source, poolPa);
   const at = poolPa - page.base;
-  const span = profile.sizeOf('_POOL_HEADER') + maxOptionalHeadersSize(profile) + profile.sizeOf('_OBJECT_HEADER');
+  const span = poolBlockSpan(profile);
   const data = new Uint8Array(span);
   data.set(page.data.subarray(at, Math.min(PAGE, at + span)));
   return {
@@ -77,12 +69,9 @@ function pageBlock(profile: Profile, source: PhysicalSource, poolPa: number): Po
  */
 export function validateUnmappedPoolObject(ctx: UnmappedPoolContext, poolPa: number, wantType: string, bodySize: number): UnmappedPoolObjectResult {
   const r = validatePoolBlock(ctx.profile, ctx.types, pageBlock(ctx.profile, ctx.source, poolPa), wantType, bodySize);
-  if (!r.ok) return r;
-  const candidates = r.matches.map((m): UnmappedPoolObject => ({
-    poolPa, pool: r.pool, headerPa: poolPa + m.headerOffset, bodyPa: poolPa + m.bodyOffset, infoMask: m.infoMask,
-    typeIndex: m.typeIndex, typeName: wantType, vaBits12to15: m.vaByte1 === null ? null : m.vaByte1 >> 4, freed: r.freed,
+  return poolObjectsOf(r, wantType, (m, info): UnmappedPoolObject => ({
+    ...info, poolPa, headerPa: poolPa + m.headerOffset, bodyPa: poolPa + m.bodyOffset, vaBits12to15: m.vaByte1 === null ? null : m.vaByte1 >> 4,
   }));
-  return { ok: true, object: candidates[0]!, candidates };
 }
 
 /**
