@@ -12,6 +12,8 @@ import { renderTable } from './context.js';
 export interface ProcessDtbSection {
   readonly rows: DtbInspectRow[];
   readonly totals: DtbInspectTotals;
+  /** pslist's and psscan's warnings (an unusable list or scan says so here, not by an empty table). */
+  readonly warnings: string[];
 }
 
 export async function processDtbSection(kernel: WindowsKernel, sourcePath?: string): Promise<ProcessDtbSection> {
@@ -22,7 +24,7 @@ export async function processDtbSection(kernel: WindowsKernel, sourcePath?: stri
   const byOffset = new Map(listed.rows.map((r) => [key(r), r]));
   for (const r of scanned.rows) if (!byOffset.has(key(r))) byOffset.set(key(r), r);
   const procs = [...byOffset.values()].sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
-  return inspectDtbs(kernel, procs);
+  return { ...inspectDtbs(kernel, procs), warnings: [...listed.warnings, ...scanned.warnings] };
 }
 
 export function renderProcessDtbs(s: ProcessDtbSection): string {

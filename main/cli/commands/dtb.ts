@@ -11,7 +11,7 @@ import { DiscoveryError, discoverKernel } from '../../engine/windows/discovery/d
 import { dtbReportJson, type DtbReportJson } from '../../engine/windows/discovery/report-json.js';
 import { toCsv } from '../../engine/export/index.js';
 import { renderTable, type CliIo } from '../context.js';
-import { checkOutput, emit, type OutputOptions } from '../process-commands.js';
+import { checkOutput, emit, warnAll, type OutputOptions } from '../process-commands.js';
 import { profileProviders } from '../../engine/session/profile-providers.js';
 import type { RegisterCommand } from './index.js';
 import { processDtbSection, renderProcessDtbs, type ProcessDtbSection } from '../dtb-processes.js';
@@ -60,6 +60,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
           : format === 'csv'
             ? (procs ? toCsv(procs.rows) : toCsv(doc.candidates.map((c) => ({ ...c, evidence: c.evidence.join('; '), validation: c.validation.join('; ') }))))
             : renderDtbTable(doc) + (procs ? '\n' + renderProcessDtbs(procs) : '');
+        if (procs) warnAll(io, procs.warnings);
         emit(io, text, opts.out);
         if (failure) throw failure;
       } finally {

@@ -1,8 +1,9 @@
 /**
  * CLI of the process commands on a sample image: JSON rows equal the ground truth field by field,
- * CSV is Excel-ready, --out never overwrites the image, usage errors exit 2.
+ * CSV is Excel-ready, --out never overwrites the image, usage errors exit 2; an image whose active
+ * list is broken still exits 0, but never with a silent empty table.
  */
-import { readFileSync, symlinkSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, symlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../main.js';
@@ -48,6 +49,16 @@ describe('memscope pslist/psscan/psxview/struct/dtb', () => {
     // a remnant in an unmapped page has no VA: empty offset cell, then its physical offset
     for (const p of img.truth.processes.filter((x) => x.foundBy.psscan)) expect(text).toContain(p.mapped === false ? `,,${p.physicalOffset},` : `,${p.offset},`);
     for (const p of img.truth.processes.filter((x) => !x.foundBy.psscan)) expect(text).not.toContain(`,${p.offset},`);
+  });
+
+  it('psscan labels an intact EPROCESS in a freed pool block: table OFFSET cell, JSON warnings', async () => {
+    const freed = img.truth.processes.find((p) => p.planted.includes('freed-pool-block'))!;
+    const table = await cli('psscan', img.path);
+    expect(table.code).toBe(0);
+    expect(table.out.split('\n').find((l) => l.includes(freed.offset))).toContain(`${freed.offset} (freed pool block)`);
+    const rows = JSON.parse((await cli('psscan', img.path, '--format', 'json')).out) as { offset: string; warnings: string[] }[];
+    expect(rows.find((x) => x.offset === freed.offset)!.warnings).toEqual(['in a freed pool block (PoolType 0): remnant of an earlier process']);
+    expect(rows.filter((x) => x.warnings.some((w) => w.includes('freed pool block'))).map((x) => x.offset)).toEqual([freed.offset]);
   });
 
   it('psxview --format json: source columns and verdicts', async () => {
@@ -127,5 +138,45 @@ describe('memscope pslist/psscan/psxview/struct/dtb', () => {
     expect((await cli('struct', img.path, '--type', '_NOPE', '--va', '0xfffff80000000000')).code).toBe(2);
     expect((await cli('struct', img.path, '--type', '_EPROCESS', '--va', 'zz')).code).toBe(2);
     expect((await cli('pslist', join(set.dir, 'missing.raw'))).code).toBe(1);
+  });
+});
+
+describe('memscope pslist/psxview on an image whose PsActiveProcessHead points to itself', () => {
+  let broken: string;
+  let head: bigint;
+  beforeAll(async () => {
+    const raw = await set.build('19041', 'raw', 5);
+    head = BigInt(raw.truth.symbols['PsActiveProcessHead']!);
+    broken = join(set.dir, 'empty-list.raw');
+    copyFileSync(raw.path, broken);
+    const fd = openSync(broken, 'r+');
+    try {
+      const at = raw.kernel.kernel.translate(head).pa!; // raw image: file offset = PA
+      const self = Buffer.alloc(16);
+      self.writeBigUInt64LE(head, 0);
+      self.writeBigUInt64LE(head, 8);
+      writeSync(fd, self, 0, 16, at);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('pslist exits 0 with an empty table and a warning line naming the list head', async () => {
+    const r = await cli('pslist', broken);
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split('\n')).toHaveLength(2); // header and rule, no rows
+    const lines = r.err.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^memscope: warning: pslist: PsActiveProcessHead at 0x${head.toString(16)} points to itself, yet System \\(PID 4\\) is alive at 0x[0-9a-f]+ .*unusable in this image$`));
+  });
+
+  it('psxview exits 0, warns, and its verdicts blame the list instead of calling every process hidden', async () => {
+    const r = await cli('psxview', broken, '--format', 'json');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^memscope: warning: pslist: PsActiveProcessHead at 0x[0-9a-f]+ points to itself/m);
+    const rows = JSON.parse(r.out) as { pid: number; verdict: string }[];
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.some((x) => x.verdict.includes('DKOM'))).toBe(false);
+    expect(rows.find((x) => x.pid === 4)!.verdict).toBe(`pslist unusable in this image (PsActiveProcessHead at 0x${head.toString(16)} points to itself); seen by psscan, thrdscan, cidtable`);
   });
 });

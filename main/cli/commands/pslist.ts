@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { collectPslist } from '../../engine/plugins/pslist/index.js';
 import { collectPsscan } from '../../engine/plugins/psscan/index.js';
-import type { ProcessRow } from '../../engine/windows/eprocess.js';
+import { FREED_POOL_BLOCK_NOTE, type ProcessRow } from '../../engine/windows/eprocess.js';
 import type { CliIo } from '../context.js';
 import { checkOutput, dash, emit, openKernel, render, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
@@ -17,9 +17,13 @@ export const PROCESS_COLUMNS = [
   'createTime', 'exitTime', 'threads', 'sessionId', 'wow64', 'missing', 'warnings',
 ] as const;
 
+/** OFFSET cell: the EPROCESS VA, labelled when the row is a remnant (JSON/CSV carry the label in `warnings`). */
+const offsetCell = (r: ProcessRow): string =>
+  r.offset === null ? `unmapped, PA ${r.physicalOffset}` : r.warnings.includes(FREED_POOL_BLOCK_NOTE) ? `${r.offset} (freed pool block)` : r.offset;
+
 export const processTable = {
   headers: ['PID', 'PPID', 'NAME', 'OFFSET', 'DTB', 'THREADS', 'SESS', 'WOW64', 'CREATED', 'EXITED', 'MISSING'],
-  cells: (r: ProcessRow) => [dash(r.pid), dash(r.ppid), dash(r.name), r.offset ?? `unmapped, PA ${r.physicalOffset}`, dash(r.dtb), dash(r.threads), dash(r.sessionId), dash(r.wow64), dash(r.createTime), dash(r.exitTime), r.missing.join(',') || '-'],
+  cells: (r: ProcessRow) => [dash(r.pid), dash(r.ppid), dash(r.name), offsetCell(r), dash(r.dtb), dash(r.threads), dash(r.sessionId), dash(r.wow64), dash(r.createTime), dash(r.exitTime), r.missing.join(',') || '-'],
 };
 
 function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): void {

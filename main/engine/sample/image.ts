@@ -365,6 +365,15 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
       t.body.setIf('Win32StartAddress', b.peb === 0n ? kva(0x1000 + rng.int(0x100, 0x8000) * 16) : 0x7ff6_0000_0000n + BigInt(rng.int(0x1000, 0xffff) * 16));
     });
   }
+  // A freed Proc block whose memory was reused: header intact, EPROCESS bytes overwritten. It must be
+  // rejected (not a process), unlike the freed block above whose EPROCESS still validates.
+  const reused = objects.create({
+    bodyType: '_EPROCESS', typeIndex: typeIndexOf('Process'), tag: procTag, poolType: POOL_TYPE_FREE,
+    infoMask: rng.pick(infoMasks), pointerCount: 0, handleCount: 0,
+  });
+  reused.block.bytes.set(rng.bytes(eprocSize), reused.bodyOffset);
+  reused.body.set('UniqueProcessId', 4 * rng.int(0x40, 0x3000) + 2);
+  reused.body.setBytes('ImageFileName', Uint8Array.of(0x01, ...rng.bytes(13)));
   arena.flush();
 
   // ---- Lists: PsActiveProcessHead, thread lists, session process lists. ----
@@ -438,10 +447,10 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
     if (pa === null) throw new RangeError('Process type object not mapped');
     decoys.push({ physicalOffset: hex(pa - profile.offsetOf('_POOL_HEADER', 'PoolTag')), why: "the Process _OBJECT_TYPE's Key field holds the pool tag; no pool header there", kind: 'object-type-key' });
   }
-  for (const b of built.filter((x) => x.p.kind === 'freed')) {
-    const pa = ks.translate(b.obj.block.va);
-    if (pa === null) throw new RangeError('freed block not mapped');
-    decoys.push({ physicalOffset: hex(pa), why: 'freed pool block (PoolType 0): the EPROCESS inside is a stale remnant', kind: 'freed-pool-block' });
+  {
+    const pa = ks.translate(reused.block.va);
+    if (pa === null) throw new RangeError('reused freed block not mapped');
+    decoys.push({ physicalOffset: hex(pa), why: 'freed pool block (PoolType 0) whose EPROCESS bytes were overwritten: not a process', kind: 'freed-pool-block-reused' });
   }
 
   // ---- Low stub: PROCESSOR_START_BLOCK (x64 HAL) in the first MiB. ----
@@ -468,8 +477,8 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
   });
 
   // ---- Ground truth. ----
+  // A freed block's EPROCESS that still validates is a remnant psscan reports (as Volatility 3's does).
   const processes: TruthProcess[] = built
-    .filter((b) => b.p.kind !== 'freed')
     .map((b) => {
       const pa = ks.translate(b.obj.bodyVa);
       if (pa === null) throw new RangeError('EPROCESS not mapped');

@@ -171,7 +171,7 @@ export function planProcesses(rng: Prng, opts: PlanOptions): ProcessPlan {
   add('conhost.exe', exited.pid, 1, SYS32 + 'conhost.exe', '0xffffffff -ForceV1',
     { kind: 'remnant', planted: ['remnant'], hasPeb: false }, [5, 50]);
   add('setup.exe', explorer.pid, 1, 'C:\\Users\\analyst\\Downloads\\setup.exe', null,
-    { kind: 'freed', planted: ['freed-pool-block'], hasPeb: false, straddle: false }, [1000, 9000]);
+    { kind: 'freed', planted: ['freed-pool-block', 'exited'], hasPeb: false, straddle: false }, [1000, 9000]);
 
   // Exit times for the dead ones: after they started, before the image was taken.
   const now = clock + rng.int(60_000, 600_000);

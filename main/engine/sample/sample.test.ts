@@ -215,7 +215,8 @@ function verify(path: string, truth: GroundTruth, profile: Profile, scan = true)
       const phRaw = r.va(cr3, ph, 16);
       expect(phRaw.readUInt32LE(off(profile, '_POOL_HEADER', 'PoolTag'))).toBe(procTag);
       const w = phRaw.readBigUInt64LE(0);
-      expect(Number(bits(profile, '_POOL_HEADER', 'PoolType', w >> BigInt(8 * off(profile, '_POOL_HEADER', 'PoolType'))))).toBe(2);
+      // non-paged (2), or free (0) for the freed block whose EPROCESS is still intact
+      expect(Number(bits(profile, '_POOL_HEADER', 'PoolType', w >> BigInt(8 * off(profile, '_POOL_HEADER', 'PoolType'))))).toBe(p.planted.includes('freed-pool-block') ? 0 : 2);
       const blockSize = Number(bits(profile, '_POOL_HEADER', 'BlockSize', w >> BigInt(8 * off(profile, '_POOL_HEADER', 'BlockSize'))));
       expect(blockSize * 16).toBeGreaterThanOrEqual(Number(va - ph) + eSize);
       expect(decodeType(ohVa)).toBe('Process');
@@ -350,9 +351,12 @@ describe.skipIf(!HAVE_ISF)('sample image builder', () => {
       expect(statSync(out).size).toBe(truth.sizeBytes);
       expect(JSON.parse(readFileSync(`${out}.truth.json`, 'utf8'))).toEqual(JSON.parse(JSON.stringify(truth)));
       const planted = truth.processes.flatMap((p) => p.planted);
-      for (const k of ['dkom-unlinked', 'exited', 'remnant']) expect(planted).toContain(k);
+      for (const k of ['dkom-unlinked', 'exited', 'remnant', 'freed-pool-block']) expect(planted).toContain(k);
+      const freed = truth.processes.find((p) => p.planted.includes('freed-pool-block'))!;
+      expect(freed.foundBy).toEqual({ pslist: false, psscan: true, thrdscan: false, cidtable: false, csrss: false, session: false });
+      expect(freed.exitTime).not.toBeNull();
       expect(truth.processes.some((p) => p.straddles)).toBe(true);
-      expect(truth.decoys.map((d) => d.kind)).toEqual(expect.arrayContaining(['freed-pool-block', 'unaligned-tag', 'wrong-object-type']));
+      expect(truth.decoys.map((d) => d.kind)).toEqual(expect.arrayContaining(['freed-pool-block-reused', 'unaligned-tag', 'wrong-object-type']));
       if (truth.buildNumber >= 10240) {
         const lock = truth.processes.find((p) => p.name === 'LockApp.exe');
         expect(lock?.dtb.endsWith('002')).toBe(true);

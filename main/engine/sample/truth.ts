@@ -26,7 +26,10 @@ export interface TruthProcess {
     readonly csrss: boolean;
     readonly session: boolean;
   };
-  /** What was planted: 'normal' | 'dkom-unlinked' | 'exited' | 'remnant' | 'unmapped-remnant' | 'pcid-dtb' … */
+  /**
+   * What was planted: 'normal' | 'dkom-unlinked' | 'exited' | 'remnant' | 'unmapped-remnant' |
+   * 'freed-pool-block' (an intact EPROCESS in a free pool block, PoolType 0) | 'pcid-dtb' …
+   */
   readonly planted: readonly string[];
   /** EPROCESS straddles a 4 KiB page boundary (halves on unrelated physical pages). */
   readonly straddles: boolean;

@@ -61,6 +61,47 @@ export function readEprocess(ctx: ProcessDecodeContext, va: bigint, view?: Struc
 
 export const UNMAPPED_REMNANT_NOTE = 'found in an unmapped physical page (remnant; virtual address unknown)';
 
+/** The label of a psscan row whose EPROCESS lies in a free pool block (PoolType 0). */
+export const FREED_POOL_BLOCK_NOTE = 'in a freed pool block (PoolType 0): remnant of an earlier process';
+
+/** `row` with one more note in its warnings. */
+export function withNote(row: ProcessRow, note: string): ProcessRow {
+  return row.warnings.includes(note) ? row : { ...row, warnings: [...row.warnings, note] };
+}
+
+/**
+ * Why an EPROCESS read from pool (or reached through a pointer) is not a process, or null when it is
+ * sane: PID a multiple of 4 below 2^24, printable ImageFileName, CreateTime in 1980..2200 and not
+ * after ExitTime, DirBase non-zero once masked and inside physical memory. DirBase low bits (PCID,
+ * as Windows 10/11 writes `…002`) are NEVER a reason to reject: Rekall's page-alignment rule dropped
+ * LockApp.exe that way.
+ */
+export function eprocessInsanity(row: ProcessRow, sourceSize: number): string | null {
+  if (row.pid === null || row.pid % 4 !== 0 || row.pid >= MAX_SANE_PID) return `PID ${row.pid ?? 'unreadable'} is not a multiple of 4 below 2^24`;
+  if (row.name === null || row.name.length === 0 || !/^[\x20-\x7e]+$/.test(row.name)) return `ImageFileName ${JSON.stringify(row.name)} is not printable text`;
+  if (row.createTime === null) return 'CreateTime is unreadable, zero or out of range';
+  const created = Date.parse(row.createTime);
+  if (created < Date.UTC(1980, 0, 1) || created > Date.UTC(2200, 0, 1)) return `CreateTime ${row.createTime} is implausible`;
+  if (row.exitTime !== null && Date.parse(row.exitTime) < created) return `ExitTime ${row.exitTime} precedes CreateTime`;
+  if (row.dtb === null) return 'DirectoryTableBase is unreadable';
+  const pml4 = BigInt(row.dtb) & DTB_FRAME_MASK;
+  if (pml4 === 0n) return `DirectoryTableBase ${row.dtb} is zero once masked`;
+  if (pml4 >= BigInt(sourceSize)) return `DirectoryTableBase ${row.dtb} points past the end of physical memory`;
+  return null;
+}
+
+/**
+ * The same rule for a remnant (a freed pool block, an unmapped page): nothing in the kernel vouches
+ * for it, so its DirBase frame must also be memory the image holds, not a hole between runs.
+ */
+export function remnantInsanity(row: ProcessRow, source: PhysicalSource): string | null {
+  const insane = eprocessInsanity(row, source.size);
+  if (insane !== null) return insane;
+  const frame = Number(BigInt(row.dtb!) & DTB_FRAME_MASK);
+  if (source.read(frame, 8).absent.length > 0) return `DirectoryTableBase ${row.dtb} is a frame the image does not hold`;
+  return null;
+}
+
 /**
  * An EPROCESS at physical `pa` in a page no kernel page table maps (a psscan remnant): `view` holds
  * what the page has (fields past its end are holes → `missing`). The row's `offset` is null.

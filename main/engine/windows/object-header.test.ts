@@ -69,14 +69,26 @@ describe('validatePoolObject', () => {
     }
   });
 
-  it('rejects free, paged, too-small, wrong-type and wrong-cookie blocks, saying why', () => {
+  it('accepts a free block (PoolType 0) as a freed object, still checking its header; a live block is not freed', () => {
     const { f, ctx } = setup();
+    const live = f.plantObject({ objectType: 'Process', structType: '_EPROCESS', tag: 'Proc' });
     const free = f.plantObject({ objectType: 'Process', structType: '_EPROCESS', tag: 'Proc', poolType: 0 });
+    const freeThread = f.plantObject({ objectType: 'Thread', structType: '_EPROCESS', tag: 'Proc', poolType: 0 });
+    const freeSmall = f.plantObject({ objectType: 'Process', structType: '_EPROCESS', tag: 'Proc', poolType: 0, blockBytes: 0x200 });
+    expect(validatePoolObject(ctx, live.poolVa, 'Process', size())).toMatchObject({ ok: true, object: { bodyVa: live.bodyVa, freed: false } });
+    expect(validatePoolObject(ctx, free.poolVa, 'Process', size())).toMatchObject({ ok: true, object: { bodyVa: free.bodyVa, freed: true } });
+    expect(validatePoolObject(ctx, freeThread.poolVa, 'Process', size()))
+      .toMatchObject({ ok: false, reason: expect.stringMatching(/^freed pool block \(PoolType 0\) at 0x[0-9a-f]+: object header at .* has type Thread/) });
+    expect(validatePoolObject(ctx, freeSmall.poolVa, 'Process', size()))
+      .toMatchObject({ ok: false, reason: expect.stringMatching(/^freed pool block \(PoolType 0\) at 0x[0-9a-f]+ is 512 bytes, too small/) });
+  });
+
+  it('rejects paged, too-small, wrong-type and wrong-cookie blocks, saying why', () => {
+    const { f, ctx } = setup();
     const paged = f.plantObject({ objectType: 'Process', structType: '_EPROCESS', tag: 'Proc', poolType: 3 });
     const small = f.plantObject({ objectType: 'Process', structType: '_EPROCESS', tag: 'Proc', blockBytes: 0x200 });
     const thread = f.plantObject({ objectType: 'Thread', structType: '_EPROCESS', tag: 'Proc' });
     const raw = f.plantObject({ objectType: 'Process', structType: '_EPROCESS', tag: 'Proc', typeIndexOverride: 7 }); // not encoded
-    expect(validatePoolObject(ctx, free.poolVa, 'Process', size())).toMatchObject({ ok: false, reason: expect.stringContaining('free') });
     expect(validatePoolObject(ctx, paged.poolVa, 'Process', size())).toMatchObject({ ok: false, reason: expect.stringContaining('paged') });
     expect(validatePoolObject(ctx, small.poolVa, 'Process', size())).toMatchObject({ ok: false, reason: expect.stringContaining('too small') });
     expect(validatePoolObject(ctx, thread.poolVa, 'Process', size())).toMatchObject({ ok: false, reason: expect.stringContaining('Thread') });

@@ -100,8 +100,13 @@ export function maxOptionalHeadersSize(profile: Profile): number {
  * Windows 10): the stored value is the index.
  */
 export function decodeTypeIndex(stored: number, cookie: number | null, headerVa: bigint): number {
+  return decodeTypeIndexWithVaByte(stored, cookie, Number((headerVa >> 8n) & 0xffn));
+}
+
+/** decodeTypeIndex given only byte 1 (bits 8..15) of the header's VA: all the encoding uses of it. */
+export function decodeTypeIndexWithVaByte(stored: number, cookie: number | null, vaByte1: number): number {
   if (cookie === null) return stored & 0xff;
-  return (stored ^ cookie ^ Number((headerVa >> 8n) & 0xffn)) & 0xff;
+  return (stored ^ cookie ^ vaByte1) & 0xff;
 }
 
 /** Inverse of decodeTypeIndex (what the kernel writes), for tests and fixtures. */

@@ -36,14 +36,17 @@ describe('validateUnmappedPoolObject', () => {
     }
   });
 
-  it('rejects a header that is not a Process under any of the 16 VA guesses, a free block, and a header past the page end', () => {
+  it('rejects a header that is not a Process under any of the 16 VA guesses and a header past the page end; a free block is a freed object', () => {
     const { f, ctx } = setup();
     const thread = f.plantObject({ objectType: 'Thread', structType: '_EPROCESS', tag: 'Proc' });
     expect(validateUnmappedPoolObject(ctx, f.pa(thread.poolVa), 'Process', eSize()))
       .toMatchObject({ ok: false, reason: expect.stringContaining('under any value of VA bits 12..15') });
-    const free = f.plantObject({ objectType: 'Process', structType: '_EPROCESS', tag: 'Proc', poolType: 0 });
+    const free = f.plantObject({ objectType: 'Process', structType: '_EPROCESS', tag: 'Proc', poolType: 0, infoMask: 0x08 });
     expect(validateUnmappedPoolObject(ctx, f.pa(free.poolVa), 'Process', eSize()))
-      .toMatchObject({ ok: false, reason: expect.stringContaining('free') });
+      .toMatchObject({ ok: true, object: { bodyPa: f.pa(free.bodyVa), freed: true, vaBits12to15: Number((free.headerVa >> 12n) & 0xfn) } });
+    const freeThread = f.plantObject({ objectType: 'Thread', structType: '_EPROCESS', tag: 'Proc', poolType: 0 });
+    expect(validateUnmappedPoolObject(ctx, f.pa(freeThread.poolVa), 'Process', eSize()))
+      .toMatchObject({ ok: false, reason: expect.stringMatching(/^freed pool block \(PoolType 0\) at PA 0x[0-9a-f]+: .*under any value of VA bits 12..15/) });
     f.straddleNext(0x20); // pool header 32 bytes before the page end: the object header is on another page
     const cut = f.plantObject({ objectType: 'Process', structType: '_EPROCESS', tag: 'Proc', infoMask: 0x08 });
     expect(validateUnmappedPoolObject(ctx, f.pa(cut.poolVa), 'Process', eSize()))

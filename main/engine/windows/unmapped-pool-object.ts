@@ -6,37 +6,28 @@
  *
  * Without a mapping the block's kernel VA is unknown, but Windows 10+ encodes _OBJECT_HEADER.TypeIndex
  * with byte 1 (bits 8..15) of the header's VA: stored = index ^ ObHeaderCookie ^ ((va >> 8) & 0xff).
- * Bits 8..11 equal the PA's (same page offset); bits 12..15 are unknown, so each of their 16 values is
- * tried. For a given header position at most one value yields a given type index, so a position gives
- * at most one candidate. Only the hit's own 4 KiB page is read: the bytes past its end lived on an
- * unrelated physical page, so they are holes (the fields there are reported `missing`).
+ * This module only reads such a block (its own 4 KiB page: the bytes past its end lived on an
+ * unrelated physical page, so they are holes, and fields there are reported `missing`); the pool
+ * and object-header rules are windows/pool-object.ts's, the same as for a mapped block.
  */
 import type { Profile } from '../profile/profile.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { hex } from '../util/hex.js';
-import {
-  type ObjectTypes, type PoolHeader, classifyPoolType, decodePoolHeader, maxOptionalHeadersSize, objectBodyOffset,
-  optionalHeadersSize,
-} from './object-header.js';
+import type { ObjectTypes } from './object-header.js';
+import { type PoolBlockBytes, type PoolObjectInfo, type PoolObjectResultOf, poolBlockSpan, poolObjectsOf, validatePoolBlock } from './pool-object.js';
 import { StructView, type Hole } from './struct-view.js';
 
 const PAGE = 4096;
 
-export interface UnmappedPoolObject {
+export interface UnmappedPoolObject extends PoolObjectInfo {
   readonly poolPa: number;
-  readonly pool: PoolHeader;
   readonly headerPa: number;
   readonly bodyPa: number;
-  readonly infoMask: number;
-  readonly typeIndex: number;
-  readonly typeName: string;
   /** VA bits 12..15 under which the TypeIndex decodes to the type; null when the build has no cookie. */
   readonly vaBits12to15: number | null;
 }
 
-export type UnmappedPoolObjectResult =
-  | { readonly ok: true; readonly object: UnmappedPoolObject; readonly candidates: readonly UnmappedPoolObject[] }
-  | { readonly ok: false; readonly reason: string };
+export type UnmappedPoolObjectResult = PoolObjectResultOf<UnmappedPoolObject>;
 
 export interface UnmappedPoolContext {
   readonly profile: Profile;
@@ -54,55 +45,33 @@ function readPage(source: PhysicalSource, pa: number): { base: number; data: Uin
 const overlaps = (holes: readonly Hole[], off: number, len: number) => holes.some((h) => off < h.offset + h.length && h.offset < off + len);
 
 /**
+ * The block at physical `poolPa`, from its own 4 KiB page only. Bits 8..11 of the header's VA equal
+ * the PA's (same page offset); bits 12..15 are unknown, so all 16 values are candidates.
+ */
+function pageBlock(profile: Profile, source: PhysicalSource, poolPa: number): PoolBlockBytes {
+  const page = readPage(source, poolPa);
+  const at = poolPa - page.base;
+  const span = poolBlockSpan(profile);
+  const data = new Uint8Array(span);
+  data.set(page.data.subarray(at, Math.min(PAGE, at + span)));
+  return {
+    data,
+    unreadable: (off, len) => at + off + len > PAGE ? 'is not in the page' : overlaps(page.absent, at + off, len) ? 'is not readable' : null,
+    vaByte1: (off) => Array.from({ length: 16 }, (_, hi) => (hi << 4) | (((poolPa + off) >> 8) & 0xf)),
+    at: (off) => `PA ${hex(poolPa + off)}`,
+  };
+}
+
+/**
  * Is the pool block whose header is at physical `poolPa` (in an unmapped page) an object of type
- * `wantType` with a body of at least `bodySize` bytes? Same rules as validatePoolObject (pool type,
- * block size, InfoMask-consistent header position, cookie-decoded type), with the VA bits guessed.
+ * `wantType` with a body of at least `bodySize` bytes? The one pool-object rule (windows/pool-object.ts),
+ * with VA bits 12..15 guessed; for a given header position at most one value yields a given type index.
  */
 export function validateUnmappedPoolObject(ctx: UnmappedPoolContext, poolPa: number, wantType: string, bodySize: number): UnmappedPoolObjectResult {
-  const { profile, types } = ctx;
-  const page = readPage(ctx.source, poolPa);
-  const at = poolPa - page.base;
-  const poolHdrSize = profile.sizeOf('_POOL_HEADER');
-  const ohSize = profile.sizeOf('_OBJECT_HEADER');
-  const bodyOff = objectBodyOffset(profile);
-  const inPage = (off: number, len: number) => at + off + len <= PAGE && !overlaps(page.absent, at + off, len);
-  if (!inPage(0, poolHdrSize)) return { ok: false, reason: `pool header at PA ${hex(poolPa)} is not readable` };
-  const pool = decodePoolHeader(profile, page.data, at);
-  const kind = classifyPoolType(pool.poolType);
-  if (kind === 'free') return { ok: false, reason: `pool block at PA ${hex(poolPa)} is free (PoolType 0)` };
-  if (kind === 'paged') return { ok: false, reason: `pool block at PA ${hex(poolPa)} is paged pool (PoolType ${pool.poolType}); ${wantType} objects are non-paged` };
-  const minBytes = poolHdrSize + bodyOff + bodySize;
-  if (pool.blockBytes < minBytes) return { ok: false, reason: `pool block at PA ${hex(poolPa)} is ${pool.blockBytes} bytes, too small for ${wantType} (${minBytes})` };
-  const infoMaskOff = profile.offsetOf('_OBJECT_HEADER', 'InfoMask');
-  const typeIndexOff = profile.offsetOf('_OBJECT_HEADER', 'TypeIndex');
-  const maxOpt = maxOptionalHeadersSize(profile);
-  const guesses = types.cookie === null ? [null] : Array.from({ length: 16 }, (_, i) => i);
-  let lastWhy = 'no _OBJECT_HEADER whose InfoMask matches its position';
-  const found: UnmappedPoolObject[] = [];
-  for (let d = 0; d <= maxOpt; d += 8) {
-    const ohOff = poolHdrSize + d;
-    if (!inPage(ohOff, ohSize)) { lastWhy = `object header at PA ${hex(poolPa + ohOff)} is not in the page`; break; }
-    const infoMask = page.data[at + ohOff + infoMaskOff] ?? 0;
-    const opt = optionalHeadersSize(profile, infoMask);
-    if (!(opt.size === d || (opt.padding && opt.size <= d))) continue;
-    if (pool.blockBytes < poolHdrSize + d + bodyOff + bodySize) continue;
-    const headerPa = poolPa + ohOff;
-    const stored = page.data[at + ohOff + typeIndexOff] ?? 0;
-    let matched = false;
-    for (const hi of guesses) {
-      // only bits 8..15 of the VA enter the decode; the rest of this stand-in VA is irrelevant
-      const vaByte1 = hi === null ? 0 : (hi << 4) | ((headerPa >> 8) & 0xf);
-      const typeIndex = types.cookie === null ? stored : (stored ^ types.cookie ^ vaByte1) & 0xff;
-      if (types.name(typeIndex) !== wantType) continue;
-      found.push({ poolPa, pool, headerPa, bodyPa: headerPa + bodyOff, infoMask, typeIndex, typeName: wantType, vaBits12to15: hi });
-      matched = true;
-      break;
-    }
-    if (!matched) lastWhy = `object header at PA ${hex(headerPa)} is not a ${wantType} under any value of VA bits 12..15 (stored TypeIndex ${hex(stored)})`;
-  }
-  if (found.length === 0) return { ok: false, reason: lastWhy };
-  found.reverse(); // farthest consistent header first, as validatePoolObject does
-  return { ok: true, object: found[0]!, candidates: found };
+  const r = validatePoolBlock(ctx.profile, ctx.types, pageBlock(ctx.profile, ctx.source, poolPa), wantType, bodySize);
+  return poolObjectsOf(r, wantType, (m, info): UnmappedPoolObject => ({
+    ...info, poolPa, headerPa: poolPa + m.headerOffset, bodyPa: poolPa + m.bodyOffset, vaBits12to15: m.vaByte1 === null ? null : m.vaByte1 >> 4,
+  }));
 }
 
 /**

@@ -4,12 +4,17 @@
  * then sanity-checked as an EPROCESS (PID a multiple of 4 below 2^24, plausible create time,
  * printable name, DirBase non-zero once masked). A DirBase with low bits set (PCID, as Windows 10/11
  * writes `…002`) is NEVER a reason to reject: Rekall's page-alignment rule dropped LockApp.exe that way.
- * Exited processes are reported with their exit time. A `Proc` block in a physical page no kernel
- * page table maps (a freed pool page, as Volatility 3's physical-layer psscan also reports) is read
- * physically and reported with `offset` null and a warning: a remnant of a process that ran earlier.
+ * Exited processes are reported with their exit time. Two kinds of remnant of a process that ran
+ * earlier are reported too, as Volatility 3's psscan does (its Proc constraint admits free pool), each
+ * labelled in the row's warnings: an EPROCESS in a freed pool block (PoolType 0; FREED_POOL_BLOCK_NOTE),
+ * and a `Proc` block in a physical page no kernel page table maps (read physically, `offset` null;
+ * UNMAPPED_REMNANT_NOTE). Nothing in the kernel vouches for a remnant, so it must also pass
+ * remnantInsanity (DirBase frame held by the image). A scan that finds no process at all says so.
  */
 import type { WindowsKernel } from '../../windows/kernel.js';
-import { DTB_FRAME_MASK, MAX_SANE_PID, readEprocess, readEprocessUnmapped, type ProcessRow } from '../../windows/eprocess.js';
+import {
+  FREED_POOL_BLOCK_NOTE, eprocessInsanity, readEprocess, readEprocessUnmapped, remnantInsanity, withNote, type ProcessRow,
+} from '../../windows/eprocess.js';
 import { viewInUnmappedPage, type UnmappedPoolObject } from '../../windows/unmapped-pool-object.js';
 import { StructView } from '../../windows/struct-view.js';
 import { scanPoolObjects, type PoolScanOptions } from './pool-objects.js';
@@ -24,20 +29,8 @@ export type PsScanEvent =
   | { readonly type: 'warning'; readonly message: string }
   | { readonly type: 'rejected'; readonly pa: number; readonly reason: string };
 
-/** Why an EPROCESS read from pool is not a process, or null when it is sane. */
-export function eprocessInsanity(row: ProcessRow, sourceSize: number): string | null {
-  if (row.pid === null || row.pid % 4 !== 0 || row.pid >= MAX_SANE_PID) return `PID ${row.pid ?? 'unreadable'} is not a multiple of 4 below 2^24`;
-  if (row.name === null || row.name.length === 0 || !/^[\x20-\x7e]+$/.test(row.name)) return `ImageFileName ${JSON.stringify(row.name)} is not printable text`;
-  if (row.createTime === null) return 'CreateTime is unreadable, zero or out of range';
-  const created = Date.parse(row.createTime);
-  if (created < Date.UTC(1980, 0, 1) || created > Date.UTC(2200, 0, 1)) return `CreateTime ${row.createTime} is implausible`;
-  if (row.exitTime !== null && Date.parse(row.exitTime) < created) return `ExitTime ${row.exitTime} precedes CreateTime`;
-  if (row.dtb === null) return 'DirectoryTableBase is unreadable';
-  const pml4 = BigInt(row.dtb) & DTB_FRAME_MASK; // low 12 bits are PCID/flags, never a reason to reject
-  if (pml4 === 0n) return `DirectoryTableBase ${row.dtb} is zero once masked`;
-  if (pml4 >= BigInt(sourceSize)) return `DirectoryTableBase ${row.dtb} points past the end of physical memory`;
-  return null;
-}
+/** The EPROCESS sanity rule lives with the row decoder; re-exported for the scan's callers. */
+export { eprocessInsanity };
 
 export interface PsScanOptions extends PoolScanOptions {}
 
@@ -45,12 +38,13 @@ export async function* psscan(kernel: WindowsKernel, options: PsScanOptions = {}
   const ctx = { profile: kernel.profile, kernel: kernel.kernel, source: kernel.source };
   const seen = new Set<bigint>();
   const seenPa = new Set<number>();
+  let rejected = 0;
   for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL], options)) {
     if (ev.type === 'progress' || ev.type === 'warning') { yield ev; continue; }
-    if (ev.type === 'rejected') { yield { type: 'rejected', pa: ev.pa, reason: ev.reason }; continue; }
+    if (ev.type === 'rejected') { rejected++; yield { type: 'rejected', pa: ev.pa, reason: ev.reason }; continue; }
     if (ev.type === 'unmapped') {
       const r = unmappedRemnant(kernel, ev.candidates);
-      if (r.row === null) { yield { type: 'rejected', pa: ev.pa, reason: r.why }; continue; }
+      if (r.row === null) { rejected++; yield { type: 'rejected', pa: ev.pa, reason: r.why }; continue; }
       const pa = Number(r.row.physicalOffset);
       if (seenPa.has(pa)) continue;
       seenPa.add(pa);
@@ -64,16 +58,26 @@ export async function* psscan(kernel: WindowsKernel, options: PsScanOptions = {}
       const va = cand.bodyVa;
       const view = StructView.fromVirtual(kernel.profile, '_EPROCESS', kernel.kernel, va);
       const row = readEprocess(ctx, va, view);
-      const insane = eprocessInsanity(row, kernel.source.size);
-      if (insane === null) { accepted = row; break; }
-      why ||= `EPROCESS at ${row.offset}: ${insane}`;
+      const insane = cand.freed ? remnantInsanity(row, kernel.source) : eprocessInsanity(row, kernel.source.size);
+      if (insane === null) { accepted = cand.freed ? withNote(row, FREED_POOL_BLOCK_NOTE) : row; break; }
+      why ||= `EPROCESS ${cand.freed ? 'in a freed pool block ' : ''}at ${row.offset}: ${insane}`;
     }
-    if (!accepted) { yield { type: 'rejected', pa: ev.pa, reason: why }; continue; }
+    if (!accepted) { rejected++; yield { type: 'rejected', pa: ev.pa, reason: why }; continue; }
     const va = BigInt(accepted.offset!);
     if (seen.has(va)) continue;
     seen.add(va);
     yield { type: 'row', row: accepted };
   }
+  if (seen.size + seenPa.size === 0 && !options.signal?.aborted) {
+    yield { type: 'warning', message: noProcessFound(kernel, rejected) };
+  }
+}
+
+/** The warning of a scan that found no process: a Windows image always has System in pool. */
+export function noProcessFound(kernel: WindowsKernel, rejected: number): string {
+  const gib = (kernel.source.size / 2 ** 30).toFixed(2);
+  return `psscan: no '${PROCESS_POOL.tag}' pool block in ${gib} GiB of physical memory validates as a process ` +
+    `(${rejected} tag hit${rejected === 1 ? '' : 's'} rejected): the pool scan is unusable in this image`;
 }
 
 /**
@@ -88,9 +92,9 @@ export function unmappedRemnant(kernel: WindowsKernel, candidates: readonly Unma
   for (const c of candidates) {
     const view = viewInUnmappedPage(kernel.profile, kernel.source, '_EPROCESS', c.bodyPa);
     const row = readEprocessUnmapped(ctx, c.bodyPa, view);
-    const insane = eprocessInsanity(row, kernel.source.size);
-    if (insane === null) return { row, why: '' };
-    why ||= `EPROCESS remnant at PA ${row.physicalOffset} (unmapped page): ${insane}`;
+    const insane = remnantInsanity(row, kernel.source);
+    if (insane === null) return { row: c.freed ? withNote(row, FREED_POOL_BLOCK_NOTE) : row, why: '' };
+    why ||= `EPROCESS remnant at PA ${row.physicalOffset} (unmapped page${c.freed ? ', freed pool block' : ''}): ${insane}`;
   }
   return { row: null, why: why || 'no candidate EPROCESS' };
 }

@@ -6,16 +6,19 @@
  *   session  — every _MM_SESSION_SPACE.ProcessList (via EPROCESS.SessionProcessLinks).
  * A process missing from the active list but seen by thread or CID sources is the DKOM signature.
  * (Volatility 3's psxview has pslist/psscan/thrdscan/csrss; cidtable and session follow Volatility 2.)
+ * Each source also reports its own health (`sourceHealth`): one whose structure is empty, unreadable
+ * or yields no sane process is 'unusable', one whose walk broke part-way 'incomplete', each with a
+ * warning naming the structure and address; verdicts then blame the source, not every process.
  */
 import type { WindowsKernel } from '../../windows/kernel.js';
-import { readEprocess, type ProcessRow } from '../../windows/eprocess.js';
+import { FREED_POOL_BLOCK_NOTE, readEprocess, remnantInsanity, withNote, type ProcessRow } from '../../windows/eprocess.js';
 import { collectList, isKernelPointer } from '../../windows/list-walk.js';
 import { walkHandleTable } from '../../windows/handle-table.js';
 import { objectBodyOffset } from '../../windows/object-header.js';
 import { StructView } from '../../windows/struct-view.js';
 import { hex } from '../../util/hex.js';
-import { activeProcessAddresses } from '../pslist/index.js';
-import { PROCESS_POOL, eprocessInsanity, unmappedRemnant } from '../psscan/index.js';
+import { activeListProblem, activeListWarning, activeProcessAddresses } from '../pslist/index.js';
+import { PROCESS_POOL, eprocessInsanity, noProcessFound, unmappedRemnant } from '../psscan/index.js';
 import { kernelObjects, scanPoolObjects, type PoolScanOptions } from '../psscan/pool-objects.js';
 
 export const THREAD_POOL = { tag: 'Thre', objectType: 'Thread', structType: '_ETHREAD' } as const;
@@ -45,21 +48,59 @@ export type PsxViewEvent =
 /** Processes that are legitimately absent from csrss's handles / session lists (Volatility 2 notes). */
 const SESSIONLESS = new Set(['System', 'Registry', 'smss.exe', 'MemCompression', 'Secure System']);
 
-/** Plain-words reading of a process's presence pattern. */
-export function verdict(r: Omit<PsxViewRow, 'verdict'>): string {
+/**
+ * How far a source could be trusted in this image: 'unusable' when its structure is empty, unreadable
+ * or yields no sane process (so absence from it says nothing), 'incomplete' when its walk ended
+ * part-way (absence says little); `problem` names the structure and address.
+ */
+export type SourceHealth =
+  | { readonly status: 'ok' }
+  | { readonly status: 'incomplete' | 'unusable'; readonly problem: string };
+
+export type SourceHealthMap = Readonly<Record<PsxSource, SourceHealth>>;
+
+export const ALL_SOURCES_OK: SourceHealthMap = Object.fromEntries(PSXVIEW_SOURCES.map((s) => [s, { status: 'ok' }])) as Record<PsxSource, SourceHealth>;
+
+/** What a verdict reads: the row, plus whether its EPROCESS lies in a freed pool block (PoolType 0). */
+export type VerdictInput = Omit<PsxViewRow, 'verdict'> & { readonly freedPoolBlock?: boolean };
+
+/** Plain-words reading of a process's presence pattern, given which sources this image left usable. */
+export function verdict(r: VerdictInput, health: SourceHealthMap = ALL_SOURCES_OK): string {
+  const ok = (s: PsxSource) => health[s].status === 'ok';
+  const blame = (s: PsxSource) => {
+    const h = health[s];
+    return h.status === 'ok' ? '' : `${s} ${h.status} in this image (${h.problem})`;
+  };
+  const seenBy = PSXVIEW_SOURCES.filter((s) => r[s]);
   const missing = PSXVIEW_SOURCES.filter((s) => !r[s]);
+  if (r.freedPoolBlock && !r.pslist) {
+    return r.exitTime !== null ? `exited at ${r.exitTime}; remnant (freed pool block)` : 'remnant (freed pool block)';
+  }
   if (r.exitTime !== null) {
     return r.pslist ? `exited at ${r.exitTime} but still on the active list` : `exited at ${r.exitTime}`;
   }
-  if (!r.pslist && (r.thrdscan || r.cidtable)) return 'unlinked from the active list but has live threads: likely hidden (DKOM)';
-  if (!r.pslist && r.psscan && !r.thrdscan && !r.cidtable) return 'only in pool, no threads: remnant';
-  if (!r.pslist) return `not on the active list; seen only by ${PSXVIEW_SOURCES.filter((s) => r[s]).join(', ')}`;
+  if (!r.pslist) {
+    if (!ok('pslist')) return `${blame('pslist')}; seen by ${seenBy.join(', ')}`;
+    if (r.thrdscan || r.cidtable) return 'unlinked from the active list but has live threads: likely hidden (DKOM)';
+    if (r.psscan && seenBy.length === 1) {
+      const blind = (['thrdscan', 'cidtable'] as const).filter((s) => !ok(s));
+      return blind.length === 0 ? 'only in pool, no threads: remnant' : `only in pool; live threads not ruled out: ${blind.map(blame).join('; ')}`;
+    }
+    return `not on the active list; seen only by ${seenBy.join(', ')}`;
+  }
   if (missing.length === 0) return 'listed everywhere: normal';
   const expected = (s: PsxSource) =>
     (s === 'csrss' && (SESSIONLESS.has(r.name ?? '') || r.name === 'csrss.exe' || r.name === 'wininit.exe')) ||
     (s === 'session' && SESSIONLESS.has(r.name ?? ''));
-  if (missing.every(expected)) return `on the active list: normal (not in ${missing.join('/')}, as expected for ${r.name})`;
-  return `on the active list; not seen by ${missing.join(', ')}`;
+  const asExpected = missing.filter(expected);
+  const blind = missing.filter((s) => !expected(s) && !ok(s));
+  const unexplained = missing.filter((s) => !expected(s) && ok(s));
+  const notes = [
+    ...(asExpected.length ? [`not in ${asExpected.join('/')}, as expected for ${r.name}`] : []),
+    ...blind.map(blame),
+  ];
+  if (unexplained.length === 0) return `on the active list: normal (${notes.join('; ')})`;
+  return `on the active list; not seen by ${unexplained.join(', ')}${blind.length ? `; ${blind.map(blame).join('; ')}` : ''}`;
 }
 
 /** Verdict for an EPROCESS seen only in a physical page no kernel page table maps. */
@@ -73,6 +114,8 @@ export interface PsxViewResult {
   readonly warnings: string[];
   /** Full process rows by EPROCESS VA (hex), or by physical offset for unmapped remnants. */
   readonly processes: ReadonlyMap<string, ProcessRow>;
+  /** Which sources this image left usable (the verdicts already account for it). */
+  readonly sourceHealth: SourceHealthMap;
 }
 
 export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & { onEvent?: (ev: PsxViewEvent) => void } = {}): Promise<PsxViewResult> {
@@ -84,16 +127,31 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   const rows = new Map<bigint, ProcessRow>();
   /** EPROCESS remnants in physical pages no kernel table maps (VA unknown), keyed by PA. */
   const remnants = new Map<number, ProcessRow>();
+  /** EPROCESS VAs psscan found in a freed pool block (PoolType 0): remnants, labelled as such. */
+  const freedBlocks = new Set<bigint>();
+  const health: Record<PsxSource, SourceHealth> = { ...ALL_SOURCES_OK };
+  /** Mark `src` unusable (nothing sane found) or incomplete (walk broke part-way), with a warning. */
+  const judge = (src: PsxSource, problem: string | null, walkWarnings: readonly string[], warning?: string) => {
+    if (problem !== null) {
+      health[src] = { status: 'unusable', problem };
+      warn(warning ?? `${src}: ${problem}: unusable in this image`);
+    } else if (walkWarnings.length > 0) health[src] = { status: 'incomplete', problem: walkWarnings[0]! };
+  };
   const rowOf = (va: bigint): ProcessRow => {
     let r = rows.get(va);
     if (!r) rows.set(va, (r = readEprocess(ctx, va)));
     return r;
   };
   /** Accept a candidate EPROCESS from an indirect source only when it decodes as a sane process. */
-  const accept = (src: PsxSource, va: bigint): boolean => {
+  const accept = (src: PsxSource, va: bigint, freed = false): boolean => {
     if (!isKernelPointer(va)) return false;
     const r = rowOf(va);
-    if (eprocessInsanity(r, kernel.source.size) !== null) { rows.delete(va); return false; }
+    const insane = freed ? remnantInsanity(r, kernel.source) : eprocessInsanity(r, kernel.source.size);
+    if (insane !== null) {
+      if (!PSXVIEW_SOURCES.some((s) => seen[s].has(va))) rows.delete(va);
+      return false;
+    }
+    if (freed) { freedBlocks.add(va); rows.set(va, withNote(r, FREED_POOL_BLOCK_NOTE)); }
     seen[src].add(va);
     return true;
   };
@@ -102,27 +160,42 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   const active = activeProcessAddresses(kernel);
   active.warnings.forEach(warn);
   for (const va of active.addresses) { seen.pslist.add(va); rowOf(va); }
+  const listProblem = activeListProblem(kernel, {
+    entries: active.addresses.length,
+    sane: active.addresses.filter((va) => eprocessInsanity(rowOf(va), kernel.source.size) === null).length,
+  });
+  judge('pslist', listProblem, active.warnings, listProblem === null ? undefined : activeListWarning(kernel, listProblem));
 
   // psscan + thrdscan in one pass over physical memory
+  let procRejected = 0;
   for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL, THREAD_POOL], options)) {
     if (ev.type === 'progress') { options.onEvent?.(ev); continue; }
     if (ev.type === 'warning') { warn(ev.message); continue; }
+    if (ev.type === 'rejected' && ev.want.objectType === 'Process') { procRejected++; continue; }
     if (ev.type === 'unmapped') {
       // only psscan can see these; a thread remnant names an owner by a VA we cannot check, so skip it
       if (ev.want.objectType !== 'Process') continue;
       const r = unmappedRemnant(kernel, ev.candidates);
       if (r.row) remnants.set(Number(r.row.physicalOffset), r.row);
+      else procRejected++;
       continue;
     }
     if (ev.type !== 'object') continue;
-    if (ev.want.objectType === 'Process') ev.candidates.some((c) => accept('psscan', c.bodyVa));
-    else {
-      // first header position whose ETHREAD names a sane owning process
+    if (ev.want.objectType === 'Process') {
+      if (!ev.candidates.some((c) => accept('psscan', c.bodyVa, c.freed))) procRejected++;
+    } else {
+      // first header position whose ETHREAD names a sane owning process; a freed thread block is no live thread
       for (const c of ev.candidates) {
+        if (c.freed) continue;
         const owner = threadOwner(kernel, c.bodyVa);
         if (owner !== null && accept('thrdscan', owner)) break;
       }
     }
+  }
+  if (!options.signal?.aborted) {
+    const none = seen.psscan.size + remnants.size === 0;
+    judge('psscan', none ? `no '${PROCESS_POOL.tag}' pool block validates as a process` : null, [], none ? noProcessFound(kernel, procRejected) : undefined);
+    judge('thrdscan', seen.thrdscan.size === 0 ? `no '${THREAD_POOL.tag}' pool block names a sane owning process` : null, []);
   }
 
   // PspCidTable
@@ -134,9 +207,10 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
     const stored = r.data[profile.offsetOf('_OBJECT_HEADER', 'TypeIndex')] ?? 0;
     return types.typeOf(stored, headerVa);
   };
-  if (profile.hasSymbol('PspCidTable')) {
+  if (!profile.hasSymbol('PspCidTable')) judge('cidtable', 'the profile has no PspCidTable symbol', []);
+  else {
     const p = kernel.kernel.read(kernel.symbolVa('PspCidTable'), 8);
-    if (p.missing.length) warn(`PspCidTable pointer at ${hex(kernel.symbolVa('PspCidTable'))} is not readable`);
+    if (p.missing.length) judge('cidtable', `PspCidTable pointer at ${hex(kernel.symbolVa('PspCidTable'))} is not readable`, []);
     else {
       const table = new DataView(p.data.buffer, p.data.byteOffset, 8).getBigUint64(0, true);
       const w = walkHandleTable(profile, kernel.kernel, table, 'PspCidTable');
@@ -146,36 +220,60 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
         if (typeAt(e.pointer - bodyOff) === 'Process') accept('cidtable', e.pointer);
         else if (typeAt(e.pointer) === 'Process') accept('cidtable', e.pointer + bodyOff);
       }
+      judge('cidtable', seen.cidtable.size === 0
+        ? `PspCidTable at ${hex(kernel.symbolVa('PspCidTable'))} (table ${hex(table)}, ${w.entries.length} entries) holds no sane Process entry`
+        : null, w.warnings);
     }
   }
 
   // csrss.exe handle tables: Process objects it holds handles to (entries point at object headers)
   const known = () => [...new Set([...seen.pslist, ...seen.psscan])];
+  const csrssTables: string[] = [];
+  const csrssWarnings: string[] = [];
   for (const va of known()) {
     const r = rows.get(va);
     if (r?.name !== 'csrss.exe' || r.exitTime !== null) continue;
     const v = StructView.fromVirtual(profile, '_EPROCESS', kernel.kernel, va);
     const table = v.pointer('ObjectTable');
+    csrssTables.push(`csrss.exe (PID ${r.pid}) ObjectTable ${table === null ? 'unreadable' : hex(table)}`);
     if (table === null || table === 0n) continue;
     const w = walkHandleTable(profile, kernel.kernel, table, `csrss.exe (PID ${r.pid}) handle table`);
     w.warnings.forEach(warn);
+    csrssWarnings.push(...w.warnings);
     for (const e of w.entries) if (typeAt(e.pointer) === 'Process') accept('csrss', e.pointer + bodyOff);
   }
+  judge('csrss', csrssTables.length === 0
+    ? 'no live csrss.exe among the processes pslist and psscan found'
+    : seen.csrss.size === 0 ? `no sane Process handle in ${csrssTables.join(', ')}` : null, csrssWarnings);
 
   // session process lists, from every session any known process points at
-  const sessions = new Set<bigint>();
+  /** Session VA → PID of one live process that points at it (an empty list there is then broken). */
+  const sessions = new Map<bigint, number | null>();
   for (const va of known()) {
+    if (rows.get(va)?.exitTime !== null) continue;
     const v = StructView.fromVirtual(profile, '_EPROCESS', kernel.kernel, va);
     const s = v.has('Session') ? v.pointer('Session') : null;
-    if (s !== null && s !== 0n && isKernelPointer(s)) sessions.add(s);
+    if (s !== null && s !== 0n && isKernelPointer(s) && !sessions.has(s)) sessions.set(s, rows.get(va)?.pid ?? null);
   }
   const spLinks = BigInt(profile.offsetOf('_EPROCESS', 'SessionProcessLinks'));
   const plOff = BigInt(profile.offsetOf('_MM_SESSION_SPACE', 'ProcessList'));
-  for (const s of sessions) {
+  const sessionProblems: string[] = [];
+  for (const [s, claimant] of sessions) {
+    const what = `_MM_SESSION_SPACE ${hex(s)} ProcessList at ${hex(s + plOff)}`;
     const walk = collectList(kernel.kernel, s + plOff, `session ${hex(s)} ProcessList`, 65536);
     walk.warnings.forEach(warn);
+    sessionProblems.push(...walk.warnings);
+    const before = seen.session.size;
     for (const entry of walk.entries) accept('session', entry - spLinks);
+    if (seen.session.size === before && walk.warnings.length === 0) {
+      const problem = `${what} ${walk.entries.length === 0 ? 'points to itself' : `holds no sane process (${walk.entries.length} entries)`}`;
+      warn(`session: ${problem}, yet PID ${claimant ?? '?'} points at the session`);
+      sessionProblems.push(problem);
+    }
   }
+  judge('session', sessions.size === 0
+    ? 'no live process points at a session (EPROCESS.Session)'
+    : seen.session.size === 0 ? sessionProblems[0] ?? `no session ProcessList holds a sane process` : null, sessionProblems);
 
   // one row per distinct EPROCESS seen by any source
   const all = new Set<bigint>();
@@ -189,7 +287,7 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
       cidtable: seen.cidtable.has(va), csrss: seen.csrss.has(va), session: seen.session.has(va),
       exitTime: p.exitTime,
     };
-    out.push({ ...base, verdict: verdict(base) });
+    out.push({ ...base, verdict: verdict({ ...base, freedPoolBlock: freedBlocks.has(va) }, health) });
   }
   for (const [pa, p] of remnants) {
     const base = {
@@ -204,7 +302,7 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
     ...[...rows].filter(([va]) => all.has(va)).map(([va, r]) => [hex(va), r] as const),
     ...[...remnants].map(([pa, r]) => [hex(pa), r] as const), // physical offsets: no clash with kernel VAs
   ]);
-  return { rows: out, warnings, processes };
+  return { rows: out, warnings, processes, sourceHealth: health };
 }
 
 /** EPROCESS VA owning the ETHREAD at `ethread`: Tcb.Process, else ThreadsProcess; null when unreadable. */

@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SampleFormat, TruthProcess } from '../../sample/index.js';
-import { UNMAPPED_REMNANT_NOTE } from '../../windows/eprocess.js';
+import { FREED_POOL_BLOCK_NOTE, UNMAPPED_REMNANT_NOTE } from '../../windows/eprocess.js';
 import { collectPslist } from '../pslist/index.js';
 import { collectPsscan } from '../psscan/index.js';
-import { psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
+import { ALL_SOURCES_OK, psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
 import { inspectDtbs } from '../dtb-inspect/index.js';
 import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from './sample-kernel.js';
 
@@ -46,9 +46,10 @@ export function processSuite(build: string, seed: number): void {
         expect(rows[0]!.pid).toBe(4); // the list starts at System
       });
 
-      it('psscan finds every pool EPROCESS the truth lists (hidden and exited included), no decoys', async () => {
+      it('psscan finds every pool EPROCESS the truth lists (hidden, exited and freed-block remnants included), no decoys', async () => {
         const { truth, kernel } = img();
-        const { rows, rejected } = await collectPsscan(kernel);
+        const { rows, rejected, warnings } = await collectPsscan(kernel);
+        expect(warnings).toEqual([]);
         const want = truth.processes.filter((p) => p.foundBy.psscan);
         expect(rows.map((r) => r.offset ?? r.physicalOffset).sort()).toEqual(want.map((p) => rowOffset(p) ?? p.physicalOffset).sort());
         for (const p of want) {
@@ -56,7 +57,12 @@ export function processSuite(build: string, seed: number): void {
           expect(r, `${p.name} (${p.pid}) ${p.planted.join('+')}`).toBeDefined();
           expect(pick(r, ROW_FIELDS), `${p.name} (${p.pid}) ${p.planted.join('+')}`).toEqual(expectedRow(p));
           expect(r.warnings.includes(UNMAPPED_REMNANT_NOTE)).toBe(p.mapped === false);
+          expect(r.warnings.includes(FREED_POOL_BLOCK_NOTE), `${p.name} (${p.pid}) ${p.planted.join('+')}`).toBe(p.planted.includes('freed-pool-block'));
         }
+        // an intact EPROCESS in a freed pool block (PoolType 0) is a remnant, reported and labelled
+        const freed = want.filter((p) => p.planted.includes('freed-pool-block'));
+        expect(freed.length).toBeGreaterThan(0);
+        for (const p of freed) expect(byOffset(rows, p)!.exitTime).toBe(p.exitTime);
         // a remnant in a physical page no page table maps is found, read physically, nothing missing
         const unmapped = want.filter((p) => p.mapped === false);
         expect(unmapped.length).toBeGreaterThan(0);
@@ -70,6 +76,12 @@ export function processSuite(build: string, seed: number): void {
         for (const d of truth.decoys.filter((x) => Number(x.physicalOffset) % 16 === 0)) {
           expect(rejected.some((r) => r.pa === Number(d.physicalOffset)), d.why).toBe(true);
         }
+        // a freed block whose EPROCESS was overwritten is still rejected, and the reason says it was freed
+        const reused = truth.decoys.filter((d) => d.kind === 'freed-pool-block-reused');
+        expect(reused.length).toBeGreaterThan(0);
+        for (const d of reused) {
+          expect(rejected.find((r) => r.pa === Number(d.physicalOffset))?.reason).toMatch(/^EPROCESS in a freed pool block at 0x[0-9a-f]+: /);
+        }
         // a PCID-tagged DirBase is kept, never a reason to drop (the Rekall bug)
         const lockApp = rows.find((r) => r.name === 'LockApp.exe');
         expect(lockApp).toBeDefined();
@@ -79,7 +91,9 @@ export function processSuite(build: string, seed: number): void {
 
       it('psxview marks every source exactly as the truth foundBy, with verdicts for hidden, exited, remnant', async () => {
         const { truth, kernel } = img();
-        const { rows } = await psxview(kernel, format === 'raw' ? { sourcePath: img().path, workers: 2 } : {});
+        const { rows, sourceHealth, warnings } = await psxview(kernel, format === 'raw' ? { sourcePath: img().path, workers: 2 } : {});
+        expect(sourceHealth).toEqual(ALL_SOURCES_OK);
+        expect(warnings).toEqual([]);
         const relevant = truth.processes.filter((p) => Object.values(p.foundBy).some(Boolean));
         expect(rows.map((r) => r.offset).sort()).toEqual(relevant.map(rowOffset).sort());
         for (const p of relevant) {
@@ -93,6 +107,7 @@ export function processSuite(build: string, seed: number): void {
           if (p.planted.includes('dkom-unlinked')) expect(r.verdict).toContain('likely hidden (DKOM)');
           if (p.planted.includes('exited')) expect(r.verdict).toMatch(/^exited/);
           if (p.planted.includes('remnant')) expect(r.verdict).toContain('remnant');
+          if (p.planted.includes('freed-pool-block')) expect(r.verdict).toBe(`exited at ${p.exitTime}; remnant (freed pool block)`);
           if (p.planted.includes('unmapped-remnant')) expect(r.verdict).toMatch(/only in unmapped physical memory .*: remnant of an exited process/);
           if (p.planted.includes('normal') && p.exitTime === null) expect(r.verdict).toMatch(/normal/);
         }

@@ -4,8 +4,10 @@
  * wrong, never in another exception type, a hang or an unbounded allocation. Every iteration is
  * reproducible from (seed, iteration), and every failure message carries both.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { MemScopeError } from '../../errors.js';
 import { Prng } from '../../sample/prng.js';
+import type { CaseError, CaseReply, CaseRequest } from './fuzz-child.js';
 
 export { Prng };
 
@@ -24,6 +26,110 @@ export class FuzzFailures {
   /** Record a property violation found on the success path (e.g. a short read). */
   fail(iteration: number, mutation: string, problem: string): void {
     this.list.push(`${this.suite} seed ${this.seed} iteration ${iteration} (${mutation}): ${problem}`);
+  }
+
+  /**
+   * The value of a case run in a FuzzChild, or undefined when it did not complete; records every
+   * outcome but a completed case or a one-line MemScopeError (a hang, a crash, another exception).
+   */
+  outcome<O>(iteration: number, mutation: string, o: CaseOutcome<O>): O | undefined {
+    switch (o.kind) {
+      case 'done': return o.value;
+      case 'threw':
+        if (!(o.error.memScope && o.error.message.length > 0 && !o.error.message.includes('\n'))) {
+          this.fail(iteration, mutation, `${o.error.name}: ${o.error.message}\n${o.error.stack.split('\n').slice(1, 6).join('\n')}`);
+        }
+        return undefined;
+      case 'timeout':
+        this.fail(iteration, mutation, `did not finish within ${o.ms} ms: a hang (the case ran in a child process that was killed, so a synchronous loop is caught too)`);
+        return undefined;
+      case 'crashed':
+        this.fail(iteration, mutation, `the child process running the case died: ${o.detail}`);
+        return undefined;
+    }
+  }
+}
+
+/** How a case run in a FuzzChild ended. */
+export type CaseOutcome<O> =
+  | { readonly kind: 'done'; readonly value: O }
+  | { readonly kind: 'threw'; readonly error: CaseError }
+  | { readonly kind: 'timeout'; readonly ms: number }
+  | { readonly kind: 'crashed'; readonly detail: string };
+
+const childEntry = new URL(/\.ts$/.test(new URL(import.meta.url).pathname) ? './fuzz-child.ts' : './fuzz-child.js', import.meta.url);
+
+/**
+ * Fuzz cases in a child process, one at a time, each with a deadline. A case is `runCase(input)`
+ * exported by `caseModule` (a file URL); inputs and values cross by structured clone (bigint and
+ * Uint8Array included). A case that overruns is a hang: the child is killed (which stops even a
+ * synchronous loop, unlike a timer in the same thread) and the next case gets a fresh child, whose
+ * start-up is paid before its deadline starts.
+ */
+export class FuzzChild {
+  private child: ChildProcess | null = null;
+  private nextId = 0;
+  private stderrTail = '';
+
+  constructor(private readonly caseModule: string, private readonly startupMs = 120_000) {}
+
+  private start(): ChildProcess {
+    const child = fork(childEntry, [], {
+      execArgv: childEntry.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    this.stderrTail = '';
+    child.stderr?.on('data', (d: Buffer) => { this.stderrTail = (this.stderrTail + d.toString()).slice(-2000); });
+    child.once('exit', () => { if (this.child === child) this.child = null; });
+    this.child = child;
+    return child;
+  }
+
+  private request<O>(child: ChildProcess, req: Omit<CaseRequest, 'id'>, deadlineMs: number): Promise<CaseOutcome<O>> {
+    const id = ++this.nextId;
+    return new Promise((resolve) => {
+      const finish = (o: CaseOutcome<O>) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(o);
+      };
+      const onMessage = (m: CaseReply) => {
+        if (m.id !== id) return;
+        finish(m.ok ? { kind: 'done', value: m.value as O } : { kind: 'threw', error: m.error });
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+        finish({ kind: 'crashed', detail: `exit ${code ?? signal}${this.stderrTail ? `; stderr: ${this.stderrTail.trim()}` : ''}` });
+      const timer = setTimeout(() => {
+        finish({ kind: 'timeout', ms: deadlineMs });
+        this.kill();
+      }, deadlineMs);
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send({ ...req, id } satisfies CaseRequest);
+    });
+  }
+
+  /** Run one case; `deadlineMs` bounds the case itself (a fresh child loads the module first). */
+  async run<I, O>(input: I, deadlineMs: number): Promise<CaseOutcome<O>> {
+    let child = this.child;
+    if (!child) {
+      child = this.start();
+      const warm = await this.request<null>(child, { module: this.caseModule, warm: true }, this.startupMs);
+      if (warm.kind !== 'done') return warm.kind === 'threw' ? { kind: 'crashed', detail: `case module failed to load: ${warm.error.message}` } : warm;
+    }
+    return this.request<O>(child, { module: this.caseModule, input }, deadlineMs);
+  }
+
+  private kill(): void {
+    const c = this.child;
+    this.child = null;
+    c?.kill('SIGKILL');
+  }
+
+  close(): void {
+    this.kill();
   }
 }
 
