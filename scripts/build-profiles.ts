@@ -2,12 +2,14 @@
  * `npm run profiles:build [symbolsDir] [--out profilesDir]`
  * Converts every Volatility 3 ISF kernel symbol table under <symbolsDir>/ntkrnlmp.pdb/ (default
  * ../shared/data/windows-symbols, or $MEMSCOPE_SYMBOLS_DIR) into the compact bundled profile set in
- * profiles/ (layout: main/engine/profile/bundle-writer.ts), with the source's BSD-3 licence beside it.
+ * profiles/ (layout: main/engine/profile/bundle-writer.ts), with the source's BSD-3 licence beside it,
+ * then regenerates the table of known layouts from it (scripts/build-known-layouts.ts).
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BundleWriter } from '../main/engine/profile/bundle-writer.js';
 import { guidAgeKey } from '../main/engine/profile/model.js';
+import { KNOWN_LAYOUTS_FILE, writeKnownLayouts } from './build-known-layouts.js';
 import { listIsfFiles, loadIsf, readBuildTable, REPO_ROOT, resolveSymbolsDir } from './isf-source.js';
 
 export const LICENSE_FILE = 'LICENSE-windows-symbols';
@@ -57,6 +59,10 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   process.stdout.write(rows.join('\n') + '\n');
   process.stdout.write(`${index.builds.length} builds in ${Object.keys(index.families).length} families, ${index.symbolNameCount} distinct symbol names; total ${(total / 1024 / 1024).toFixed(2)} MB in ${outDir}\n`);
+  // discovery's and the heuristic's one table of known layouts follows the repository's bundle
+  if (resolve(outDir) === join(REPO_ROOT, 'profiles')) {
+    process.stdout.write(`${writeKnownLayouts(outDir)} distinct x64 layouts written to ${KNOWN_LAYOUTS_FILE}\n`);
+  }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

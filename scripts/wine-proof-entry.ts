@@ -4,11 +4,16 @@
  * 1. Win32PmemDevice.open('\\.\pmem') with no driver → the mapped "driver not loaded" error;
  * 2. the same class over an ordinary file: SetFilePointerEx + ReadFile return the file's bytes at
  *    an offset (the path a physical read takes), DeviceIoControl fails with a mapped error;
- * 3. loadDriver with a path that is not a driver → a clear usage error before any SCM call.
+ * 3. loadDriver with a path that is not a driver → a clear usage error before any SCM call;
+ * 4. QueryServiceConfigW through koffi reads back the binary path of a service we register, and
+ *    loadDriver refuses that service (another driver's binary) without starting or deleting it.
  * Prints one `RESULT <name> <ok|FAIL> <detail>` line per check.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { loadDriver } from '../native/winpmem/driver.js';
+import {
+  DELETE, loadAdvapi32, loadDriver, SC_MANAGER_CONNECT, SC_MANAGER_CREATE_SERVICE, SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL,
+  SERVICE_KERNEL_DRIVER, SERVICE_QUERY_CONFIG,
+} from '../native/winpmem/driver.js';
 import { openLiveWinPmem } from '../native/winpmem/index.js';
 import { PMEM_IOCTLS } from '../native/winpmem/protocol.js';
 import { Win32PmemDevice } from '../native/winpmem/win32-device.js';
@@ -74,7 +79,35 @@ try {
   report('scm', false, 'loaded a driver that does not exist?');
 } catch (e) {
   // Wine's SCM: either refuses (not admin) or fails to start the missing .sys; either way one mapped line.
-  report('scm', /^(Service Control Manager|WinPmem driver service "pmem"): .*Windows error \d+\)$/.test(msg(e)), msg(e));
+  report('scm', /^(Service Control Manager|WinPmem driver service "winpmem"): .*Windows error \d+\)$/.test(msg(e)), msg(e));
+}
+
+// 4. a service of that name registered for another driver: read back, then refused untouched
+{
+  const api = loadAdvapi32();
+  const name = 'memscope-proof-foreign';
+  const foreign = 'C:\\windows\\system32\\drivers\\foreign.sys';
+  const scm = api.OpenSCManagerW(null, null, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
+  const svc = api.CreateServiceW(scm, name, name, SERVICE_QUERY_CONFIG | DELETE, SERVICE_KERNEL_DRIVER, SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL, foreign, null, null, null, null, null);
+  if (!svc) {
+    report('query-config', false, `CreateServiceW failed, Windows error ${api.GetLastError()}`);
+  } else {
+    try {
+      const q = api.QueryServiceBinaryPath(svc);
+      report('query-config', 'binaryPath' in q && q.binaryPath.toLowerCase().endsWith(foreign.slice(2).toLowerCase()), JSON.stringify(q));
+      try {
+        loadDriver('C:\\tools\\winpmem_x64.sys', { skipPathCheck: true, serviceName: name });
+        report('foreign-service', false, 'used a service registered for another driver');
+      } catch (e) {
+        const again = api.QueryServiceBinaryPath(svc); // still there: not deleted
+        report('foreign-service', /already exists for another driver \(.*foreign\.sys\), not C:\\tools\\winpmem_x64\.sys/.test(msg(e)) && 'binaryPath' in again, msg(e));
+      }
+    } finally {
+      api.DeleteService(svc);
+      api.CloseServiceHandle(svc);
+    }
+  }
+  api.CloseServiceHandle(scm);
 }
 
 console.log(`SUMMARY ${results.filter(Boolean).length}/${results.length} ok`);

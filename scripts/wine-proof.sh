@@ -3,7 +3,8 @@
 # under Wine with a Windows node.exe and koffi's win32-x64 build. Not part of `npm test`.
 #   needs: Debian wine64 (apt-get install -y wine64), network for `npm pack`.
 # What it checks (scripts/wine-proof-entry.ts): CreateFileW on \\.\pmem → "driver not loaded";
-# SetFilePointerEx + ReadFile + DeviceIoControl marshal correctly on a plain file; loadDriver errors.
+# SetFilePointerEx + ReadFile + DeviceIoControl marshal correctly on a plain file; loadDriver errors;
+# QueryServiceConfigW reads a service's binary back and loadDriver refuses one registered for another driver.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="${WINE_PROOF_DIR:-$(mktemp -d /tmp/memscope-wine-proof.XXXXXX)}"

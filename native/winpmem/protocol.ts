@@ -27,8 +27,13 @@ import { hex } from '../../main/engine/util/hex.js';
 
 /** Win32 path of the device the driver creates (`\Device\pmem`, linked as `\??\pmem`). */
 export const PMEM_DEVICE_PATH = '\\\\.\\pmem';
-/** Service name the WinPmem tools register the driver under. */
-export const PMEM_SERVICE_NAME = 'pmem';
+/**
+ * Service name the driver is registered under: `winpmem`, as WinPmem's own tools since PR #54. Not
+ * `pmem`: on Windows 10 and later that service is Microsoft's persistent-memory disk driver
+ * (\SystemRoot\System32\drivers\pmem.sys), and creating, stopping or deleting it breaks that
+ * driver (WinPmem issue #53).
+ */
+export const PMEM_SERVICE_NAME = 'winpmem';
 
 export const FILE_DEVICE_UNKNOWN = 0x22;
 export const METHOD_BUFFERED = 0;

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { MemScopeError } from '../../main/engine/errors.js';
 import { WinPmemSource } from './device.js';
 import {
-  type Advapi32, checkDriverPath, DELETE, loadDriver, SERVICE_DEMAND_START, SERVICE_KERNEL_DRIVER, SERVICE_START, SERVICE_STOP,
+  type Advapi32, checkDriverPath, DELETE, driverImageFile, loadDriver, SERVICE_DEMAND_START, SERVICE_KERNEL_DRIVER, SERVICE_QUERY_CONFIG,
+  SERVICE_START, SERVICE_STOP,
 } from './driver.js';
 import { openLiveWinPmem } from './index.js';
 import { encodeInfo, INFO_BUFFER_SIZE, PMEM_IOCTLS } from './protocol.js';
@@ -154,8 +155,11 @@ describe('Win32PmemDevice over a fake kernel32', () => {
   });
 });
 
-/** A fake advapi32 recording calls; `fail` maps a call name to the Win32 error it returns. */
-function fakeAdvapi32(fail: Record<string, number> = {}) {
+/**
+ * A fake advapi32 recording calls; `fail` maps a call name to the Win32 error it returns, and
+ * `binaryPath` is what QueryServiceConfigW reports for an existing service.
+ */
+function fakeAdvapi32(fail: Record<string, number> = {}, binaryPath = '\\??\\C:\\tools\\winpmem_x64.sys') {
   const log: string[] = [];
   let lastError = 0;
   const res = (name: string, ok: Handle | number): Handle | number => {
@@ -171,6 +175,11 @@ function fakeAdvapi32(fail: Record<string, number> = {}) {
     ControlService: (svc, control, status) => { log.push(`ControlService ${String(svc)} ${control} ${status.length}`); return res('ControlService', 1) as number; },
     DeleteService: (svc) => { log.push(`DeleteService ${String(svc)}`); return res('DeleteService', 1) as number; },
     CloseServiceHandle: (h) => { log.push(`CloseServiceHandle ${String(h)}`); return 1; },
+    QueryServiceBinaryPath: (svc) => {
+      log.push(`QueryServiceConfigW ${String(svc)}`);
+      const code = fail['QueryServiceConfigW'];
+      return code === undefined ? { binaryPath } : { error: code };
+    },
     GetLastError: () => lastError,
   };
   return { api, log };
@@ -182,12 +191,12 @@ describe('loadDriver over a fake Service Control Manager', () => {
   it('creates a demand-start kernel-driver service, starts it, and on unload stops and deletes it', () => {
     const { api, log } = fakeAdvapi32();
     const d = loadDriver(sys, { api, skipPathCheck: true });
-    expect(d).toMatchObject({ serviceName: 'pmem', created: true, wasRunning: false });
+    expect(d).toMatchObject({ serviceName: 'winpmem', created: true, wasRunning: false });
     expect(SERVICE_KERNEL_DRIVER).toBe(1);
     expect(SERVICE_DEMAND_START).toBe(3);
     expect(log).toEqual([
       'OpenSCManagerW 3',
-      `CreateServiceW 100 pmem ${(SERVICE_START | SERVICE_STOP | 4 | DELETE).toString(16)} 1 3 ${sys}`,
+      `CreateServiceW 100 winpmem ${(SERVICE_QUERY_CONFIG | SERVICE_START | SERVICE_STOP | 4 | DELETE).toString(16)} 1 3 ${sys}`,
       'StartServiceW 200',
     ]);
     expect(d.unload()).toEqual([]);
@@ -196,13 +205,58 @@ describe('loadDriver over a fake Service Control Manager', () => {
     expect(log.length).toBe(7);
   });
 
-  it('reuses an existing service and leaves an already-running driver running', () => {
+  it('reuses an existing service whose binary is our .sys file, and leaves an already-running driver running', () => {
     const { api, log } = fakeAdvapi32({ CreateServiceW: WIN32.ERROR_SERVICE_EXISTS, StartServiceW: WIN32.ERROR_SERVICE_ALREADY_RUNNING });
     const d = loadDriver(sys, { api, skipPathCheck: true });
     expect(d).toMatchObject({ created: false, wasRunning: true });
-    expect(log[2]).toBe('OpenServiceW 100 pmem');
+    expect(log.slice(2, 4)).toEqual(['OpenServiceW 100 winpmem', 'QueryServiceConfigW 201']);
     d.unload();
     expect(log.filter((l) => /ControlService|DeleteService/.test(l))).toEqual([]);
+  });
+
+  it('stops (but does not delete) an existing service of ours that it started', () => {
+    // the SCM stores a DOS driver path as \??\C:\…; the case may differ from what we were given
+    const { api, log } = fakeAdvapi32({ CreateServiceW: WIN32.ERROR_SERVICE_EXISTS }, '\\??\\C:\\TOOLS\\WinPmem_x64.sys');
+    const d = loadDriver(sys, { api, skipPathCheck: true });
+    expect(d).toMatchObject({ created: false, wasRunning: false });
+    expect(d.unload()).toEqual([]);
+    expect(log.filter((l) => /StartServiceW|ControlService|DeleteService/.test(l))).toEqual(['StartServiceW 201', 'ControlService 201 1 28']);
+  });
+
+  it('never starts, stops or deletes a service registered for another driver (Microsoft\'s pmem.sys)', () => {
+    const msPmem = '\\SystemRoot\\System32\\drivers\\pmem.sys';
+    for (const running of [false, true]) {
+      const { api, log } = fakeAdvapi32(
+        { CreateServiceW: WIN32.ERROR_SERVICE_EXISTS, ...(running ? { StartServiceW: WIN32.ERROR_SERVICE_ALREADY_RUNNING } : {}) }, msPmem);
+      let err: unknown;
+      try { loadDriver(sys, { api, skipPathCheck: true, serviceName: 'pmem', systemRoot: 'C:\\Windows' }); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(MemScopeError);
+      expect((err as Error).message).toBe(
+        `WinPmem driver service "pmem": already exists for another driver (${msPmem}), not ${sys}; MemScope does not start, stop or delete it — remove it if it is a stale WinPmem install, or load the driver under another service name`,
+      );
+      expect(log).toEqual(['OpenSCManagerW 3', expect.stringMatching(/^CreateServiceW 100 pmem /), 'OpenServiceW 100 pmem', 'QueryServiceConfigW 201',
+        'CloseServiceHandle 201', 'CloseServiceHandle 100']);
+    }
+    // the same file under the name \SystemRoot\ stands for is ours
+    const ours = fakeAdvapi32({ CreateServiceW: WIN32.ERROR_SERVICE_EXISTS }, '\\SystemRoot\\System32\\drivers\\winpmem_x64.sys');
+    expect(loadDriver('C:\\Windows\\System32\\drivers\\winpmem_x64.sys', { api: ours.api, skipPathCheck: true, systemRoot: 'C:\\Windows' }).created).toBe(false);
+  });
+
+  it('refuses an existing service whose binary it cannot read', () => {
+    const { api, log } = fakeAdvapi32({ CreateServiceW: WIN32.ERROR_SERVICE_EXISTS, QueryServiceConfigW: WIN32.ERROR_ACCESS_DENIED });
+    expect(() => loadDriver(sys, { api, skipPathCheck: true })).toThrow(
+      'WinPmem driver service "winpmem": already exists and its binary cannot be read (access denied — run MemScope as administrator; QueryServiceConfigW, Windows error 5); MemScope does not start, stop or delete a service it cannot tell is its own',
+    );
+    expect(log.filter((l) => /StartServiceW|ControlService|DeleteService/.test(l))).toEqual([]);
+  });
+
+  it('maps the ImagePath forms the SCM stores to one comparable file name', () => {
+    const want = 'c:\\tools\\winpmem_x64.sys';
+    for (const form of ['\\??\\C:\\Tools\\WinPmem_x64.sys', '\\\\?\\C:\\tools\\winpmem_x64.sys', '"C:\\tools\\winpmem_x64.sys"', 'C:/tools/winpmem_x64.sys', 'C:\\tools\\x\\..\\winpmem_x64.sys']) {
+      expect(driverImageFile(form, 'C:\\Windows'), form).toBe(want);
+    }
+    expect(driverImageFile('\\SystemRoot\\System32\\drivers\\pmem.sys', 'D:\\WINNT')).toBe('d:\\winnt\\system32\\drivers\\pmem.sys');
+    expect(driverImageFile('System32\\drivers\\pmem.sys', 'C:\\Windows')).toBe('c:\\windows\\system32\\drivers\\pmem.sys');
   });
 
   it('fails with one clear line and leaves nothing behind', () => {
@@ -212,7 +266,7 @@ describe('loadDriver over a fake Service Control Manager', () => {
     );
     const b = fakeAdvapi32({ StartServiceW: WIN32.ERROR_INVALID_IMAGE_HASH });
     expect(() => loadDriver(sys, { api: b.api, skipPathCheck: true })).toThrow(
-      `WinPmem driver service "pmem": Windows cannot verify the driver's signature (use the signed winpmem_x64.sys from a WinPmem release) (StartServiceW ${sys}, Windows error 577)`,
+      `WinPmem driver service "winpmem": Windows cannot verify the driver's signature (use the signed winpmem_x64.sys from a WinPmem release) (StartServiceW ${sys}, Windows error 577)`,
     );
     expect(b.log.slice(-3)).toEqual(['DeleteService 200', 'CloseServiceHandle 200', 'CloseServiceHandle 100']);
     const c = fakeAdvapi32({ StartServiceW: WIN32.ERROR_DRIVER_BLOCKED });
@@ -222,7 +276,7 @@ describe('loadDriver over a fake Service Control Manager', () => {
   it('unload reports stop/delete failures as warnings', () => {
     const { api } = fakeAdvapi32({ ControlService: WIN32.ERROR_SERVICE_NOT_ACTIVE });
     const d = loadDriver(sys, { api, skipPathCheck: true });
-    expect(d.unload()).toEqual(['WinPmem driver service "pmem": the driver service is not running (ControlService STOP, Windows error 1062)']);
+    expect(d.unload()).toEqual(['WinPmem driver service "winpmem": the driver service is not running (ControlService STOP, Windows error 1062)']);
   });
 
   it('checks the driver path and says where to get the driver', () => {

@@ -3,7 +3,7 @@
  * "System" (15-byte char array, zero padded) and, in the embedded _KPROCESS, DirectoryTableBase —
  * the kernel CR3. A bytes scan for the name finds candidates in all of physical memory; for each
  * hit every known EPROCESS layout is tried (the profile's when the build is known, else the
- * distinct layouts of the bundled profiles), and the DirectoryTableBase must name a page that looks
+ * distinct layouts of the bundled profiles, KNOWN_X64_LAYOUTS), and the DirectoryTableBase must name a page that looks
  * like a kernel PML4 (inspectPml4). The EPROCESS is read physically contiguous from the name's
  * page: System's EPROCESS is a non-paged pool allocation, and a hit whose fields would cross into an
  * absent page is skipped.
@@ -11,6 +11,7 @@
 import type { PhysicalSource } from '../../../sources/physical-source.js';
 import { asciiHex, bytesScan } from '../../../scan/scanners/bytes.js';
 import type { Profile } from '../../../profile/profile.js';
+import { KNOWN_LAYOUTS, type KnownLayout } from '../../known-layouts.js';
 import { hex } from '../../../util/hex.js';
 import { inspectPml4, readU64 } from '../page-walk.js';
 import type { PhysicalScanFn } from '../scan-runner.js';
@@ -25,17 +26,22 @@ export interface EprocessLayout {
 }
 
 /**
- * The distinct x64 layouts across the 213 bundled ntkrnlmp.pdb profiles (Windows 7 SP1 … 11 21H2),
- * extracted from their ISF (_EPROCESS.UniqueProcessId/ImageFileName, _KPROCESS.DirectoryTableBase).
- * Used only before the build is known; once it is, layoutFromProfile() is authoritative.
+ * The distinct (UniqueProcessId, ImageFileName, DirectoryTableBase) triples of the bundled profiles'
+ * layouts (known-layouts.data.ts), newest first: what a System hit is tried against before the build
+ * is known; once it is, layoutFromProfile() is authoritative.
  */
-export const KNOWN_X64_LAYOUTS: readonly EprocessLayout[] = [
-  { uniqueProcessId: 0x440, imageFileName: 0x5a8, directoryTableBase: 0x28, label: 'Windows 10 2004+ / 11' },
-  { uniqueProcessId: 0x2e8, imageFileName: 0x450, directoryTableBase: 0x28, label: 'Windows 10 1903/1909' },
-  { uniqueProcessId: 0x2e0, imageFileName: 0x450, directoryTableBase: 0x28, label: 'Windows 10 1607..1809' },
-  { uniqueProcessId: 0x2e0, imageFileName: 0x438, directoryTableBase: 0x28, label: 'Windows 8.1 / 10 1507..1511' },
-  { uniqueProcessId: 0x180, imageFileName: 0x2e0, directoryTableBase: 0x28, label: 'Windows 7 SP1' },
-];
+export const KNOWN_X64_LAYOUTS: readonly EprocessLayout[] = systemProcessLayouts(KNOWN_LAYOUTS);
+
+export function systemProcessLayouts(layouts: readonly KnownLayout[]): EprocessLayout[] {
+  const out = new Map<string, EprocessLayout>();
+  for (const l of [...layouts].reverse()) {
+    const triple = { uniqueProcessId: l.eprocess.UniqueProcessId, imageFileName: l.eprocess.ImageFileName, directoryTableBase: l.directoryTableBase };
+    const key = JSON.stringify(triple);
+    const seen = out.get(key);
+    out.set(key, { ...triple, label: seen ? `${l.label} / ${seen.label}` : l.label });
+  }
+  return [...out.values()];
+}
 
 export function layoutFromProfile(p: Profile): EprocessLayout {
   return {
