@@ -8,6 +8,7 @@ import type { Profile } from '../profile/profile.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import type { VirtualMemory } from '../translate/types.js';
 import { X64AddressSpace } from '../translate/x64/address-space.js';
+import { pml4FromDtb } from '../translate/x64/mmu.js';
 import { hex } from '../util/hex.js';
 import { StructView, readUnicodeString } from './struct-view.js';
 
@@ -43,9 +44,6 @@ export interface ProcessDecodeContext {
   readonly kernel: VirtualMemory;
   readonly source: PhysicalSource;
 }
-
-/** DirBase bits 12..51: the PML4 frame (Intel SDM vol. 3, 4.5: CR3 bits 11:0 are PCID or flags). */
-export const DTB_FRAME_MASK = 0x000f_ffff_ffff_f000n;
 
 /** Highest PID we treat as sane: Windows handle values are < 2^24 (16M handles per table). */
 export const MAX_SANE_PID = 1 << 24;
@@ -145,7 +143,8 @@ function readSessionId(ctx: ProcessDecodeContext, v: StructView): number | null 
 export function readProcessParameters(ctx: ProcessDecodeContext, dtbRaw: bigint, peb: bigint): { imagePath: string | null; commandLine: string | null; missing: string[] } {
   const { profile, source } = ctx;
   const missing: string[] = [];
-  if ((dtbRaw & DTB_FRAME_MASK) === 0n || Number(dtbRaw & DTB_FRAME_MASK) >= source.size) {
+  const pml4 = pml4FromDtb(dtbRaw); // DirBase bits 12..51; bits 11:0 are PCID or flags
+  if (pml4 === 0 || pml4 >= source.size) {
     return { imagePath: null, commandLine: null, missing: ['imagePath', 'commandLine'] };
   }
   const space = processSpace(ctx, dtbRaw);

@@ -9,10 +9,11 @@
  * physically and reported with `offset` null and a warning: a remnant of a process that ran earlier.
  */
 import type { WindowsKernel } from '../../windows/kernel.js';
-import { DTB_FRAME_MASK, MAX_SANE_PID, readEprocess, readEprocessUnmapped, type ProcessRow } from '../../windows/eprocess.js';
+import { MAX_SANE_PID, readEprocess, readEprocessUnmapped, type ProcessRow } from '../../windows/eprocess.js';
 import { viewInUnmappedPage, type UnmappedPoolObject } from '../../windows/unmapped-pool-object.js';
 import { StructView } from '../../windows/struct-view.js';
 import { scanPoolObjects, type PoolScanOptions } from './pool-objects.js';
+import { pml4FromDtb } from '../../translate/x64/mmu.js';
 
 export type { ProcessRow } from '../../windows/eprocess.js';
 
@@ -33,9 +34,9 @@ export function eprocessInsanity(row: ProcessRow, sourceSize: number): string | 
   if (created < Date.UTC(1980, 0, 1) || created > Date.UTC(2200, 0, 1)) return `CreateTime ${row.createTime} is implausible`;
   if (row.exitTime !== null && Date.parse(row.exitTime) < created) return `ExitTime ${row.exitTime} precedes CreateTime`;
   if (row.dtb === null) return 'DirectoryTableBase is unreadable';
-  const pml4 = BigInt(row.dtb) & DTB_FRAME_MASK; // low 12 bits are PCID/flags, never a reason to reject
-  if (pml4 === 0n) return `DirectoryTableBase ${row.dtb} is zero once masked`;
-  if (pml4 >= BigInt(sourceSize)) return `DirectoryTableBase ${row.dtb} points past the end of physical memory`;
+  const pml4 = pml4FromDtb(BigInt(row.dtb)); // low 12 bits are PCID/flags, never a reason to reject
+  if (pml4 === 0) return `DirectoryTableBase ${row.dtb} is zero once masked`;
+  if (pml4 >= sourceSize) return `DirectoryTableBase ${row.dtb} points past the end of physical memory`;
   return null;
 }
 
