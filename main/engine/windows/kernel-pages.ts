@@ -22,7 +22,7 @@ const PAGE = 4096;
 export interface KernelPageMapOptions {
   /** Most page tables read (default 1<<17 = 512 MiB of tables; a real kernel half needs far fewer). */
   readonly maxTables?: number;
-  /** Most runs kept (default 1<<22: 96 MiB; tables built to alias one PT everywhere cannot exhaust memory). */
+  /** Most runs kept (default 1<<22: 80 MiB; tables built to alias one PT everywhere cannot exhaust memory). */
   readonly maxRuns?: number;
 }
 
@@ -31,14 +31,14 @@ export class KernelPageMap {
    *  virtual pages vpn[i] .. (48-bit VA >> 12). */
   private readonly first: Float64Array;
   private readonly vpn: Float64Array;
-  private readonly count: Float64Array;
+  private readonly count: Uint32Array;
   readonly tablesRead: number;
   readonly problems: readonly string[];
 
   private constructor(runs: Runs, tablesRead: number, problems: readonly string[]) {
     this.first = Float64Array.from(runs.first);
     this.vpn = Float64Array.from(runs.vpn);
-    this.count = Float64Array.from(runs.count);
+    this.count = Uint32Array.from(runs.count); // < 2^28 pages: a run never exceeds 52-bit physical memory
     this.tablesRead = tablesRead;
     this.problems = problems;
   }
@@ -77,7 +77,7 @@ export class KernelPageMap {
     return vaOfVpn(this.vpn[hi]! + (p - this.first[hi]!)) + BigInt(pa % PAGE);
   }
 
-  /** Runs held (for tests and the bench: the map's size is 24 bytes a run). */
+  /** Runs held (for tests and the bench: the map's size is 20 bytes a run). */
   get runs(): number {
     return this.first.length;
   }
