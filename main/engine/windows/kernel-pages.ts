@@ -98,14 +98,26 @@ interface Runs {
 
 /**
  * Runs in VA order (as the walk yields them, so a lower index is a lower VA) → disjoint runs sorted
- * by frame, each frame kept under its lowest VA. A sweep over frame boundaries with a min-heap of the
- * runs covering the current frame (keyed by run index): O(n log n) however the runs overlap.
+ * by frame, each frame kept under its lowest VA. Runs that do not overlap (the usual case: a frame
+ * mapped once) are copied in frame order; otherwise a sweep over frame boundaries with a min-heap of
+ * the runs covering the current frame (keyed by run index) decides: O(n log n) however they overlap.
  */
 function disjointByFrame(runs: Runs): Runs {
   const { first, vpn, count } = runs;
   const n = first.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => first[a]! - first[b]! || a - b);
+  const order = byFirstFrame(first);
   const out: Runs = { first: [], vpn: [], count: [] };
+  const emit = (at: number, v: number, pages: number): void => {
+    const k = out.first.length - 1;
+    if (k >= 0 && out.first[k]! + out.count[k]! === at && out.vpn[k]! + out.count[k]! === v) out.count[k]! += pages;
+    else { out.first.push(at); out.vpn.push(v); out.count.push(pages); }
+  };
+  let overlap = false;
+  for (let i = 1; i < n && !overlap; i++) overlap = first[order[i]!]! < first[order[i - 1]!]! + count[order[i - 1]!]!;
+  if (!overlap) {
+    for (let i = 0; i < n; i++) emit(first[order[i]!]!, vpn[order[i]!]!, count[order[i]!]!);
+    return out;
+  }
   const heap = new MinHeap();
   let next = 0; // next run of `order` not yet pushed
   let at = n > 0 ? first[order[0]!]! : 0;
@@ -118,13 +130,26 @@ function disjointByFrame(runs: Runs): Runs {
     }
     const win = heap.top;
     const end = Math.min(first[win]! + count[win]!, next < n ? first[order[next]!]! : Infinity);
-    const v = vpn[win]! + (at - first[win]!);
-    const k = out.first.length - 1;
-    if (k >= 0 && out.first[k]! + out.count[k]! === at && out.vpn[k]! + out.count[k]! === v) out.count[k]! += end - at;
-    else { out.first.push(at); out.vpn.push(v); out.count.push(end - at); }
+    emit(at, vpn[win]! + (at - first[win]!), end - at);
     at = end;
   }
   return out;
+}
+
+/** Run indices ordered by first frame, then index; a native numeric sort of packed keys when they fit. */
+function byFirstFrame(first: readonly number[]): ArrayLike<number> {
+  const n = first.length;
+  let max = 0;
+  for (const f of first) if (f > max) max = f;
+  if ((max + 1) * n < 2 ** 53) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = first[i]! * n + i;
+    keys.sort();
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = keys[i]! % n;
+    return order;
+  }
+  return Array.from({ length: n }, (_, i) => i).sort((a, b) => first[a]! - first[b]! || a - b);
 }
 
 /** Binary min-heap of run indices. */
