@@ -18,22 +18,24 @@ export type EntryStep = 'table' | 'page' | 'transition' | 'not-present';
 export const PT_LEVEL = 3;
 const PRESENT = 1 << X64_MMU.bits.present;
 const PAGE_SIZE_BIT = 1 << X64_MMU.bits.pageSize;
+/** Page size a PS entry maps at each level (null: PS does not map a page there), read once. */
+const LARGE: readonly (PageSize | null)[] = X64_MMU.levels.map((l) => l.largePage);
 
 /** How the entry at `level` (0 = PML4 … 3 = PT) whose low half is `lo` is followed (bits 0, 7, 10, 11 decide). */
 export function entryStep(level: number, lo: number): EntryStep {
   if ((lo & PRESENT) === 0) return level === PT_LEVEL && isTransitionPte(lo) ? 'transition' : 'not-present';
   if (level === PT_LEVEL) return 'page';
-  return X64_MMU.levels[level]!.largePage !== null && (lo & PAGE_SIZE_BIT) !== 0 ? 'page' : 'table';
+  return (lo & PAGE_SIZE_BIT) !== 0 && LARGE[level] !== null ? 'page' : 'table';
 }
 
 /** Size of the page an entry maps when entryStep says 'page' or 'transition'. */
 export function entryPageSize(level: number): PageSize {
-  return X64_MMU.levels[level]!.largePage ?? '4K';
+  return LARGE[level] ?? '4K';
 }
 
 /** Where the entry points: the next table, the mapped page's base, or the transition frame. */
 export function entryTarget(level: number, lo: number, hi: number, step: EntryStep): number {
   if (step === 'transition') return transitionFrame(lo, hi);
-  const large = X64_MMU.levels[level]!.largePage;
+  const large = LARGE[level] ?? null;
   return step === 'page' && large !== null ? largePageBase(lo, hi, large) : tableAddress(lo, hi);
 }
