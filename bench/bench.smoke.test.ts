@@ -14,7 +14,7 @@ const ALWAYS = [
   'psscan-vs-read', 'psscan-again-vs-read', 'pool-tag-scan-vs-read', 'pool-tag-psxview-scan-vs-read', 'read-ms', 'psscan-ms', 'discovery-ms',
   'discovery-exhaustive-ms', 'discovery-nostub-ms', 'discovery-nostub-step:dtb', 'first-pslist-row-ms',
   'first-pslist-row-after-kernel-ms', 'peak-rss-mib', 'worker-scaling', 'translate-cold', 'translate-cached',
-  'translate-table-cached',
+  'translate-table-cached', 'sparse-peak-rss-mib',
 ];
 
 describe('bench report model', () => {
@@ -39,7 +39,10 @@ describe('bench report model', () => {
     expect(() => parseBenchArgs(['--runs', '0'], log)).toThrow(/--runs must be an integer/);
     expect(() => parseBenchArgs(['--bogus'], log)).toThrow();
     expect(parseBenchArgs(['--size', '1,4'], log).sizesMiB).toEqual([1024, 4096]);
-    expect(parseBenchArgs(['--smoke'], log)).toMatchObject({ sizesMiB: [64], runs: 1 });
+    expect(parseBenchArgs(['--smoke'], log)).toMatchObject({ sizesMiB: [64], runs: 1, sparseSizesMiB: [65536] });
+    expect(parseBenchArgs(['--sparse', '64,256'], log).sparseSizesMiB).toEqual([65536, 262144]);
+    expect(parseBenchArgs(['--sparse', 'none'], log).sparseSizesMiB).toEqual([]);
+    expect(() => parseBenchArgs(['--sparse', '512'], log)).toThrow(/--sparse 512/);
   });
 });
 
@@ -68,7 +71,7 @@ describe('bench --smoke', () => {
       expect(r.min! <= r.median! && r.median! <= r.max!, r.id).toBe(true);
       expect(['PASS', 'MISS', 'INFO']).toContain(r.verdict);
     }
-    for (const id of ['psscan-vs-read', 'discovery-ms', 'discovery-nostub-ms', 'first-pslist-row-ms', 'peak-rss-mib']) {
+    for (const id of ['psscan-vs-read', 'discovery-ms', 'discovery-nostub-ms', 'first-pslist-row-ms', 'peak-rss-mib', 'sparse-peak-rss-mib']) {
       const r = report.rows.find((x) => x.id === id)!;
       expect(r.target, id).not.toBeNull();
       expect(['PASS', 'MISS']).toContain(r.verdict);

@@ -18,6 +18,7 @@ import { benchBundledDir } from './profiles.js';
 import { guidAgeKey } from '../main/engine/profile/model.js';
 import type { AnalyzeResult, DiscoverResult, ScanResult, TranslateResult } from './protocol.js';
 import { makeRow, notApplicable, renderTable, type BenchReport, type BenchRow } from './report.js';
+import { measureSparseRss, SPARSE_SIZES_MIB } from './sparse-rss.js';
 
 export interface BenchOptions {
   /** Image sizes in MiB. */
@@ -29,6 +30,8 @@ export interface BenchOptions {
   readonly processes: number;
   /** Distinct pages for the translation rate. */
   readonly translatePages: number;
+  /** Sparse machines (MiB) whose psscan peak RSS is measured (sparse-rss.ts); empty: none. */
+  readonly sparseSizesMiB: readonly number[];
   readonly log: (line: string) => void;
 }
 
@@ -200,6 +203,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     images.push(ns.image);
     rows.push(...ns.rows);
   }
+  if (o.sparseSizesMiB.length > 0) {
+    const sparse = await measureSparseRss({ ...o, sizesMiB: o.sparseSizesMiB }, warnings);
+    images.push(...sparse.images);
+    rows.push(...sparse.rows);
+  }
   rows.push(notApplicable('renderer-sort-scroll', 'sort 10,000 rows + scroll pass (headless Chromium)', { op: '<=', value: TARGETS.rendererMs }, 'ms', 'n/a (no renderer yet)'));
   return {
     tool: 'memscope-bench',
@@ -214,13 +222,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   };
 }
 
-const USAGE = 'usage: npm run bench -- [--size <GiB>[,<GiB>…]] [--json <file>] [--runs N] [--smoke] [--build <build>] [--seed N]';
+const USAGE = 'usage: npm run bench -- [--size <GiB>[,<GiB>…]] [--sparse <GiB>[,<GiB>…]|none] [--json <file>] [--runs N] [--smoke] [--build <build>] [--seed N]';
 
 export function parseBenchArgs(argv: readonly string[], log: (line: string) => void): BenchOptions & { json: string | null } {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       size: { type: 'string', multiple: true },
+      sparse: { type: 'string' },
       json: { type: 'string' },
       runs: { type: 'string' },
       smoke: { type: 'boolean', default: false },
@@ -247,6 +256,14 @@ export function parseBenchArgs(argv: readonly string[], log: (line: string) => v
       return mib;
     });
   } else sizesMiB = smoke ? [64] : [1024, 4096];
+  let sparseSizesMiB: number[] = smoke ? [SPARSE_SIZES_MIB[0]] : [...SPARSE_SIZES_MIB];
+  if (values.sparse !== undefined) {
+    sparseSizesMiB = values.sparse === 'none' ? [] : values.sparse.split(',').map((s) => {
+      const g = Number(s);
+      if (!Number.isInteger(g) || g < 1 || g > 256) throw new UsageExit(`--sparse ${s}: must be whole GiB between 1 and 256, or none\n${USAGE}`);
+      return g * 1024;
+    });
+  }
   return {
     sizesMiB,
     runs: int('runs', values.runs, smoke ? 1 : 3, 1, 50),
@@ -255,6 +272,7 @@ export function parseBenchArgs(argv: readonly string[], log: (line: string) => v
     seed: int('seed', values.seed, 1, 0, 2 ** 31),
     processes: smoke ? 8 : 60,
     translatePages: smoke ? 20_000 : 200_000,
+    sparseSizesMiB,
     json: values.json ?? null,
     log,
   };

@@ -22,7 +22,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
     .requiredOption('--build <build>', 'GUIDAGE, build number (19041) or version (10.0.19041.508)')
     .requiredOption('--out <file>', 'image file to write; the truth goes to <file>.truth.json')
     .option('--format <format>', SAMPLE_FORMATS.join(', '), 'raw')
-    .option('--size <MiB>', 'physical memory size in MiB (64–65536)', '256')
+    .option('--size <MiB>', 'physical memory size in MiB (64–262144)', '256')
     .option('--processes <n>', 'extra processes beyond the standard set', '8')
     .option('--seed <n>', 'PRNG seed: same seed, byte-identical image', '1')
     .option('--no-low-stub', 'leave out the PROCESSOR_START_BLOCK low stub')

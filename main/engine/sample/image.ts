@@ -10,7 +10,7 @@ import { POOL_TYPE_FREE, POOL_TYPE_NONPAGED, PoolArena, tagValue } from './pool.
 import { Prng } from './prng.js';
 import { plantUnmappedRemnant } from './remnant.js';
 import { StructBuf } from './struct-buf.js';
-import type { GroundTruth, TruthProcess } from './truth.js';
+import { STANDBY_MARKER, type GroundTruth, type TruthProcess } from './truth.js';
 
 /** Options of the in-memory model (format/output handled by the caller). */
 export interface ImageOptions {
@@ -70,9 +70,12 @@ export function physicalRuns(sizeMiB: number): PhysicalRun[] {
   return [low, { start: MiB, length: mid - MiB }, { start: mid + 2 * MiB, length: size - mid - 2 * MiB }];
 }
 
+/** Largest sample machine: 256 GiB of RAM (structures land all over it, so the top is populated too). */
+export const MAX_SIZE_MIB = 256 * 1024;
+
 export function buildImage(profile: Profile, buildNumber: number, version: string, opts: ImageOptions): SampleImage {
-  if (!Number.isInteger(opts.sizeMiB) || opts.sizeMiB < 64 || opts.sizeMiB > 64 * 1024) {
-    throw usageError(`--size must be an integer number of MiB between 64 and 65536 (got ${opts.sizeMiB})`);
+  if (!Number.isInteger(opts.sizeMiB) || opts.sizeMiB < 64 || opts.sizeMiB > MAX_SIZE_MIB) {
+    throw usageError(`--size must be an integer number of MiB between 64 and ${MAX_SIZE_MIB} (got ${opts.sizeMiB})`);
   }
   if (!Number.isInteger(opts.processes) || opts.processes < 0 || opts.processes > 2000) {
     throw usageError(`--processes must be between 0 and 2000 (got ${opts.processes})`);
@@ -476,6 +479,41 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
     bootTime: plan.bootTime,
   });
 
+  // ---- Kernel working set in 4 KiB pages (paged pool, system cache views): RAM/512 bytes of kernel
+  // VA whose frames are scattered over all of RAM, as on a machine that has run for a while. Their
+  // contents are left zero (not stored), so a populated-only image stays small. ----
+  const poolWindow = (poolRegion - slotVa(poolSlot)) >> 33n;
+  const workingSetVa = slotVa(poolSlot) + ((poolWindow ^ 2n) << 33n);
+  const workingSetPages = Math.floor(mem.totalBytes / 512 / PAGE_SIZE);
+  for (let i = 0; i < workingSetPages; i++) ks.map4k(workingSetVa + BigInt(i * PAGE_SIZE), mem.allocPage(), { writable: true });
+
+  // ---- Paged pool trimmed from the working set: kernel PTEs in Windows' software formats. ----
+  // A trimmed page whose frame still holds its data sits behind a transition PTE (a walker must
+  // resolve it); others were written to the page file, are demand-zero or prototype (no frame).
+  let swVa = slotVa(poolSlot) + ((poolWindow ^ 1n) << 33n) + BigInt(rng.int(0, 0xff)) * BigInt(LARGE_PAGE_SIZE);
+  const softwarePtes: NonNullable<GroundTruth['kernelSoftwarePtes']>[number][] = [];
+  for (const kind of ['transition', 'transition', 'transition', 'prototype', 'transition', 'pagefile', 'transition', 'demand-zero', 'transition'] as const) {
+    swVa += BigInt(PAGE_SIZE * rng.int(1, 3));
+    let pa: number | null = null;
+    let raw: bigint;
+    if (kind === 'transition') {
+      pa = mem.allocPage();
+      const page = new Uint8Array(PAGE_SIZE);
+      const dv = new DataView(page.buffer);
+      for (let off = 0; off < PAGE_SIZE; off += 4) dv.setUint32(off, rng.nextU32(), true);
+      page.set(new TextEncoder().encode(`${STANDBY_MARKER} ${hex(swVa)}`));
+      mem.write(pa, page);
+      raw = ks.mapSoftware(swVa, { kind, pa });
+    } else if (kind === 'prototype') {
+      raw = ks.mapSoftware(swVa, { kind, protoAddress: slotVa(poolSlot) + BigInt(rng.int(0, 0xffffff)) * 8n });
+    } else if (kind === 'pagefile') {
+      raw = ks.mapSoftware(swVa, { kind, pageFileOffset: rng.int(1, 0xfffff) });
+    } else {
+      raw = ks.mapSoftware(swVa, { kind });
+    }
+    softwarePtes.push({ va: hex(swVa), kind, pte: hex(raw), pa: pa === null ? null : hex(pa) });
+  }
+
   // ---- Ground truth. ----
   // A freed block's EPROCESS that still validates is a remnant psscan reports (as Volatility 3's does).
   const processes: TruthProcess[] = built
@@ -541,6 +579,7 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
       poolTags: { process: hex(procTag), thread: hex(threTag) },
       processes,
       decoys,
+      kernelSoftwarePtes: softwarePtes,
     },
   };
 }

@@ -23,6 +23,13 @@ export interface SampleOptions {
   readonly lowStub?: boolean; // default true
   readonly selfRefIndex?: number;
   readonly kernelBase?: bigint;
+  /**
+   * crashdump-bitmap only: the bitmap marks only the pages that hold data, as a kernel or active
+   * memory dump leaves free pages out, so even a 256 GiB machine is a file of a few MiB whose runs
+   * cover only populated memory (a raw image of it would be a 256 GiB sparse file, read back as
+   * zeros at page-cache speed).
+   */
+  readonly populatedOnly?: boolean;
 }
 
 const WRITER: Record<SampleFormat, WriterFormat> = {
@@ -40,6 +47,9 @@ export async function buildSample(opts: SampleOptions): Promise<GroundTruth> {
   if (!SAMPLE_FORMATS.includes(opts.format)) {
     throw usageError(`--format must be one of ${SAMPLE_FORMATS.join(', ')} (got "${String(opts.format)}")`);
   }
+  if (opts.populatedOnly && opts.format !== 'crashdump-bitmap') {
+    throw usageError(`populated-only images are bitmap crash dumps (format crashdump-bitmap), not ${opts.format}`);
+  }
   const seed = opts.seed ?? 1;
   if (!Number.isSafeInteger(seed) || seed < 0) throw usageError(`--seed must be a non-negative integer (got ${seed})`);
   const { profile, version, buildNumber } = await resolveSampleProfile(opts.build);
@@ -52,7 +62,7 @@ export async function buildSample(opts: SampleOptions): Promise<GroundTruth> {
     ...(opts.kernelBase !== undefined ? { kernelBase: opts.kernelBase } : {}),
   });
   const { mem, truth: t } = image;
-  const content = memoryFromPages(mem.runs, (pa) => mem.storedPage(pa / PAGE_SIZE));
+  const content = memoryFromPages(opts.populatedOnly ? populatedRuns(mem) : mem.runs, (pa) => mem.storedPage(pa / PAGE_SIZE));
   const dtb = BigInt(t.dtb);
   const activeHead = BigInt(t.symbols['PsActiveProcessHead'] ?? '0');
   try {
@@ -78,6 +88,18 @@ export async function buildSample(opts: SampleOptions): Promise<GroundTruth> {
     throw ioError(`${opts.out}.truth.json`, e);
   }
   return truth;
+}
+
+/** Runs of the pages the builder wrote (adjacent pages merged), in ascending order. */
+function populatedRuns(mem: SparsePhysicalMemory): { start: number; length: number }[] {
+  const runs: { start: number; length: number }[] = [];
+  for (const [pfn] of mem.storedPages()) {
+    const pa = pfn * PAGE_SIZE;
+    const last = runs[runs.length - 1];
+    if (last && last.start + last.length === pa) last.length += PAGE_SIZE;
+    else runs.push({ start: pa, length: PAGE_SIZE });
+  }
+  return runs;
 }
 
 /**

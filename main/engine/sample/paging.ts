@@ -15,6 +15,12 @@ export const PTE_G = 0x100n;
 export const PTE_NX = 1n << 63n;
 export const ADDR_MASK = 0x000f_ffff_ffff_f000n;
 
+export type SoftwarePte =
+  | { readonly kind: 'transition'; readonly pa: number }
+  | { readonly kind: 'prototype'; readonly protoAddress: bigint }
+  | { readonly kind: 'pagefile'; readonly pageFileOffset: number }
+  | { readonly kind: 'demand-zero' };
+
 export interface MapFlags {
   readonly user?: boolean;
   readonly writable?: boolean;
@@ -88,6 +94,42 @@ export class AddressSpace {
     const pd = this.ensureTable(pdpt, index(va, 3), user);
     const pt = this.ensureTable(pd, index(va, 2), user);
     this.writeEntry(pt, index(va, 1), BigInt(pa) | this.leafBits(f));
+  }
+
+  /**
+   * A PT entry with the Valid bit clear, in one of the Windows x64 software formats (_MMPTE_*), for a
+   * kernel page that is not mapped by the hardware: transition (the page is still in RAM at `pa`, on
+   * the standby/modified list), prototype, page file or demand zero. Layouts as the kernel symbol
+   * tables define them (Windows 10 x64): Valid:0, SwizzleBit:4, Protection:5/5, Prototype:10,
+   * Transition:11, PageFrameNumber:12 (transition), PageFileHigh:32/32 (page file),
+   * ProtoAddress:16/48 (prototype). SwizzleBit is set: the high half is stored un-swizzled.
+   */
+  mapSoftware(va: bigint, pte: SoftwarePte): bigint {
+    if (va & 0xfffn) throw new RangeError('mapSoftware: unaligned');
+    const pdpt = this.ensureTable(this.pml4, index(va, 4), false);
+    const pd = this.ensureTable(pdpt, index(va, 3), false);
+    const pt = this.ensureTable(pd, index(va, 2), false);
+    if (this.readEntry(pt, index(va, 1)) !== 0n) throw new RangeError(`mapSoftware: VA 0x${BigInt.asUintN(64, va).toString(16)} already has a PTE`);
+    const protection = 4n << 5n; // MM_READWRITE
+    const swizzle = 1n << 4n;
+    let raw: bigint;
+    switch (pte.kind) {
+      case 'transition':
+        if (pte.pa % PAGE_SIZE) throw new RangeError('mapSoftware: unaligned transition frame');
+        raw = BigInt(pte.pa) | (1n << 11n) | protection | swizzle;
+        break;
+      case 'prototype':
+        raw = BigInt.asUintN(64, (pte.protoAddress << 16n) | (1n << 10n));
+        break;
+      case 'pagefile':
+        raw = (BigInt(pte.pageFileOffset >>> 0) << 32n) | protection | swizzle;
+        break;
+      case 'demand-zero':
+        raw = protection | swizzle;
+        break;
+    }
+    this.writeEntry(pt, index(va, 1), raw);
+    return raw;
   }
 
   /** 2 MiB page: PDE with PS set (SDM Table 4-17). */

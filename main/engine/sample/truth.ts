@@ -69,4 +69,18 @@ export interface GroundTruth {
   readonly processes: readonly TruthProcess[];
   /** Things that look like a process but are not, which no method may report. */
   readonly decoys: readonly { readonly physicalOffset: string; readonly why: string; readonly kind?: string }[];
+  /**
+   * Kernel pages behind a PTE whose Valid bit is clear, in a Windows software format: 'transition'
+   * ones still have their data in RAM at `pa` (the page starts with STANDBY_MARKER and its VA), so a
+   * walker resolves them there; the others map nothing. Absent in truths from older builders.
+   */
+  readonly kernelSoftwarePtes?: readonly {
+    readonly va: string;
+    readonly kind: 'transition' | 'prototype' | 'pagefile' | 'demand-zero';
+    readonly pte: string;
+    readonly pa: string | null;
+  }[];
 }
+
+/** First bytes of every page the builder puts behind a transition PTE (followed by its VA in hex). */
+export const STANDBY_MARKER = 'MemScope sample: paged pool page on the standby list at';

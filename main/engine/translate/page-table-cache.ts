@@ -55,14 +55,19 @@ export class PageTableCache {
   }
 
   private load(address: number): TablePage {
-    if (address >= this.source.size) {
-      // wholly past the end of physical memory: no read needed
-      return { address, view: null, absent: [{ start: 0, length: TABLE_PAGE }] };
-    }
-    this.reads++;
-    const { data, absent } = this.source.read(address, TABLE_PAGE);
-    const rel = absent.map((r) => ({ start: r.start - address, length: r.length }));
-    const whollyAbsent = rel.length === 1 && rel[0]!.start === 0 && rel[0]!.length >= TABLE_PAGE;
-    return { address, view: whollyAbsent ? null : new DataView(data.buffer, data.byteOffset, TABLE_PAGE), absent: rel };
+    if (address < this.source.size) this.reads++;
+    return readTablePage(this.source, address);
   }
+}
+
+/** Read the 4 KiB table page at `address` (4 KiB aligned) once, uncached: what the cache stores. */
+export function readTablePage(source: PhysicalSource, address: number): TablePage {
+  if (address >= source.size) {
+    // wholly past the end of physical memory: no read needed
+    return { address, view: null, absent: [{ start: 0, length: TABLE_PAGE }] };
+  }
+  const { data, absent } = source.read(address, TABLE_PAGE);
+  const rel = absent.map((r) => ({ start: r.start - address, length: r.length }));
+  const whollyAbsent = rel.length === 1 && rel[0]!.start === 0 && rel[0]!.length >= TABLE_PAGE;
+  return { address, view: whollyAbsent ? null : new DataView(data.buffer, data.byteOffset, TABLE_PAGE), absent: rel };
 }

@@ -16,6 +16,8 @@ import type { CliIo } from '../../cli/context.js';
 import { hex } from '../util/hex.js';
 import type { PageSize } from './types.js';
 import { X64AddressSpace } from './x64/address-space.js';
+import { forEachLeaf, vaOfVpn } from './x64/leaves.js';
+import { pml4FromDtb } from './x64/mmu.js';
 import { checkPrerequisites, qemuFixture, type QemuFixture } from './testing/qemu-fixture.js';
 import { PAGE_BYTES, parseCr3, parseInfoTlb, type TlbLeaf } from './testing/qemu-reference.js';
 
@@ -114,6 +116,15 @@ describe('X64AddressSpace against QEMU `info tlb` on a real Linux guest', () => 
     // user half (the running process) and kernel half both covered
     expect(leaves.some((l) => l.va < 0x800000000000n)).toBe(true);
     expect(leaves.some((l) => l.va >= 0xffff800000000000n)).toBe(true);
+  });
+
+  it('enumerates exactly the leaves QEMU lists (forEachLeaf, the walker discovery and the kernel page map use)', () => {
+    const ours: string[] = [];
+    const walk = forEachLeaf(source, pml4FromDtb(cr3), (vpn, frame, size, transition) => {
+      ours.push(`${hex(vaOfVpn(vpn))} ${hex(frame)} ${size}${transition ? ' transition' : ''}`);
+    }, { maxTables: 1 << 16 });
+    expect(walk.problems).toEqual([]);
+    expect(ours).toEqual(leaves.map((l) => `${hex(l.va)} ${hex(l.pa)} ${l.page}`));
   });
 
   it('answers "not present" for pages QEMU does not list (the gaps after each run of leaves)', () => {

@@ -8,6 +8,7 @@ import type { Profile } from '../profile/profile.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import type { VirtualMemory } from '../translate/types.js';
 import { X64AddressSpace } from '../translate/x64/address-space.js';
+import { pml4FromDtb } from '../translate/x64/mmu.js';
 import { hex } from '../util/hex.js';
 import { StructView, readUnicodeString } from './struct-view.js';
 
@@ -43,9 +44,6 @@ export interface ProcessDecodeContext {
   readonly kernel: VirtualMemory;
   readonly source: PhysicalSource;
 }
-
-/** DirBase bits 12..51: the PML4 frame (Intel SDM vol. 3, 4.5: CR3 bits 11:0 are PCID or flags). */
-export const DTB_FRAME_MASK = 0x000f_ffff_ffff_f000n;
 
 /** Highest PID we treat as sane: Windows handle values are < 2^24 (16M handles per table). */
 export const MAX_SANE_PID = 1 << 24;
@@ -84,9 +82,9 @@ export function eprocessInsanity(row: ProcessRow, sourceSize: number): string | 
   if (created < Date.UTC(1980, 0, 1) || created > Date.UTC(2200, 0, 1)) return `CreateTime ${row.createTime} is implausible`;
   if (row.exitTime !== null && Date.parse(row.exitTime) < created) return `ExitTime ${row.exitTime} precedes CreateTime`;
   if (row.dtb === null) return 'DirectoryTableBase is unreadable';
-  const pml4 = BigInt(row.dtb) & DTB_FRAME_MASK;
-  if (pml4 === 0n) return `DirectoryTableBase ${row.dtb} is zero once masked`;
-  if (pml4 >= BigInt(sourceSize)) return `DirectoryTableBase ${row.dtb} points past the end of physical memory`;
+  const pml4 = pml4FromDtb(BigInt(row.dtb)); // low 12 bits are PCID/flags, never a reason to reject
+  if (pml4 === 0) return `DirectoryTableBase ${row.dtb} is zero once masked`;
+  if (pml4 >= sourceSize) return `DirectoryTableBase ${row.dtb} points past the end of physical memory`;
   return null;
 }
 
@@ -97,7 +95,7 @@ export function eprocessInsanity(row: ProcessRow, sourceSize: number): string | 
 export function remnantInsanity(row: ProcessRow, source: PhysicalSource): string | null {
   const insane = eprocessInsanity(row, source.size);
   if (insane !== null) return insane;
-  const frame = Number(BigInt(row.dtb!) & DTB_FRAME_MASK);
+  const frame = pml4FromDtb(BigInt(row.dtb!));
   if (source.read(frame, 8).absent.length > 0) return `DirectoryTableBase ${row.dtb} is a frame the image does not hold`;
   return null;
 }
@@ -186,7 +184,8 @@ function readSessionId(ctx: ProcessDecodeContext, v: StructView): number | null 
 export function readProcessParameters(ctx: ProcessDecodeContext, dtbRaw: bigint, peb: bigint): { imagePath: string | null; commandLine: string | null; missing: string[] } {
   const { profile, source } = ctx;
   const missing: string[] = [];
-  if ((dtbRaw & DTB_FRAME_MASK) === 0n || Number(dtbRaw & DTB_FRAME_MASK) >= source.size) {
+  const pml4 = pml4FromDtb(dtbRaw); // DirBase bits 12..51; bits 11:0 are PCID or flags
+  if (pml4 === 0 || pml4 >= source.size) {
     return { imagePath: null, commandLine: null, missing: ['imagePath', 'commandLine'] };
   }
   const space = processSpace(ctx, dtbRaw);

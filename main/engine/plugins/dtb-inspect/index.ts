@@ -9,7 +9,8 @@
  */
 import type { PhysicalSource } from '../../sources/physical-source.js';
 import type { WindowsKernel } from '../../windows/kernel.js';
-import { DTB_FRAME_MASK, type ProcessRow } from '../../windows/eprocess.js';
+import type { ProcessRow } from '../../windows/eprocess.js';
+import { pml4FromDtb, X64_MMU } from '../../translate/x64/mmu.js';
 import { readTable } from '../../windows/discovery/page-walk.js';
 import { hex } from '../../util/hex.js';
 
@@ -43,7 +44,7 @@ export interface DtbInspectTotals {
   readonly valid: number;
 }
 
-const FRAME = 0x000f_ffff_ffff_f000n;
+const FRAME = X64_MMU.physMask;
 
 export function describeLowBits(dtb: bigint, userDtb: bigint | null): string {
   const low = Number(dtb & 0xfffn);
@@ -51,7 +52,7 @@ export function describeLowBits(dtb: bigint, userDtb: bigint | null): string {
   parts.push(low === 0 ? 'no low bits: PCID 0 / page aligned' : `PCID ${low} (CR4.PCIDE: CR3 bits 0..11 tag TLB entries; not part of the PML4 address)`);
   if (dtb >> 63n) parts.push('bit 63 set: no-flush hint on CR3 load');
   if (userDtb !== null && userDtb !== 0n) {
-    parts.push(`KVA shadow: user-mode DTB ${hex(userDtb)} (PCID ${Number(userDtb & 0xfffn)}, PML4 ${hex(userDtb & DTB_FRAME_MASK)})`);
+    parts.push(`KVA shadow: user-mode DTB ${hex(userDtb)} (PCID ${Number(userDtb & 0xfffn)}, PML4 ${hex(pml4FromDtb(userDtb))})`);
   }
   return parts.join('; ');
 }
@@ -70,7 +71,7 @@ function kernelHalf(source: PhysicalSource, pml4: number): { entries: BigUint64A
 /** Inspect the DirBase of every given process against System's (the kernel's) PML4. */
 export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRow[]): { rows: DtbInspectRow[]; totals: DtbInspectTotals } {
   const source = kernel.source;
-  const sysPml4 = Number(kernel.dtb & DTB_FRAME_MASK);
+  const sysPml4 = pml4FromDtb(kernel.dtb);
   const sys = kernelHalf(source, sysPml4);
   const rows: DtbInspectRow[] = [];
   for (const p of processes) {
@@ -80,7 +81,7 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
       rows.push({ pid: p.pid, name: p.name, offset: p.offset, dtb: null, lowBits: null, lowBitsMeaning: 'DirectoryTableBase unreadable', userDtb: p.userDtb, pml4: null, kernelHalfMatches: null, kernelHalfTotal: null, kernelHalfMatchesSystem: null, selfRefIndex: null, selfReferences: null, rekallWouldDrop: false, verdict: 'unknown: DirectoryTableBase could not be read' });
       continue;
     }
-    const pml4 = Number(dtb & DTB_FRAME_MASK);
+    const pml4 = pml4FromDtb(dtb);
     const low = dtb & 0xfffn;
     const mine = pml4 !== 0 ? kernelHalf(source, pml4) : null;
     let matches: number | null = null;

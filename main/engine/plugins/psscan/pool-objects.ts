@@ -8,6 +8,7 @@
 import { scanPhysical, scanSource, poolTagScan, type PoolTagHit, type ScanEvent, type ScanPool } from '../../scan/index.js';
 import type { WindowsKernel } from '../../windows/kernel.js';
 import { KernelPageMap } from '../../windows/kernel-pages.js';
+import { pml4FromDtb } from '../../translate/x64/mmu.js';
 import { ObjectTypes } from '../../windows/object-header.js';
 import { validatePoolObject, type PoolObject } from '../../windows/pool-object.js';
 import { validateUnmappedPoolObject, type UnmappedPoolObject } from '../../windows/unmapped-pool-object.js';
@@ -47,7 +48,7 @@ export function kernelObjects(kernel: WindowsKernel): { pages: KernelPageMap; ty
   let c = caches.get(kernel);
   if (!c) {
     c = {
-      pages: KernelPageMap.build(kernel.source, Number(kernel.dtb & 0x000f_ffff_ffff_f000n)),
+      pages: KernelPageMap.build(kernel.source, pml4FromDtb(kernel.dtb)),
       types: new ObjectTypes(kernel.profile, kernel.kernel, (n) => kernel.symbolVa(n)),
     };
     caches.set(kernel, c);

@@ -14,9 +14,10 @@
  */
 import { MemorySource } from '../../sources/memory-source.js';
 import type { PageSize, PagingLevel } from '../types.js';
+import { X64_MMU } from '../x64/mmu.js';
 
 const PAGE = 4096;
-const ADDR_MASK = 0x000ffffffffff000n;
+const ADDR_MASK = X64_MMU.physMask;
 const LEVELS: readonly PagingLevel[] = ['PML4', 'PDPT', 'PD', 'PT'];
 const SHIFTS = [39n, 30n, 21n, 12n];
 const SIZE_BYTES: Record<PageSize, number> = { '4K': 0x1000, '2M': 0x200000, '1G': 0x40000000 };

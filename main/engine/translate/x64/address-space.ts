@@ -18,7 +18,8 @@ import { MAX_READ, type PhysicalSource } from '../../sources/physical-source.js'
 import { entryPresent, PageTableCache, DEFAULT_TABLE_CACHE_PAGES, type TablePage } from '../page-table-cache.js';
 import { Tlb, DEFAULT_TLB_ENTRIES, type TlbEntry } from '../tlb.js';
 import type { Translation, VirtualMemory, VirtualReadResult, WalkStep } from '../types.js';
-import { X64_MMU, largePageBase, pml4FromDtb, tableAddress } from './mmu.js';
+import { entryPageSize, entryStep, entryTarget, PT_LEVEL } from './entry.js';
+import { X64_MMU, pml4FromDtb } from './mmu.js';
 import { classifySoftwarePte, SOFTWARE_PTE_REASON } from './windows-pte.js';
 
 export interface X64AddressSpaceOptions {
@@ -34,8 +35,6 @@ export interface X64AddressSpaceOptions {
 
 const U64_MAX = (1n << 64n) - 1n;
 const NON_CANONICAL: TlbEntry = { frame: null, page: null, reason: 'non-canonical address', walk: [] };
-const PRESENT = 1 << X64_MMU.bits.present;
-const PAGE_SIZE_BIT = 1 << X64_MMU.bits.pageSize;
 
 export class X64AddressSpace implements VirtualMemory {
   readonly source: PhysicalSource;
@@ -179,21 +178,17 @@ export class X64AddressSpace implements VirtualMemory {
       const elo = view.getUint32(offset, true);
       const ehi = view.getUint32(offset + 4, true);
       steps.push({ level: level.level, entryAddress, entry: view.getBigUint64(offset, true) });
-      if ((elo & PRESENT) === 0) {
-        if (level.level === 'PT') {
-          const sw = classifySoftwarePte(elo, ehi, this.invalidPteMaskHigh);
-          if (sw.kind === 'transition') return { frame: sw.frame, page: '4K', reason: SOFTWARE_PTE_REASON.transition, walk: steps };
-          return { frame: null, page: null, reason: SOFTWARE_PTE_REASON[sw.kind], walk: steps };
-        }
-        return { frame: null, page: null, reason: `${level.entryName} not present`, walk: steps };
+      const step = entryStep(i, elo);
+      if (step === 'table') { table = entryTarget(i, elo, ehi, step); continue; }
+      if (step === 'transition') return { frame: entryTarget(i, elo, ehi, step), page: '4K', reason: SOFTWARE_PTE_REASON.transition, walk: steps };
+      if (step === 'not-present') {
+        const reason = i === PT_LEVEL ? SOFTWARE_PTE_REASON[classifySoftwarePte(elo, ehi, this.invalidPteMaskHigh).kind] : `${level.entryName} not present`;
+        return { frame: null, page: null, reason, walk: steps };
       }
-      if (level.largePage !== null && (elo & PAGE_SIZE_BIT) !== 0) {
-        // PS=1: this entry maps the page itself; the 4 KiB frame within it comes from the VA bits below.
-        const within = level.largePage === '1G' ? lo & 0x3ffff000 : lo & 0x1ff000;
-        return { frame: largePageBase(elo, ehi, level.largePage) + within, page: level.largePage, reason: 'resident', walk: steps };
-      }
-      table = tableAddress(elo, ehi);
+      // a page: the 4 KiB frame within a large page comes from the VA bits below its base
+      const within = level.largePage === '1G' ? lo & 0x3ffff000 : level.largePage === '2M' ? lo & 0x1ff000 : 0;
+      return { frame: entryTarget(i, elo, ehi, step) + within, page: entryPageSize(i), reason: 'resident', walk: steps };
     }
-    return { frame: table, page: '4K', reason: 'resident', walk: steps };
+    throw new RangeError('unreachable: a PT entry always ends the walk');
   }
 }

@@ -26,7 +26,7 @@
  * `invalidPteMaskHigh` to undo it before step 4 (default 0: no swizzling assumed).
  */
 
-const TWO_32 = 4294967296;
+import { tableAddress } from './mmu.js';
 
 export type SoftwarePte =
   | { readonly kind: 'zero' }
@@ -59,14 +59,21 @@ const PROTOTYPE_BIT = 1 << WINDOWS_PTE_BITS.prototype;
 const TRANSITION_BIT = 1 << WINDOWS_PTE_BITS.transition;
 const SWIZZLE_BIT = 1 << WINDOWS_PTE_BITS.swizzle;
 
+/** Steps 1–3 of the decision order: a transition PTE (Valid clear, Prototype clear, Transition set). */
+export function isTransitionPte(lo: number): boolean {
+  return (lo & (PROTOTYPE_BIT | TRANSITION_BIT)) === TRANSITION_BIT && (lo & (1 << WINDOWS_PTE_BITS.valid)) === 0;
+}
+
+/** _MMPTE_TRANSITION.PageFrameNumber as a physical address: bits 12..51 (WINDOWS_PTE_BITS.transitionPfn). */
+export function transitionFrame(lo: number, hi: number): number {
+  return tableAddress(lo, hi); // the same bits 12..51 a hardware PTE's frame occupies
+}
+
 /** Classify a PTE whose Valid bit is clear, given as its uint32 halves. */
 export function classifySoftwarePte(lo: number, hi: number, invalidPteMaskHigh = 0): SoftwarePte {
   if (lo === 0 && hi === 0) return { kind: 'zero' };
   if (lo & PROTOTYPE_BIT) return { kind: 'prototype' };
-  if (lo & TRANSITION_BIT) {
-    // _MMPTE_TRANSITION.PageFrameNumber: bits 12..51 (see WINDOWS_PTE_BITS.transitionPfn).
-    return { kind: 'transition', frame: (hi & 0xfffff) * TWO_32 + ((lo & 0xfffff000) >>> 0) };
-  }
+  if (isTransitionPte(lo)) return { kind: 'transition', frame: transitionFrame(lo, hi) };
   const pageFileHigh = (lo & SWIZZLE_BIT) === 0 ? (hi ^ invalidPteMaskHigh) >>> 0 : hi >>> 0;
   return pageFileHigh !== 0 ? { kind: 'pagefile' } : { kind: 'demand-zero' };
 }

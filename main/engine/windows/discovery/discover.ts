@@ -17,6 +17,7 @@ import type { ScanPool } from '../../scan/scan-pool.js';
 import { X64AddressSpace } from '../../translate/x64/address-space.js';
 import { withPageCache } from '../../sources/page-cache.js';
 import { hex } from '../../util/hex.js';
+import { pml4FromDtb } from '../../translate/x64/mmu.js';
 import type { WindowsKernel } from '../kernel.js';
 import { lowStub } from './dtb/low-stub.js';
 import { selfRefPml4 } from './dtb/selfref-pml4.js';
@@ -28,7 +29,7 @@ import { readU64, readVa, translateVa } from './page-walk.js';
 import { type ProfileProviders, resolveProfile } from './profile-resolve.js';
 import { inProcessScan, lowFirstScan, type PhysicalScanFn, workerPoolScan } from './scan-runner.js';
 import {
-  type CandidateReport, cancelled, type DiscoveryReport, type DtbCandidate, type MethodReport, pml4Of, type ProgressFn,
+  type CandidateReport, cancelled, type DiscoveryReport, type DtbCandidate, type MethodReport, type ProgressFn,
 } from './types.js';
 
 export interface DiscoverOptions {
@@ -327,7 +328,7 @@ function systemDirBase(source: PhysicalSource, a: Accepted): DtbCandidate | null
   if (pidV !== 4n || dtbV === 0n) return null;
   return {
     dtbRaw: dtbV,
-    pml4: pml4Of(dtbV),
+    pml4: pml4FromDtb(dtbV),
     method: 'system-process',
     evidence: [`PsInitialSystemProcess → EPROCESS ${hex(eproc)} (PID 4)`, `DirectoryTableBase ${hex(dtbV)}`],
     score: 95,

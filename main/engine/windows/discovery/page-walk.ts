@@ -1,16 +1,17 @@
 /**
- * Bounded x64 4-level page-table walks used by discovery before a DTB is trusted: single-address
- * translation (at most 4 reads, so it cannot loop) and enumeration of the mapped pages of a VA range
- * (bounded by a table budget and a visited set, so a table that points back at itself or at its
- * parent cannot make the walk run forever). Rules: Intel SDM vol. 3, 4.5 (4-level paging): bit 0
- * present, bit 7 (PS) a 1 GiB page in a PDPTE / 2 MiB page in a PDE, frame in bits 12..51.
+ * Discovery's view of a candidate DTB before it is trusted: single-address translation, virtual
+ * reads and enumeration of the mapped pages of a VA range — all through the engine's one page-table
+ * walker (translate/x64: X64AddressSpace and its leaf enumeration), so a candidate is judged by the
+ * same rules (transition PTEs included) the kernel's address space later translates with. Plus the
+ * raw table reads the PML4 heuristics inspect (they look at entries, they do not walk).
  */
-import type { PhysicalSource } from '../../sources/physical-source.js';
+import { MAX_READ, type PhysicalSource } from '../../sources/physical-source.js';
+import { X64AddressSpace } from '../../translate/x64/address-space.js';
+import { forEachLeaf, vaOfVpn, vpnOfVa } from '../../translate/x64/leaves.js';
+import { PAGE_BYTES, X64_MMU } from '../../translate/x64/mmu.js';
 
-const FRAME = 0x000f_ffff_ffff_f000n;
-const PS = 0x80n;
-const GIB = 0x4000_0000;
-const MIB2 = 0x20_0000;
+const FRAME = X64_MMU.physMask;
+const PS = 1n << BigInt(X64_MMU.bits.pageSize);
 
 export type MappedSize = 0x1000 | 0x20_0000 | 0x4000_0000;
 
@@ -37,48 +38,31 @@ export function readTable(source: PhysicalSource, pa: number): BigUint64Array | 
   return new BigUint64Array(copy.buffer, copy.byteOffset, 512);
 }
 
-/** Sign-extend bit 47 (canonical x64 VA). */
-export function canonical(va: bigint): bigint {
-  const v = BigInt.asUintN(48, va);
-  return v & 0x8000_0000_0000n ? v | 0xffff_0000_0000_0000n : v;
+/**
+ * An address space for one candidate PML4, through the engine's one walker (translate/x64): no TLB
+ * and a small private table cache, made per call, so nothing outlives the question (live sources
+ * change underneath) and a candidate translates exactly as the kernel's address space will.
+ */
+function candidateSpace(source: PhysicalSource, pml4: number): X64AddressSpace {
+  return new X64AddressSpace(source, BigInt(pml4), { tlbEntries: 0, tableCachePages: 8 });
 }
 
-/** Translate a VA through the PML4 at `pml4` (present mappings only). Null when not mapped. */
+/** Translate a VA through the PML4 at `pml4` (resident and transition pages). Null when not mapped. */
 export function translateVa(source: PhysicalSource, pml4: number, va: bigint): number | null {
-  const idx = (shift: bigint) => Number((va >> shift) & 0x1ffn);
-  const e4 = readU64(source, pml4 + idx(39n) * 8);
-  if (e4 === null || !(e4 & 1n)) return null;
-  const e3 = readU64(source, Number(e4 & FRAME) + idx(30n) * 8);
-  if (e3 === null || !(e3 & 1n)) return null;
-  if (e3 & PS) return Number(e3 & 0x000f_ffff_c000_0000n) + Number(va & 0x3fff_ffffn);
-  const e2 = readU64(source, Number(e3 & FRAME) + idx(21n) * 8);
-  if (e2 === null || !(e2 & 1n)) return null;
-  if (e2 & PS) return Number(e2 & 0x000f_ffff_ffe0_0000n) + Number(va & 0x1f_ffffn);
-  const e1 = readU64(source, Number(e2 & FRAME) + idx(12n) * 8);
-  if (e1 === null || !(e1 & 1n)) return null;
-  return Number(e1 & FRAME) + Number(va & 0xfffn);
+  return candidateSpace(source, pml4).translate(BigInt.asUintN(64, va)).pa;
 }
 
-/** Read `length` bytes at a VA (page by page); null if any page is unmapped or absent. */
+/** Read `length` bytes at a VA; null if any page is unmapped or absent, or the length is absurd. */
 export function readVa(source: PhysicalSource, pml4: number, va: bigint, length: number): Uint8Array | null {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const cur = va + BigInt(done);
-    const pa = translateVa(source, pml4, cur);
-    if (pa === null) return null;
-    const n = Math.min(length - done, 0x1000 - Number(cur & 0xfffn));
-    if (pa + n > source.size) return null;
-    const r = source.read(pa, n);
-    if (r.absent.length) return null;
-    out.set(r.data, done);
-    done += n;
-  }
-  return out;
+  if (!Number.isSafeInteger(length) || length < 0 || length > MAX_READ) return null;
+  const v = BigInt.asUintN(64, va);
+  if (v + BigInt(length) > 1n << 64n) return null;
+  const r = candidateSpace(source, pml4).read(v, length);
+  return r.missing.length === 0 ? r.data : null;
 }
 
 export interface EnumerateLimits {
-  /** Most page tables (PDPT/PD/PT) read in one enumeration. */
+  /** Most page tables (the PML4 included) read in one enumeration. */
   readonly maxTables: number;
 }
 
@@ -90,78 +74,18 @@ export interface EnumerateResult {
 }
 
 /**
- * Every present leaf mapping in [vaStart, vaEnd] under the PML4 at `pml4`. A table frame seen twice
- * (a loop, or a table shared between levels) is walked once; a frame outside the source is skipped.
+ * Every leaf mapping (resident or transition) overlapping [vaStart, vaEnd] under the PML4 at `pml4`
+ * whose frame lies inside the source, from the walker's leaf enumeration (translate/x64/leaves.ts:
+ * each table walked once, the self-map skipped, bounded by `limits.maxTables`).
  */
 export function enumerateMappings(
   source: PhysicalSource, pml4: number, vaStart: bigint, vaEnd: bigint, limits: EnumerateLimits = { maxTables: 8192 },
 ): EnumerateResult {
   const mappings: Mapping[] = [];
-  const problems: string[] = [];
-  const seen = new Set<number>([pml4]);
-  let tablesRead = 0;
-  const top = readTable(source, pml4);
-  if (!top) return { mappings, tablesRead, problems: [`PML4 page 0x${pml4.toString(16)} outside the source`] };
-  tablesRead++;
-  const lo = BigInt.asUintN(48, vaStart);
-  const hi = BigInt.asUintN(48, vaEnd);
-  let loopNoted = false;
-  const enter = (frame: number): BigUint64Array | null => {
-    if (seen.has(frame)) {
-      if (!loopNoted) { problems.push(`page table 0x${frame.toString(16)} referenced twice (loop or shared table), walked once`); loopNoted = true; }
-      return null;
-    }
-    if (tablesRead >= limits.maxTables) return null;
-    seen.add(frame);
-    const t = readTable(source, frame);
-    if (t) tablesRead++;
-    return t;
-  };
-  const i4lo = Number((lo >> 39n) & 0x1ffn);
-  const i4hi = Number((hi >> 39n) & 0x1ffn);
-  for (let i4 = i4lo; i4 <= i4hi; i4++) {
-    const e4 = top[i4]!;
-    if (!(e4 & 1n)) continue;
-    const pdpt = enter(Number(e4 & FRAME));
-    if (!pdpt) continue;
-    const base4 = BigInt(i4) << 39n;
-    for (let i3 = 0; i3 < 512; i3++) {
-      const va3 = base4 | (BigInt(i3) << 30n);
-      if (va3 + BigInt(GIB) - 1n < lo || va3 > hi) continue;
-      const e3 = pdpt[i3]!;
-      if (!(e3 & 1n)) continue;
-      if (e3 & PS) {
-        const pa = Number(e3 & 0x000f_ffff_c000_0000n);
-        if (pa < source.size) mappings.push({ va: canonical(va3), pa, size: GIB });
-        continue;
-      }
-      const pd = enter(Number(e3 & FRAME));
-      if (!pd) continue;
-      for (let i2 = 0; i2 < 512; i2++) {
-        const va2 = va3 | (BigInt(i2) << 21n);
-        if (va2 + BigInt(MIB2) - 1n < lo || va2 > hi) continue;
-        const e2 = pd[i2]!;
-        if (!(e2 & 1n)) continue;
-        if (e2 & PS) {
-          const pa = Number(e2 & 0x000f_ffff_ffe0_0000n);
-          if (pa < source.size) mappings.push({ va: canonical(va2), pa, size: MIB2 });
-          continue;
-        }
-        const pt = enter(Number(e2 & FRAME));
-        if (!pt) continue;
-        for (let i1 = 0; i1 < 512; i1++) {
-          const e1 = pt[i1]!;
-          if (!(e1 & 1n)) continue;
-          const va1 = va2 | (BigInt(i1) << 12n);
-          if (va1 < lo || va1 > hi) continue;
-          const pa = Number(e1 & FRAME);
-          if (pa < source.size) mappings.push({ va: canonical(va1), pa, size: 0x1000 });
-        }
-      }
-    }
-  }
-  if (tablesRead >= limits.maxTables) problems.push(`stopped after ${limits.maxTables} page tables (budget)`);
-  return { mappings, tablesRead, problems };
+  const walk = forEachLeaf(source, pml4, (vpn, pa, size) => {
+    if (pa < source.size) mappings.push({ va: vaOfVpn(vpn), pa, size: PAGE_BYTES[size] as MappedSize });
+  }, { firstVpn: vpnOfVa(vaStart), lastVpn: vpnOfVa(vaEnd), maxTables: limits.maxTables });
+  return { mappings, tablesRead: walk.tablesRead, problems: [...walk.problems] };
 }
 
 /**

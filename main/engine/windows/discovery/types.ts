@@ -75,14 +75,6 @@ export interface DiscoveryReport {
   readonly warnings: string[];
 }
 
-/** Bits 12..51 of CR3 hold the PML4 frame (Intel SDM vol. 3, 4.5, table 4-12); bits 0..11 carry
- *  PCID (CR4.PCIDE=1) or PWT/PCD, bit 63 the no-flush hint on a MOV to CR3. */
-export const CR3_PML4_MASK = 0x000f_ffff_ffff_f000n;
-
-export function pml4Of(dtbRaw: bigint): number {
-  return Number(dtbRaw & CR3_PML4_MASK);
-}
-
 export const cancelled = (): MemScopeError => new MemScopeError('cancelled', 'kernel discovery cancelled');
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -14,7 +14,7 @@ import { asciiHex, bytesScan } from '../../scan/scanners/bytes.js';
 import { hex } from '../../util/hex.js';
 import { translateVa } from '../discovery/page-walk.js';
 import type { PhysicalScanFn } from '../discovery/scan-runner.js';
-import { pml4Of } from '../discovery/types.js';
+import { pml4FromDtb } from '../../translate/x64/mmu.js';
 import { type KernelRead, isKernelPointer, readU64, u64 } from './memory.js';
 import { DTB_PRIOR, observedOffsets } from './priors.js';
 
@@ -46,7 +46,7 @@ export interface FindSystemResult {
 
 /** Does this CR3 map the kernel image base to the bytes the kernel address space reads there? */
 export function mapsKernel(source: PhysicalSource, read: KernelRead, kernelBase: bigint, dtbRaw: bigint): boolean {
-  const pml4 = pml4Of(dtbRaw);
+  const pml4 = pml4FromDtb(dtbRaw);
   if (pml4 === 0 || pml4 >= source.size) return false;
   const pa = translateVa(source, pml4, kernelBase);
   if (pa === null || pa + 64 > source.size) return false;

@@ -10,7 +10,8 @@
  */
 import type { PhysicalSource } from '../../../sources/physical-source.js';
 import { hex } from '../../../util/hex.js';
-import { type DtbCandidate, pml4Of, throwIfAborted } from '../types.js';
+import { type DtbCandidate, throwIfAborted } from '../types.js';
+import { pml4FromDtb } from '../../../translate/x64/mmu.js';
 
 export const LOW_STUB_LIMIT = 0x10_0000;
 const START_MASK = 0xffff_ffff_ffff_00ffn;
@@ -33,7 +34,7 @@ export async function* lowStub(source: PhysicalSource, signal?: AbortSignal): As
     if (cr3 === 0n || (cr3 & 0xffff_ff00_0000_0fffn) !== 0n) continue;
     yield {
       dtbRaw: cr3,
-      pml4: pml4Of(cr3),
+      pml4: pml4FromDtb(cr3),
       method: 'low-stub',
       evidence: [
         `PROCESSOR_START_BLOCK at ${hex(o)} (first qword ${hex(first)})`,

@@ -5,7 +5,8 @@
  */
 import type { PhysicalSource } from '../../../sources/physical-source.js';
 import { hex } from '../../../util/hex.js';
-import { type DtbCandidate, pml4Of } from '../types.js';
+import type { DtbCandidate } from '../types.js';
+import { pml4FromDtb } from '../../../translate/x64/mmu.js';
 
 export async function* sourceCr3(source: PhysicalSource): AsyncGenerator<DtbCandidate> {
   const dtb = source.hints.dtb;
@@ -14,5 +15,5 @@ export async function* sourceCr3(source: PhysicalSource): AsyncGenerator<DtbCand
   const low = dtb & 0xfffn;
   if (low) evidence.push(`low 12 bits 0x${low.toString(16)} (PCID / PWT-PCD), masked off for the PML4`);
   if (dtb >> 52n) evidence.push(`bits 52..63 0x${(dtb >> 52n).toString(16)} masked off`);
-  yield { dtbRaw: dtb, pml4: pml4Of(dtb), method: 'source-cr3', evidence, score: 100 };
+  yield { dtbRaw: dtb, pml4: pml4FromDtb(dtb), method: 'source-cr3', evidence, score: 100 };
 }

@@ -15,7 +15,8 @@ import { KNOWN_LAYOUTS, type KnownLayout } from '../../known-layouts.js';
 import { hex } from '../../../util/hex.js';
 import { inspectPml4, readU64 } from '../page-walk.js';
 import type { PhysicalScanFn } from '../scan-runner.js';
-import { type DtbCandidate, type ProgressFn, pml4Of } from '../types.js';
+import { type DtbCandidate, type ProgressFn } from '../types.js';
+import { pml4FromDtb } from '../../../translate/x64/mmu.js';
 
 export interface EprocessLayout {
   readonly uniqueProcessId: number;
@@ -73,7 +74,7 @@ export async function* systemProcess(
       if (readU64(source, eproc + l.uniqueProcessId) !== 4n) continue;
       const dtb = readU64(source, eproc + l.directoryTableBase);
       if (dtb === null || dtb === 0n) continue;
-      const pml4 = pml4Of(dtb);
+      const pml4 = pml4FromDtb(dtb);
       if (seen.has(pml4)) continue;
       const look = inspectPml4(source, pml4);
       if (look.reason !== null) continue;

@@ -9,6 +9,7 @@ import type { PdbIdentity } from '../../../profile/model.js';
 import type { Profile } from '../../../profile/profile.js';
 import type { MemorySource } from '../../../sources/memory-source.js';
 import { PageTableBuilder } from '../../../translate/testing/page-table-builder.js';
+import { X64_MMU } from '../../../translate/x64/mmu.js';
 
 export interface SyntheticKernelOptions {
   readonly source: MemorySource;
@@ -73,7 +74,7 @@ export function buildSyntheticKernel(o: SyntheticKernelOptions): SyntheticKernel
   const page = (rva: number): number => {
     const va = o.base + BigInt(rva & ~0xfff);
     let pa: number;
-    try { pa = Number(b.readU64(b.entryAddressOf('PT', va)) & 0xffffffffff000n); } catch { pa = 0; }
+    try { pa = Number(b.readU64(b.entryAddressOf('PT', va)) & X64_MMU.physMask); } catch { pa = 0; }
     if (pa === 0) { pa = b.allocPage(); b.map(va, pa); }
     return pa + (rva & 0xfff);
   };
