@@ -193,6 +193,27 @@ describe('cancel and close', () => {
     expect(doneOf(await s.collect({ plugin: 'pslist' }))).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/closed/) });
   });
 
+  it('a bug (not a MemScopeError) mid-run still ends failed, naming the file and the plugin', async () => {
+    const inner = openSource(image);
+    let armed = false;
+    const source: PhysicalSource = {
+      kind: inner.kind, name: inner.name, size: inner.size, hints: inner.hints, runs: () => inner.runs(),
+      read: (address, length) => {
+        if (length >= 1 << 20 && address >= inner.size / 2) armed = true;
+        if (armed) throw new RangeError('offset out of bounds');
+        return inner.read(address, length);
+      },
+      close: () => inner.close(),
+    };
+    const s = await openSession(source, { path: image });
+    try {
+      const done = doneOf(await s.collect({ plugin: 'psxview' }));
+      expect(done).toMatchObject({ outcome: 'failed', error: 's19041.raw: psxview stopped on an internal error: offset out of bounds' });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('two runs of the same plugin at once share one scan; export during the scan gives the rows so far', async () => {
     const inner = openSource(image);
     let scanned = 0;
