@@ -367,6 +367,8 @@ export class AnalysisSession {
     return async (sink, signal) => {
       const listed = await this.rowsOf('pslist', signal, (_s, d, t) => sink.progress('pslist', d, t));
       const scanned = await this.rowsOf('psscan', signal, (_s, d, t) => sink.progress('psscan', d, t));
+      // an unusable list or scan says so here, not by a short table
+      for (const m of [...listed.warnings, ...scanned.warnings]) sink.warning(m);
       const byKey = new Map(listed.rows);
       for (const [k, r] of scanned.rows) if (!byKey.has(k)) byKey.set(k, r);
       const procs = [...byKey.entries()].sort((a, b) => (a[1].pid ?? 0) - (b[1].pid ?? 0));
