@@ -87,7 +87,7 @@ describe('analysis session', () => {
     for (const p of truth.processes) {
       const r = rows.get(keyOf(p));
       if (!r) continue;
-      const want = p.mapped === false || (p.planted.includes('remnant') && p.exitTime === null) ? 'remnant'
+      const want = p.mapped === false || p.planted.includes('freed-pool-block') || (p.planted.includes('remnant') && p.exitTime === null) ? 'remnant'
         : p.exitTime !== null ? 'exited' : p.planted.includes('dkom-unlinked') ? 'hidden' : null;
       if (want) expect(r.status, `${p.name} ${p.planted.join('+')}`).toBe(want);
       for (const src of ['pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session'] as const) {
