@@ -216,8 +216,18 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   const active = activeProcessAddresses(kernel);
   active.warnings.forEach(warn);
   const linksOff = BigInt(profile.offsetOf('_EPROCESS', 'ActiveProcessLinks'));
-  for (const va of active.addresses) { seen.pslist.set(va, `linked at ${hex(va + linksOff)} (ActiveProcessLinks)`); rowOf(va); }
-  complete('pslist');
+  done.push('pslist'); // rows sent from here on are final as far as the active list goes
+  for (const [i, va] of active.addresses.entries()) {
+    seen.pslist.set(va, `linked at ${hex(va + linksOff)} (ActiveProcessLinks)`);
+    rowOf(va);
+    dirty.add(hex(va));
+    // the first rows do not wait for the whole list to decode (8, then every 64), and the consumer gets them at once
+    if ((i === 7 || i % 64 === 63) && options.onEvent) {
+      flush('pslist', false);
+      await new Promise((r) => setImmediate(r)); // let the consumer take them (and an abort land)
+    }
+  }
+  flush('pslist', false);
 
   // psscan + thrdscan in one pass over physical memory
   for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL, THREAD_POOL], options)) {
