@@ -41,12 +41,36 @@ export interface PsxViewRow {
   readonly verdict: string;
 }
 
+/** The one-word reading of a row (derived from the source booleans and exit time, never from verdict wording). */
+export type ProcessStatus = 'normal' | 'hidden' | 'exited' | 'remnant' | 'suspicious';
+
+/** A psxview row with its status word, what each source saw (or why not), and the decoded process. */
+export interface PsxViewEntry {
+  /** The EPROCESS VA (hex), or `pa:0x…` for a remnant in an unmapped physical page. */
+  readonly key: string;
+  readonly row: PsxViewRow;
+  readonly status: ProcessStatus;
+  readonly evidence: Partial<Record<PsxSource, string>>;
+  readonly process: ProcessRow;
+}
+
 export type PsxViewEvent =
   | { readonly type: 'progress'; readonly bytesDone: number; readonly bytesTotal: number }
-  | { readonly type: 'warning'; readonly message: string };
+  | { readonly type: 'warning'; readonly message: string }
+  /**
+   * Rows new or changed since the last such event. After each stage (`done` lists the sources
+   * complete so far) every row is re-sent: its verdict then covers one more source.
+   */
+  | { readonly type: 'rows'; readonly stage: string; readonly done: readonly PsxSource[]; readonly entries: readonly PsxViewEntry[] };
 
 /** Processes that are legitimately absent from csrss's handles / session lists (Volatility 2 notes). */
 const SESSIONLESS = new Set(['System', 'Registry', 'smss.exe', 'MemCompression', 'Secure System']);
+
+/** Is a process of this name legitimately absent from source `s` (no csrss handle / no session)? */
+export function expectedAbsent(s: PsxSource, name: string | null): boolean {
+  return (s === 'csrss' && (SESSIONLESS.has(name ?? '') || name === 'csrss.exe' || name === 'wininit.exe')) ||
+    (s === 'session' && SESSIONLESS.has(name ?? ''));
+}
 
 /**
  * How far a source could be trusted in this image: 'unusable' when its structure is empty, unreadable
@@ -89,9 +113,7 @@ export function verdict(r: VerdictInput, health: SourceHealthMap = ALL_SOURCES_O
     return `not on the active list; seen only by ${seenBy.join(', ')}`;
   }
   if (missing.length === 0) return 'listed everywhere: normal';
-  const expected = (s: PsxSource) =>
-    (s === 'csrss' && (SESSIONLESS.has(r.name ?? '') || r.name === 'csrss.exe' || r.name === 'wininit.exe')) ||
-    (s === 'session' && SESSIONLESS.has(r.name ?? ''));
+  const expected = (s: PsxSource) => expectedAbsent(s, r.name);
   const asExpected = missing.filter(expected);
   const blind = missing.filter((s) => !expected(s) && !ok(s));
   const unexplained = missing.filter((s) => !expected(s) && ok(s));
@@ -109,8 +131,55 @@ export function remnantVerdict(pa: number, exitTime: string | null): string {
   return exitTime !== null ? `exited at ${exitTime}; ${where}: remnant of an exited process` : `${where}: remnant`;
 }
 
+/**
+ * The status word of a row, from the sources complete so far (`done`; all by default): exited
+ * (ExitTime set), remnant (pool only, a freed pool block, or an unmapped page), hidden (off the
+ * active list yet seen by a live-object source: threads, CID table, csrss handles, a session list),
+ * suspicious (listed but missing from a usable source that should see it), else normal. A source
+ * the image left unusable (`health`) accuses nobody.
+ */
+export function processStatus(r: VerdictInput, done: readonly PsxSource[] = PSXVIEW_SOURCES, health: SourceHealthMap = ALL_SOURCES_OK): ProcessStatus {
+  const ok = (s: PsxSource) => health[s].status === 'ok';
+  if (r.offset === null) return 'remnant';
+  if (r.freedPoolBlock && !r.pslist) return 'remnant';
+  if (r.exitTime !== null) return 'exited';
+  if (!r.pslist) {
+    const live = r.thrdscan || r.cidtable || r.csrss || r.session;
+    if (!ok('pslist')) return live ? 'normal' : 'remnant'; // an unusable active list hides nobody
+    if (live) return 'hidden';
+    return done.includes('pslist') ? 'remnant' : 'normal';
+  }
+  return done.some((s) => !r[s] && !expectedAbsent(s, r.name) && ok(s)) ? 'suspicious' : 'normal';
+}
+
+/** Verdict while some sources are still running: what is known, and what is still being checked. */
+function interimVerdict(r: VerdictInput, pending: readonly PsxSource[], health: SourceHealthMap): string {
+  const open = pending.filter((s) => !r[s]);
+  if (open.length === 0) return verdict(r, health);
+  const seenBy = PSXVIEW_SOURCES.filter((s) => r[s]);
+  const known = r.exitTime !== null ? `exited at ${r.exitTime}` : r.pslist ? 'on the active list' : `seen by ${seenBy.join(', ')}`;
+  return `${known}; still checking ${open.join(', ')}`;
+}
+
+/** The default row order: PID, then EPROCESS offset (remnants, offset null, first within a PID). */
+export function comparePsxRows(a: PsxViewRow, b: PsxViewRow): number {
+  return (a.pid ?? 0) - (b.pid ?? 0) || (a.offset ?? '').localeCompare(b.offset ?? '');
+}
+
+/** Why a source that completed did not see a process. */
+const NOT_SEEN: Record<PsxSource, string> = {
+  pslist: 'not on the PsActiveProcessHead list',
+  psscan: 'no Proc pool block found in physical memory',
+  thrdscan: 'no ETHREAD pool block names it as its process',
+  cidtable: 'no PspCidTable entry',
+  csrss: 'no handle in any csrss.exe handle table',
+  session: 'in no session process list',
+};
+
 export interface PsxViewResult {
+  /** In the default order (PID, then offset): the order the CLI prints. */
   readonly rows: PsxViewRow[];
+  readonly entries: PsxViewEntry[];
   readonly warnings: string[];
   /** Full process rows by EPROCESS VA (hex), or by physical offset for unmapped remnants. */
   readonly processes: ReadonlyMap<string, ProcessRow>;
@@ -123,10 +192,15 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   const ctx = { profile, kernel: kernel.kernel, source: kernel.source };
   const warnings: string[] = [];
   const warn = (message: string) => { warnings.push(message); options.onEvent?.({ type: 'warning', message }); };
-  const seen: Record<PsxSource, Set<bigint>> = { pslist: new Set(), psscan: new Set(), thrdscan: new Set(), cidtable: new Set(), csrss: new Set(), session: new Set() };
+  /** Per source: each EPROCESS VA it saw, with what it saw (the evidence shown beside the row). */
+  const seen: Record<PsxSource, Map<bigint, string>> = { pslist: new Map(), psscan: new Map(), thrdscan: new Map(), cidtable: new Map(), csrss: new Map(), session: new Map() };
+  const notSeen: Record<PsxSource, string> = { ...NOT_SEEN };
+  const threadCount = new Map<bigint, number>();
   const rows = new Map<bigint, ProcessRow>();
-  /** EPROCESS remnants in physical pages no kernel table maps (VA unknown), keyed by PA. */
-  const remnants = new Map<number, ProcessRow>();
+  /** EPROCESS remnants in physical pages no kernel table maps (VA unknown), keyed by PA, with the hit PA. */
+  const remnants = new Map<number, { row: ProcessRow; hit: number }>();
+  const done: PsxSource[] = [];
+  const dirty = new Set<string>();
   /** EPROCESS VAs psscan found in a freed pool block (PoolType 0): remnants, labelled as such. */
   const freedBlocks = new Set<bigint>();
   const health: Record<PsxSource, SourceHealth> = { ...ALL_SOURCES_OK };
@@ -143,7 +217,7 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
     return r;
   };
   /** Accept a candidate EPROCESS from an indirect source only when it decodes as a sane process. */
-  const accept = (src: PsxSource, va: bigint, freed = false): boolean => {
+  const accept = (src: PsxSource, va: bigint, evidence: string, freed = false): boolean => {
     if (!isKernelPointer(va)) return false;
     const r = rowOf(va);
     const insane = freed ? remnantInsanity(r, kernel.source) : eprocessInsanity(r, kernel.source.size);
@@ -152,43 +226,108 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
       return false;
     }
     if (freed) { freedBlocks.add(va); rows.set(va, withNote(r, FREED_POOL_BLOCK_NOTE)); }
-    seen[src].add(va);
+    if (!seen[src].has(va)) { seen[src].set(va, evidence); dirty.add(hex(va)); }
     return true;
   };
+
+  const entryOf = (va: bigint): PsxViewEntry => {
+    const p = rowOf(va);
+    const base = {
+      offset: hex(va), pid: p.pid, name: p.name,
+      pslist: seen.pslist.has(va), psscan: seen.psscan.has(va), thrdscan: seen.thrdscan.has(va),
+      cidtable: seen.cidtable.has(va), csrss: seen.csrss.has(va), session: seen.session.has(va),
+      exitTime: p.exitTime,
+    };
+    const input = { ...base, freedPoolBlock: freedBlocks.has(va) };
+    const evidence: Partial<Record<PsxSource, string>> = {};
+    for (const s of PSXVIEW_SOURCES) {
+      const e = seen[s].get(va);
+      if (e !== undefined) evidence[s] = s === 'thrdscan' && (threadCount.get(va) ?? 1) > 1 ? `${e} (${threadCount.get(va)} threads in pool)` : e;
+      else if (done.includes(s)) evidence[s] = health[s].status === 'ok' ? notSeen[s] : `${notSeen[s]} (${s} ${health[s].status} in this image)`;
+    }
+    const pending = PSXVIEW_SOURCES.filter((s) => !done.includes(s));
+    return { key: hex(va), row: { ...base, verdict: interimVerdict(input, pending, health) }, status: processStatus(input, done, health), evidence, process: p };
+  };
+  const remnantEntry = (pa: number, p: ProcessRow, hit: number): PsxViewEntry => {
+    const base = {
+      offset: null, pid: p.pid, name: p.name,
+      pslist: false, psscan: true, thrdscan: false, cidtable: false, csrss: false, session: false,
+      exitTime: p.exitTime,
+    };
+    const evidence: Partial<Record<PsxSource, string>> = { psscan: `pool block at PA ${hex(hit)} in a page no kernel table maps` };
+    for (const s of done) if (s !== 'psscan') evidence[s] = notSeen[s];
+    return { key: `pa:${hex(pa)}`, row: { ...base, verdict: remnantVerdict(pa, p.exitTime) }, status: 'remnant', evidence, process: p };
+  };
+  const allEntries = (): PsxViewEntry[] => {
+    const all = new Set<bigint>();
+    for (const src of PSXVIEW_SOURCES) for (const va of seen[src].keys()) all.add(va);
+    const out = [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(entryOf);
+    for (const [pa, r] of remnants) out.push(remnantEntry(pa, r.row, r.hit));
+    return out.sort((a, b) => comparePsxRows(a.row, b.row));
+  };
+  /** Send the rows changed since the last send (all of them when a stage completes). */
+  const flush = (stage: string, all: boolean): void => {
+    if (!options.onEvent) return;
+    if (!all && dirty.size === 0) return;
+    const remnantOf = (k: string) => { const pa = Number(k.slice(3)); const r = remnants.get(pa)!; return remnantEntry(pa, r.row, r.hit); };
+    const entries = all ? allEntries() : [...dirty].map((k) => (k.startsWith('pa:') ? remnantOf(k) : entryOf(BigInt(k))));
+    dirty.clear();
+    options.onEvent({ type: 'rows', stage, done: [...done], entries });
+  };
+  const complete = (...sources: PsxSource[]): void => { done.push(...sources); flush(sources.join('+'), true); };
 
   // pslist
   const active = activeProcessAddresses(kernel);
   active.warnings.forEach(warn);
-  for (const va of active.addresses) { seen.pslist.add(va); rowOf(va); }
+  const linksOff = BigInt(profile.offsetOf('_EPROCESS', 'ActiveProcessLinks'));
+  done.push('pslist'); // rows sent from here on are final as far as the active list goes
+  for (const [i, va] of active.addresses.entries()) {
+    seen.pslist.set(va, `linked at ${hex(va + linksOff)} (ActiveProcessLinks)`);
+    rowOf(va);
+    dirty.add(hex(va));
+    // the first rows do not wait for the whole list to decode (8, then every 64), and the consumer gets them at once
+    if ((i === 7 || i % 64 === 63) && options.onEvent) {
+      flush('pslist', false);
+      await new Promise((r) => setImmediate(r)); // let the consumer take them (and an abort land)
+    }
+  }
   const listProblem = activeListProblem(kernel, {
     entries: active.addresses.length,
     sane: active.addresses.filter((va) => eprocessInsanity(rowOf(va), kernel.source.size) === null).length,
   });
   judge('pslist', listProblem, active.warnings, listProblem === null ? undefined : activeListWarning(kernel, listProblem));
+  flush('pslist', true); // with the list's health known: every row again
 
   // psscan + thrdscan in one pass over physical memory
   let procRejected = 0;
   for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL, THREAD_POOL], options)) {
-    if (ev.type === 'progress') { options.onEvent?.(ev); continue; }
+    if (ev.type === 'progress') { options.onEvent?.(ev); flush('psscan', false); continue; }
     if (ev.type === 'warning') { warn(ev.message); continue; }
     if (ev.type === 'rejected' && ev.want.objectType === 'Process') { procRejected++; continue; }
     if (ev.type === 'unmapped') {
       // only psscan can see these; a thread remnant names an owner by a VA we cannot check, so skip it
       if (ev.want.objectType !== 'Process') continue;
       const r = unmappedRemnant(kernel, ev.candidates);
-      if (r.row) remnants.set(Number(r.row.physicalOffset), r.row);
-      else procRejected++;
+      if (r.row) {
+        const pa = Number(r.row.physicalOffset);
+        if (!remnants.has(pa)) dirty.add(`pa:${hex(pa)}`);
+        remnants.set(pa, { row: r.row, hit: ev.pa });
+      } else procRejected++;
       continue;
     }
     if (ev.type !== 'object') continue;
     if (ev.want.objectType === 'Process') {
-      if (!ev.candidates.some((c) => accept('psscan', c.bodyVa, c.freed))) procRejected++;
+      const evidence = `pool block at PA ${hex(ev.pa)}`;
+      if (!ev.candidates.some((c) => accept('psscan', c.bodyVa, c.freed ? `freed ${evidence}` : evidence, c.freed))) procRejected++;
     } else {
       // first header position whose ETHREAD names a sane owning process; a freed thread block is no live thread
       for (const c of ev.candidates) {
         if (c.freed) continue;
         const owner = threadOwner(kernel, c.bodyVa);
-        if (owner !== null && accept('thrdscan', owner)) break;
+        if (owner !== null && accept('thrdscan', owner, `ETHREAD ${hex(c.bodyVa)} (pool block at PA ${hex(ev.pa)}) belongs to it`)) {
+          threadCount.set(owner, (threadCount.get(owner) ?? 0) + 1);
+          break;
+        }
       }
     }
   }
@@ -197,6 +336,7 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
     judge('psscan', none ? `no '${PROCESS_POOL.tag}' pool block validates as a process` : null, [], none ? noProcessFound(kernel, procRejected) : undefined);
     judge('thrdscan', seen.thrdscan.size === 0 ? `no '${THREAD_POOL.tag}' pool block names a sane owning process` : null, []);
   }
+  complete('psscan', 'thrdscan');
 
   // PspCidTable
   const { types } = kernelObjects(kernel);
@@ -207,27 +347,29 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
     const stored = r.data[profile.offsetOf('_OBJECT_HEADER', 'TypeIndex')] ?? 0;
     return types.typeOf(stored, headerVa);
   };
-  if (!profile.hasSymbol('PspCidTable')) judge('cidtable', 'the profile has no PspCidTable symbol', []);
+  if (!profile.hasSymbol('PspCidTable')) { judge('cidtable', 'the profile has no PspCidTable symbol', []); notSeen.cidtable = 'PspCidTable is not in the profile'; }
   else {
     const p = kernel.kernel.read(kernel.symbolVa('PspCidTable'), 8);
-    if (p.missing.length) judge('cidtable', `PspCidTable pointer at ${hex(kernel.symbolVa('PspCidTable'))} is not readable`, []);
+    if (p.missing.length) { judge('cidtable', `PspCidTable pointer at ${hex(kernel.symbolVa('PspCidTable'))} is not readable`, []); notSeen.cidtable = 'PspCidTable is not readable'; }
     else {
       const table = new DataView(p.data.buffer, p.data.byteOffset, 8).getBigUint64(0, true);
       const w = walkHandleTable(profile, kernel.kernel, table, 'PspCidTable');
       w.warnings.forEach(warn);
       for (const e of w.entries) {
         // Windows 8+ CID entries point at the object body; tolerate a header pointer as well.
-        if (typeAt(e.pointer - bodyOff) === 'Process') accept('cidtable', e.pointer);
-        else if (typeAt(e.pointer) === 'Process') accept('cidtable', e.pointer + bodyOff);
+        const evidence = `entry for PID ${e.handle}`; // a process's CID is its PspCidTable handle value
+        if (typeAt(e.pointer - bodyOff) === 'Process') accept('cidtable', e.pointer, evidence);
+        else if (typeAt(e.pointer) === 'Process') accept('cidtable', e.pointer + bodyOff, evidence);
       }
       judge('cidtable', seen.cidtable.size === 0
         ? `PspCidTable at ${hex(kernel.symbolVa('PspCidTable'))} (table ${hex(table)}, ${w.entries.length} entries) holds no sane Process entry`
         : null, w.warnings);
     }
   }
+  complete('cidtable');
 
   // csrss.exe handle tables: Process objects it holds handles to (entries point at object headers)
-  const known = () => [...new Set([...seen.pslist, ...seen.psscan])];
+  const known = () => [...new Set([...seen.pslist.keys(), ...seen.psscan.keys()])];
   const csrssTables: string[] = [];
   const csrssWarnings: string[] = [];
   for (const va of known()) {
@@ -240,11 +382,14 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
     const w = walkHandleTable(profile, kernel.kernel, table, `csrss.exe (PID ${r.pid}) handle table`);
     w.warnings.forEach(warn);
     csrssWarnings.push(...w.warnings);
-    for (const e of w.entries) if (typeAt(e.pointer) === 'Process') accept('csrss', e.pointer + bodyOff);
+    for (const e of w.entries) if (typeAt(e.pointer) === 'Process') accept('csrss', e.pointer + bodyOff, `handle ${hex(e.handle)} in csrss.exe (PID ${r.pid})`);
   }
   judge('csrss', csrssTables.length === 0
     ? 'no live csrss.exe among the processes pslist and psscan found'
     : seen.csrss.size === 0 ? `no sane Process handle in ${csrssTables.join(', ')}` : null, csrssWarnings);
+  const csrssPids = csrssTables.map((t) => /PID (\S+)\)/.exec(t)?.[1] ?? '?');
+  notSeen.csrss = csrssPids.length ? `no handle in csrss.exe (PID ${csrssPids.join(', ')})` : 'no live csrss.exe with a handle table was found';
+  complete('csrss');
 
   // session process lists, from every session any known process points at
   /** Session VA → PID of one live process that points at it (an empty list there is then broken). */
@@ -264,7 +409,7 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
     walk.warnings.forEach(warn);
     sessionProblems.push(...walk.warnings);
     const before = seen.session.size;
-    for (const entry of walk.entries) accept('session', entry - spLinks);
+    for (const entry of walk.entries) accept('session', entry - spLinks, `on the ProcessList of session space ${hex(s)}`);
     if (seen.session.size === before && walk.warnings.length === 0) {
       const problem = `${what} ${walk.entries.length === 0 ? 'points to itself' : `holds no sane process (${walk.entries.length} entries)`}`;
       warn(`session: ${problem}, yet PID ${claimant ?? '?'} points at the session`);
@@ -275,34 +420,15 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
     ? 'no live process points at a session (EPROCESS.Session)'
     : seen.session.size === 0 ? sessionProblems[0] ?? `no session ProcessList holds a sane process` : null, sessionProblems);
 
-  // one row per distinct EPROCESS seen by any source
-  const all = new Set<bigint>();
-  for (const src of PSXVIEW_SOURCES) for (const va of seen[src]) all.add(va);
-  const out: PsxViewRow[] = [];
-  for (const va of [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const p = rowOf(va);
-    const base = {
-      offset: hex(va), pid: p.pid, name: p.name,
-      pslist: seen.pslist.has(va), psscan: seen.psscan.has(va), thrdscan: seen.thrdscan.has(va),
-      cidtable: seen.cidtable.has(va), csrss: seen.csrss.has(va), session: seen.session.has(va),
-      exitTime: p.exitTime,
-    };
-    out.push({ ...base, verdict: verdict({ ...base, freedPoolBlock: freedBlocks.has(va) }, health) });
-  }
-  for (const [pa, p] of remnants) {
-    const base = {
-      offset: null, pid: p.pid, name: p.name,
-      pslist: false, psscan: true, thrdscan: false, cidtable: false, csrss: false, session: false,
-      exitTime: p.exitTime,
-    };
-    out.push({ ...base, verdict: remnantVerdict(pa, p.exitTime) });
-  }
-  out.sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0) || (a.offset ?? '').localeCompare(b.offset ?? ''));
-  const processes = new Map([
-    ...[...rows].filter(([va]) => all.has(va)).map(([va, r]) => [hex(va), r] as const),
-    ...[...remnants].map(([pa, r]) => [hex(pa), r] as const), // physical offsets: no clash with kernel VAs
-  ]);
-  return { rows: out, warnings, processes, sourceHealth: health };
+  if (sessions.size === 0) notSeen.session = 'no session space was found to walk';
+  done.push('session');
+
+  // one row per distinct EPROCESS seen by any source, plus the unmapped remnants, in the default order
+  const entries = allEntries();
+  options.onEvent?.({ type: 'rows', stage: 'session', done: [...done], entries });
+  dirty.clear();
+  const processes = new Map(entries.map((e) => [e.row.offset ?? hex(Number(e.key.slice(3))), e.process] as const)); // physical offsets: no clash with kernel VAs
+  return { rows: entries.map((e) => e.row), entries, warnings, processes, sourceHealth: health };
 }
 
 /** EPROCESS VA owning the ETHREAD at `ethread`: Tcb.Process, else ThreadsProcess; null when unreadable. */
