@@ -3,8 +3,7 @@
  * open the image read-only, discover the kernel, render rows as table/csv/json, and write --out
  * (never over the input image).
  */
-import { realpathSync, statSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { MemScopeError, ioError, usageError } from '../engine/errors.js';
 import { openSource } from '../engine/sources/detect.js';
 import type { PhysicalSource } from '../engine/sources/physical-source.js';
@@ -14,6 +13,7 @@ import { profileProviders } from '../engine/session/profile-providers.js';
 import type { WindowsKernel } from '../engine/windows/kernel.js';
 import { toCsv, toJson, type Row } from '../engine/export/index.js';
 import { parseFormat, renderTable, type CliIo, type OutputFormat } from './context.js';
+import { sameFile } from '../engine/util/same-file.js';
 
 export interface KernelSession {
   readonly source: PhysicalSource;
@@ -46,18 +46,7 @@ export async function openKernel(image: string, opts: OpenKernelOptions = {}): P
   }
 }
 
-/** Is `out` the same file as `image` (path, symlink or hard link)? */
-export function sameFile(out: string, image: string): boolean {
-  if (resolve(out) === resolve(image)) return true;
-  try {
-    if (realpathSync(out) === realpathSync(image)) return true;
-    const a = statSync(out);
-    const b = statSync(image);
-    return a.dev === b.dev && a.ino === b.ino;
-  } catch {
-    return false; // out does not exist yet
-  }
-}
+export { sameFile };
 
 export interface OutputOptions {
   readonly format?: string;
