@@ -3,14 +3,17 @@
  * (the folder holding package.json, or the asar archive in a packaged build).
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { app } from 'electron';
+import { ENGINE_HOST_MODULE } from './engine-host-path.js';
 import { registerAppScheme, startShell } from './shell.js';
 
 registerAppScheme();
 const root = app.getAppPath();
-await startShell({
+startShell({
   rendererRoot: join(root, 'dist', 'renderer'),
   preloadPath: join(root, 'dist', 'preload', 'preload.cjs'),
-  engineHostModule: fileURLToPath(new URL('./engine-host.js', import.meta.url)),
+  engineHostModule: ENGINE_HOST_MODULE,
+}).catch((e: unknown) => {
+  process.stderr.write(`MemScope could not start: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  app.exit(1);
 });

@@ -12,13 +12,19 @@ const here = import.meta.url;
 const runningFromTs = /\.ts$/.test(new URL(here).pathname);
 const SHIM = fileURLToPath(new URL(runningFromTs ? './node-parent-port.ts' : './node-parent-port.js', here));
 
+/** Electron's `ForkOptions` this stand-in honours. */
+export interface NodeUtilityProcessOptions {
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 /** The slice of Electron's `UtilityProcess` the shell uses, backed by a Node child process. */
 export class NodeUtilityProcess extends EventEmitter {
   private readonly child: ChildProcess;
 
-  constructor(modulePath: string, args: readonly string[] = []) {
+  constructor(modulePath: string, args: readonly string[] = [], options: NodeUtilityProcessOptions = {}) {
     super();
     this.child = fork(SHIM, [modulePath, ...args], {
+      env: options.env ?? process.env,
       serialization: 'advanced', // structured clone, as Electron's MessagePort
       execArgv: runningFromTs ? ['--import', 'tsx'] : [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -41,6 +47,6 @@ export class NodeUtilityProcess extends EventEmitter {
   }
 }
 
-export function forkNodeUtilityProcess(modulePath: string, args: readonly string[] = []): NodeUtilityProcess {
-  return new NodeUtilityProcess(modulePath, args);
+export function forkNodeUtilityProcess(modulePath: string, args: readonly string[] = [], options: NodeUtilityProcessOptions = {}): NodeUtilityProcess {
+  return new NodeUtilityProcess(modulePath, args, options);
 }
