@@ -28,7 +28,8 @@ const IMAGE_FILTERS = [
 export function isTrustedSender(event: Pick<IpcMainInvokeEvent, 'sender' | 'senderFrame'>, window: BrowserWindow): boolean {
   if (window.isDestroyed() || event.sender !== window.webContents) return false;
   const frame = event.senderFrame;
-  return frame !== null && frame === window.webContents.mainFrame && isAppUrl(frame.url);
+  // the top frame of our window (a subframe, even same-origin, is refused), showing our origin
+  return frame !== null && frame.parent === null && isAppUrl(frame.url);
 }
 
 const refused = (method: string): Envelope<never> => ({ ok: false, error: { code: 'invalid-request', message: `${method}: refused: not sent by the MemScope window` } });

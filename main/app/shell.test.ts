@@ -177,7 +177,8 @@ describe('Electron shell', () => {
     const other = new FakeBrowserWindow({});
     const foreign = [
       { sender: other.webContents, senderFrame: other.webContents.mainFrame },
-      { sender: win.webContents, senderFrame: { url: 'https://evil.example/' } }, // a subframe or another origin
+      { sender: win.webContents, senderFrame: { url: 'https://evil.example/', parent: null } }, // navigated elsewhere
+      { sender: win.webContents, senderFrame: { url: 'app://memscope/index.html', parent: win.webContents.mainFrame } }, // a subframe
       { sender: win.webContents, senderFrame: null },
     ];
     for (const event of foreign) {

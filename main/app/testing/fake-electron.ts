@@ -10,7 +10,7 @@ type Listener = (...args: any[]) => unknown;
 
 export class FakeWebContents extends EventEmitter {
   windowOpenHandler: ((details: { url: string }) => { action: string }) | null = null;
-  readonly mainFrame = { url: 'app://memscope/index.html' };
+  readonly mainFrame = { url: 'app://memscope/index.html', parent: null };
   readonly sent: { channel: string; payload: unknown }[] = [];
   setWindowOpenHandler(h: (details: { url: string }) => { action: string }): void {
     this.windowOpenHandler = h;
