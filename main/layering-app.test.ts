@@ -51,7 +51,8 @@ const PLUGIN_INTERNAL = /^main\/engine\/plugins\/[^/]+\/(?!index\.)/;
 
 const RULES: Readonly<Record<string, Rule>> = {
   'main/app': {
-    relative: ['main/app/', 'common/', 'main/service/', ...ENGINE_FACADE, 'main/engine/sources/', 'native/winpmem/'],
+    // static-files: the one rule for serving dist/renderer, shared with the bridge
+    relative: ['main/app/', 'common/', 'main/service/', 'main/bridge/static-files.', ...ENGINE_FACADE, 'main/engine/sources/', 'native/winpmem/'],
     packages: null, refusedPackages: NODE_ONLY,
   },
   'main/bridge': {

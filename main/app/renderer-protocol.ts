@@ -5,9 +5,9 @@
  * leaves the renderer folder (`..`, encoded or not, a symlink out, a backslash or NUL) or names no file
  * is a 404; any method but GET/HEAD is a 405; another host is a 404.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { contentSecurityPolicy } from '../../common/csp.js';
+import { mimeOf, staticFile } from '../bridge/static-files.js';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'memscope';
@@ -18,20 +18,6 @@ export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
 export const APP_SCHEME_PRIVILEGES = { standard: true, secure: true, supportFetchAPI: true } as const;
 
 export const RENDERER_CSP = contentSecurityPolicy();
-
-const MIME: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 function headers(contentType: string): Record<string, string> {
   return {
@@ -44,8 +30,8 @@ function headers(contentType: string): Record<string, string> {
 
 const refuse = (status: number, text: string): Response => new Response(text, { status, headers: headers('text/plain; charset=utf-8') });
 
-/** The file a URL names inside `root`, or null when it names nothing there. */
-export async function rendererFileFor(root: string, url: string): Promise<string | null> {
+/** The file an app:// URL names inside `root` (the bridge's rules: no traversal, no symlink out), or null. */
+export function rendererFileFor(root: string, url: string): string | null {
   let u: URL;
   try {
     u = new URL(url);
@@ -53,38 +39,16 @@ export async function rendererFileFor(root: string, url: string): Promise<string
     return null;
   }
   if (u.protocol !== `${APP_SCHEME}:` || u.host !== APP_HOST) return null;
-  let path: string;
-  try {
-    path = decodeURIComponent(u.pathname);
-  } catch {
-    return null; // malformed %-escape
-  }
-  if (path.includes('\0') || path.includes('\\')) return null;
-  if (path === '/' || path === '') path = '/index.html';
-  const base = resolve(root);
-  const full = resolve(base, `.${path}`);
-  const inside = (p: string, r: string): boolean => {
-    const rel = relative(r, p);
-    return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
-  };
-  if (!inside(full, base)) return null;
-  try {
-    const [realRoot, realFull] = await Promise.all([realpath(base), realpath(full)]);
-    if (!inside(realFull, realRoot)) return null; // a symlink pointing out of the renderer folder
-    if (!(await stat(realFull)).isFile()) return null;
-    return realFull;
-  } catch {
-    return null;
-  }
+  return staticFile(root, u.pathname || '/');
 }
 
 /** The `protocol.handle` handler for APP_SCHEME, serving `root`. */
 export function rendererProtocolHandler(root: string): (request: Request) => Promise<Response> {
   return async (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return refuse(405, 'method not allowed');
-    const file = await rendererFileFor(root, request.url);
+    const file = rendererFileFor(root, request.url);
     if (!file) return refuse(404, 'not found');
-    const type = MIME[extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const type = mimeOf(file);
     const body = request.method === 'HEAD' ? null : await readFile(file);
     return new Response(body, { status: 200, headers: headers(type) });
   };
