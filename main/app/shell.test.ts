@@ -4,7 +4,7 @@
  * callers. The engine host here is an in-memory stand-in answering like the contract service;
  * engine-host.test.ts runs the real host in a child process.
  */
-import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -279,5 +279,19 @@ describe('Electron shell', () => {
     engine.postMessage = (m: MainToHost) => { if (m.type === 'request') setImmediate(() => engine.emit('exit', 3)); };
     expect(await invoke('capabilities', {})).toMatchObject({ ok: false, error: { code: 'internal', message: expect.stringContaining('exit code 3') } });
     expect(await invoke('capabilities', {})).toMatchObject({ ok: false, error: { code: 'internal' } });
+  });
+
+  it('the Electron entry (package.json "main") registers the scheme first and starts the shell on the built files', async () => {
+    const pkg = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as { main: string };
+    expect(pkg.main).toBe('dist/main/app/main.js');
+    expect(existsSync(join(process.cwd(), 'main/app/main.ts'))).toBe(true); // tsc: main/app/main.ts -> dist/main/app/main.js
+    await import('./main.js');
+    await vi.waitFor(() => expect(FakeBrowserWindow.created).toHaveLength(1));
+    expect(electron.protocol.registerSchemesAsPrivileged).toHaveBeenCalledTimes(1);
+    expect(electron.protocol.registerSchemesAsPrivileged.mock.invocationCallOrder[0]!).toBeLessThan(electron.app.whenReady.mock.invocationCallOrder[0]!);
+    const root = electron.app.getAppPath();
+    expect(FakeBrowserWindow.created[0]!.options['webPreferences'].preload).toBe(join(root, 'dist', 'preload', 'preload.cjs'));
+    expect(electron.utilityProcess.fork.mock.calls[0]![0]).toBe((await import('./engine-host-path.js')).ENGINE_HOST_MODULE);
+    expect(electron.protocol.handle).toHaveBeenCalledWith('app', expect.any(Function));
   });
 });

@@ -45,10 +45,10 @@ export async function startShell(paths: ShellPaths): Promise<Shell | null> {
   await app.whenReady();
   denyPermissions(session.defaultSession);
   protocol.handle(APP_SCHEME, rendererProtocolHandler(paths.rendererRoot));
-  app.on('web-contents-created', (_event, contents) => hardenContents(contents));
-
   const engine = startEngine(paths.engineHostModule);
   const window = createMainWindow(paths.preloadPath);
+  // any web contents created later (devtools, a frame's guest) gets the same no-navigation rules
+  app.on('web-contents-created', (_event, contents) => hardenContents(contents));
   const unregister = registerIpc({ ipcMain, dialog, window, engine });
   const stopEvents = engine.onEvent((event) => {
     if (!window.isDestroyed()) window.webContents.send(EVENT_CHANNEL, event);
