@@ -5,7 +5,7 @@
  * administrator); elsewhere there is no physical memory device to read, and the service answers
  * `unsupported` with LIVE_UNSUPPORTED.
  */
-import type { Capabilities } from '../../common/contract.js';
+import { ContractError, type Capabilities } from '../../common/contract.js';
 import type { ServiceHost } from '../service/types.js';
 
 export const LIVE_UNSUPPORTED = 'Live memory needs MemScope running on Windows as administrator (WinPmem driver)';
@@ -27,7 +27,12 @@ export function electronServiceHost(platform: NodeJS.Platform = process.platform
     openLive: async () => {
       const { openLiveWinPmem } = await import('../../native/winpmem/index.js'); // koffi loads on Windows only
       const driverPath = process.env['MEMSCOPE_WINPMEM_DRIVER'];
-      return openLiveWinPmem(driverPath ? { driverPath } : {});
+      try {
+        return openLiveWinPmem(driverPath ? { driverPath } : {});
+      } catch (e) {
+        // not administrator, no driver loaded, no \\.\pmem: the one sentence, with what Windows said
+        throw new ContractError('unsupported', `${LIVE_UNSUPPORTED}: ${e instanceof Error ? e.message : String(e)}`);
+      }
     },
   };
 }

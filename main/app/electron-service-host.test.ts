@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { ContractError } from '../../common/contract.js';
+import { electronServiceHost, LIVE_UNSUPPORTED } from './electron-service-host.js';
+
+describe('Electron service host', () => {
+  it('off Windows: native dialogs, no live source, the one sentence why', () => {
+    for (const platform of ['linux', 'darwin'] as const) {
+      const host = electronServiceHost(platform);
+      expect(host.capabilities()).toEqual({
+        host: 'electron', nativeDialogs: true, live: { available: false, reason: LIVE_UNSUPPORTED }, initialImage: null, sampleImage: null,
+      });
+      expect(host.openLive).toBeUndefined();
+      expect(host.pickImage).toBeUndefined(); // dialogs are main's, not the utility process's
+    }
+  });
+
+  it('on Windows: live is WinPmem; a failure to open it says what is needed and what Windows said', async () => {
+    const host = electronServiceHost('win32');
+    expect(host.capabilities().live.available).toBe(true);
+    expect(host.openLive).toBeTypeOf('function');
+    if (process.platform === 'win32') return; // a real Windows machine may well open it
+    const err = await host.openLive!().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ContractError);
+    expect(err).toMatchObject({ code: 'unsupported', message: expect.stringContaining(LIVE_UNSUPPORTED) });
+  });
+});
