@@ -8,9 +8,24 @@
 import { ContractError, type Capabilities } from '../../common/contract.js';
 import type { ServiceHost } from '../service/types.js';
 
+/** How main hands the host an image named on the command line. */
+export const INITIAL_IMAGE_FLAG = '--initial-image';
+
+/** The image named on Electron's command line: after `electron .` in development, after the exe when packaged; flags skipped. */
+export function initialImageFrom(argv: readonly string[], defaultApp: boolean): string | null {
+  return argv.slice(defaultApp ? 2 : 1).find((a) => !a.startsWith('-')) ?? null;
+}
+
 export const LIVE_UNSUPPORTED = 'Live memory needs MemScope running on Windows as administrator (WinPmem driver)';
 
-export function electronServiceHost(platform: NodeJS.Platform = process.platform): ServiceHost {
+export interface ElectronHostOptions {
+  readonly platform?: NodeJS.Platform;
+  /** An image named on the command line (`electron . image.raw`), opened by the renderer at start. */
+  readonly initialImage?: string | null;
+}
+
+export function electronServiceHost(opts: ElectronHostOptions = {}): ServiceHost {
+  const platform = opts.platform ?? process.platform;
   const windows = platform === 'win32';
   const capabilities = (): Capabilities => ({
     host: 'electron',
@@ -18,7 +33,7 @@ export function electronServiceHost(platform: NodeJS.Platform = process.platform
     live: windows
       ? { available: true, reason: 'Reads physical memory through the WinPmem driver; MemScope must run as administrator' }
       : { available: false, reason: LIVE_UNSUPPORTED },
-    initialImage: null,
+    initialImage: opts.initialImage ?? null,
     sampleImage: null,
   });
   if (!windows) return { capabilities };

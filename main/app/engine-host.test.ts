@@ -37,15 +37,15 @@ const alive = (pid: number): boolean => {
   }
 };
 
-async function startRealHost() {
+async function startRealHost(initialImage: string | null = null) {
   resetFakeElectron();
   const children: NodeUtilityProcess[] = [];
-  electron.utilityProcess.fork.mockImplementation((modulePath: string) => {
-    const child = forkNodeUtilityProcess(modulePath);
+  electron.utilityProcess.fork.mockImplementation((modulePath: string, args?: string[]) => {
+    const child = forkNodeUtilityProcess(modulePath, args);
     children.push(child);
     return child;
   });
-  const shell = await startShell({ rendererRoot: dir, preloadPath: join(dir, 'preload.cjs'), engineHostModule: ENGINE_HOST_MODULE });
+  const shell = await startShell({ rendererRoot: dir, preloadPath: join(dir, 'preload.cjs'), engineHostModule: ENGINE_HOST_MODULE, initialImage });
   if (!shell) throw new Error('shell did not start');
   const win = FakeBrowserWindow.created[0]!;
   const trusted = { sender: win.webContents, senderFrame: win.webContents.mainFrame };
@@ -64,12 +64,12 @@ async function startRealHost() {
 
 describe('engine host in a child process', () => {
   it('runs a session on a real image and ends with the window', async () => {
-    const { shell, win, invoke, events, doneOf, child } = await startRealHost();
+    const { shell, win, invoke, events, doneOf, child } = await startRealHost(image);
     const pid = child.pid!;
     expect(pid).not.toBe(process.pid);
     expect(alive(pid)).toBe(true);
 
-    expect(await invoke('capabilities', {})).toMatchObject({ ok: true, value: { host: 'electron', nativeDialogs: true } });
+    expect(await invoke('capabilities', {})).toMatchObject({ ok: true, value: { host: 'electron', nativeDialogs: true, initialImage: image } });
     if (process.platform !== 'win32') {
       expect(await invoke('openLive', {})).toEqual({ ok: false, error: { code: 'unsupported', message: LIVE_UNSUPPORTED } });
     }

@@ -4,8 +4,9 @@
  * through `process.parentPort` messages (engine-protocol.ts).
  */
 import { constants, setPriority } from 'node:os';
+import { parseArgs } from 'node:util';
 import { createContractService } from '../service/service.js';
-import { electronServiceHost } from './electron-service-host.js';
+import { electronServiceHost, INITIAL_IMAGE_FLAG } from './electron-service-host.js';
 import { runEngineHost } from './engine-host-loop.js';
 
 const port = process.parentPort;
@@ -21,5 +22,8 @@ try {
 } catch {
   // not permitted here: run at normal priority
 }
+const { values } = parseArgs({ args: process.argv.slice(2), options: { [INITIAL_IMAGE_FLAG.slice(2)]: { type: 'string' } }, strict: false });
+const initial = values[INITIAL_IMAGE_FLAG.slice(2)];
+const host = electronServiceHost({ initialImage: typeof initial === 'string' ? initial : null });
 // exit on the next turn so the `disposed` message is flushed first
-runEngineHost(port, createContractService(electronServiceHost()), () => setImmediate(() => process.exit(0)));
+runEngineHost(port, createContractService(host), () => setImmediate(() => process.exit(0)));

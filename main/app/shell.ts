@@ -6,6 +6,7 @@
  */
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, utilityProcess } from 'electron';
 import { EVENT_CHANNEL } from '../../common/contract.js';
+import { INITIAL_IMAGE_FLAG } from './electron-service-host.js';
 import { EngineClient } from './engine-client.js';
 import { registerIpc } from './ipc.js';
 import { APP_INDEX_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, rendererProtocolHandler } from './renderer-protocol.js';
@@ -18,6 +19,8 @@ export interface ShellPaths {
   readonly preloadPath: string;
   /** The engine host module run in the utility process (dist/main/app/engine-host.js). */
   readonly engineHostModule: string;
+  /** An image named on the command line, for the renderer to open at start. */
+  readonly initialImage?: string | null;
 }
 
 export interface Shell {
@@ -32,8 +35,9 @@ export function registerAppScheme(): void {
   protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
 }
 
-export function startEngine(engineHostModule: string): EngineClient {
-  return new EngineClient(utilityProcess.fork(engineHostModule, [], { serviceName: 'MemScope engine', stdio: 'inherit' }));
+export function startEngine(engineHostModule: string, initialImage: string | null = null): EngineClient {
+  const args = initialImage ? [INITIAL_IMAGE_FLAG, initialImage] : [];
+  return new EngineClient(utilityProcess.fork(engineHostModule, args, { serviceName: 'MemScope engine', stdio: 'inherit' }));
 }
 
 /** Start the app; null when another instance already runs (it gets focused instead). */
@@ -45,7 +49,7 @@ export async function startShell(paths: ShellPaths): Promise<Shell | null> {
   await app.whenReady();
   denyPermissions(session.defaultSession);
   protocol.handle(APP_SCHEME, rendererProtocolHandler(paths.rendererRoot));
-  const engine = startEngine(paths.engineHostModule);
+  const engine = startEngine(paths.engineHostModule, paths.initialImage ?? null);
   const window = createMainWindow(paths.preloadPath);
   // any web contents created later (devtools, a frame's guest) gets the same no-navigation rules
   app.on('web-contents-created', (_event, contents) => hardenContents(contents));
