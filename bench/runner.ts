@@ -9,6 +9,7 @@
  *   discover:  openSession, as the CLI runs it or `exhaustive` (every method validated,
  *              whole-memory scans run): per-method timings.
  *   scan:      a bare pool-tag scan (psscan's tags, or psxview's), timed.
+ *   psxview:   openSession → a psxview run streamed as the app gets it: first row, done.
  *   translate: translation rate through X64AddressSpace on the image's kernel DTB.
  */
 import { profileProviders } from '../main/engine/session/profile-providers.js';
@@ -18,7 +19,7 @@ import type { ProfileProviders } from '../main/engine/windows/discovery/profile-
 import { defaultProfileProviders } from '../main/engine/windows/discovery/providers.js';
 import { poolTagScan, scanPhysical } from '../main/engine/scan/index.js';
 import { measureTranslation } from './translate-rate.js';
-import type { AnalyzeResult, ChildTask, DiscoverResult, ScanResult } from './protocol.js';
+import type { AnalyzeResult, ChildTask, DiscoverResult, PsxviewStreamResult, ScanResult } from './protocol.js';
 
 const RESULT_PREFIX = 'BENCH-RESULT '; // child.ts looks for it
 
@@ -120,6 +121,28 @@ async function discover(image: string, bundledDir: string | null, exhaustive: bo
   }
 }
 
+/** openSession → a psxview run as the app streams it: first row, done, distinct rows. */
+async function psxviewStream(image: string, bundledDir: string | null, workers: number): Promise<PsxviewStreamResult> {
+  const t0 = performance.now();
+  const session = await openSession(image, { store: store(bundledDir), workers, warmScan: true });
+  try {
+    let firstRowMs: number | null = null;
+    let rowEvents = 0;
+    const keys = new Set<string>();
+    let outcome = 'none';
+    for await (const ev of session.run({ plugin: 'psxview' })) {
+      if (ev.type === 'row') {
+        firstRowMs ??= performance.now() - t0;
+        rowEvents++;
+        keys.add(ev.key);
+      } else if (ev.type === 'done') outcome = ev.outcome;
+    }
+    return { task: 'psxview', firstRowMs, doneMs: performance.now() - t0, outcome, rows: keys.size, rowEvents };
+  } finally {
+    await session.close();
+  }
+}
+
 /** A bare scan-framework pool-tag scan (workers started for it), no validation. */
 async function scanOnly(image: string, workers: number, tags: readonly string[]): Promise<ScanResult> {
   const spec = poolTagScan({ tags });
@@ -148,6 +171,9 @@ async function main(): Promise<void> {
       break;
     case 'translate':
       result = measureTranslation(task.image, BigInt(task.dtb), task.addresses);
+      break;
+    case 'psxview':
+      result = await psxviewStream(task.image, task.bundledDir, task.workers);
       break;
     default:
       throw new Error(`bench runner: unknown task ${JSON.stringify(task)}`);

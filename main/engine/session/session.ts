@@ -19,6 +19,7 @@ import { discoverKernel } from '../windows/discovery/discover.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
 import type { DiscoveryReport } from '../windows/discovery/types.js';
 import type { WindowsKernel } from '../windows/kernel.js';
+import type { HeuristicResult } from '../windows/heuristic-profile/index.js';
 import type { ProcessRow } from '../windows/eprocess.js';
 import { pslist } from '../plugins/pslist/index.js';
 import { psscan } from '../plugins/psscan/index.js';
@@ -44,6 +45,10 @@ export interface OpenSessionOptions {
   readonly signal?: AbortSignal;
   /** Profile providers; default the one wiring (profile-providers.ts). */
   readonly store?: ProfileProviders;
+  /** Told the derived profile when the heuristic one serves (`info` reports its confidence). */
+  readonly onHeuristic?: (r: HeuristicResult) => void;
+  /** Derive the profile from memory only, skipping bundled / cache / symbol server (`info --heuristic-profile`). */
+  readonly heuristicOnly?: boolean;
   /** What to call an already-open source in the session header (default its name). */
   readonly path?: string;
 }
@@ -435,7 +440,9 @@ export async function openSession(pathOrSource: string | PhysicalSource, opts: O
       pool = new ScanPool({ sourcePath: pathOrSource, ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
       if (opts.warmScan) pool.warm().catch(() => undefined); // a failed start is reported by the scan itself
     }
-    const store = opts.store ?? (typeof pathOrSource === 'string' ? profileProviders({ source, path: pathOrSource }) : profileProviders());
+    const store = opts.store ?? (typeof pathOrSource === 'string'
+      ? profileProviders({ source, path: pathOrSource, ...(opts.onHeuristic ? { onResult: opts.onHeuristic } : {}), ...(opts.heuristicOnly ? { heuristicOnly: true } : {}) })
+      : profileProviders());
     const { kernel, report } = await discoverKernel(source, {
       store,
       ...(pool ? { sourcePath: pool.sourcePath, scanPool: pool } : {}),
