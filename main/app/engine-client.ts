@@ -39,7 +39,7 @@ export class EngineClient {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.child.postMessage({ type: 'request', id, method, args });
+      this.child.postMessage({ id, method, args });
     });
   }
 
@@ -57,7 +57,7 @@ export class EngineClient {
     this.disposing ??= (async () => {
       if (this.exited) return;
       const gone = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
-      this.child.postMessage({ type: 'dispose' });
+      this.child.postMessage({ control: 'dispose' });
       const timer = setTimeout(() => this.child.kill(), DISPOSE_GRACE_MS);
       await gone;
       clearTimeout(timer);
@@ -66,13 +66,14 @@ export class EngineClient {
   }
 
   private receive(m: HostToMain): void {
-    if (m.type === 'response') {
+    if ('event' in m) {
+      for (const l of this.listeners) l(m.event);
+    } else if ('response' in m && m.id !== null) {
       const resolve = this.pending.get(m.id);
       this.pending.delete(m.id);
       resolve?.(m.response);
-    } else if (m.type === 'event') {
-      for (const l of this.listeners) l(m.event);
     }
+    // lifecycle (ready / disposed) and unaddressed answers need nothing: exit is what dispose waits for
   }
 
   private onExit(code: number): void {

@@ -1,17 +1,16 @@
 /**
  * Messages between Electron's main process and the engine host (a utility process running the
- * contract service). Main only forwards: a renderer request becomes one `request`, its envelope comes
- * back as one `response`; run events flow back as `event`. Structured-clone values only.
+ * contract service). Requests and answers are the contract's own frames (common/contract.ts
+ * ClientFrame / ServerFrame, answered by main/service/frames.ts as the bridge's are); besides them
+ * only the host's lifecycle travels: `ready`, and `dispose` → `disposed`. Structured-clone values only.
  */
-import type { Envelope, RunEvent } from '../../common/contract.js';
+import type { ClientFrame, ServerFrame } from '../../common/contract.js';
 
-export type MainToHost =
-  | { readonly type: 'request'; readonly id: number; readonly method: string; readonly args: unknown }
+export type HostControl =
   /** Cancel every run, close every session, then say `disposed` and exit. */
-  | { readonly type: 'dispose' };
+  | { readonly control: 'dispose' };
 
-export type HostToMain =
-  | { readonly type: 'ready' }
-  | { readonly type: 'response'; readonly id: number; readonly response: Envelope<unknown> }
-  | { readonly type: 'event'; readonly event: RunEvent }
-  | { readonly type: 'disposed' };
+export type HostLifecycle = { readonly control: 'ready' } | { readonly control: 'disposed' };
+
+export type MainToHost = ClientFrame | HostControl;
+export type HostToMain = ServerFrame | HostLifecycle;

@@ -24,14 +24,14 @@ class FakeEngine extends EventEmitter {
   killed = false;
   answer: (method: string, args: unknown) => Envelope<unknown> = () => ({ ok: true, value: {} });
   postMessage(m: MainToHost): void {
-    if (m.type === 'dispose') {
+    if ('control' in m) {
       this.disposed = true;
-      setImmediate(() => { this.reply({ type: 'disposed' }); this.emit('exit', 0); });
+      setImmediate(() => { this.reply({ control: 'disposed' }); this.emit('exit', 0); });
       return;
     }
     this.requests.push({ method: m.method, args: m.args });
     const response = this.answer(m.method, m.args);
-    setImmediate(() => this.reply({ type: 'response', id: m.id, response }));
+    setImmediate(() => this.reply({ id: m.id, response }));
   }
   reply(m: HostToMain): void { this.emit('message', m); }
   kill(): boolean { this.killed = true; this.emit('exit', 1); return true; }
@@ -206,7 +206,7 @@ describe('Electron shell', () => {
     expect(await invoke('startRun', { sessionId: 's1', request: { plugin: 'psxview' } })).toEqual({ ok: true, value: { runId: 'r1' } });
     expect(engine.requests).toEqual([{ method: 'startRun', args: { sessionId: 's1', request: { plugin: 'psxview' } } }]);
     const event: RunEvent = { type: 'progress', runId: 'r1', stage: 'scan', bytesDone: 1, bytesTotal: 2 };
-    engine.reply({ type: 'event', event });
+    engine.reply({ event });
     expect(win.webContents.sent).toEqual([{ channel: EVENT_CHANNEL, payload: event }]);
   });
 
@@ -270,13 +270,13 @@ describe('Electron shell', () => {
     expect(shell.engine.running).toBe(false);
     expect(electron.ipcMain.handlers.size).toBe(0);
     // events after close go nowhere
-    engine.reply({ type: 'event', event: { type: 'warning', runId: 'r', message: 'late' } });
+    engine.reply({ event: { type: 'warning', runId: 'r', message: 'late' } });
     expect(win.webContents.sent).toEqual([]);
   });
 
   it('a host that dies answers pending requests with a typed error', async () => {
     const { invoke } = await start();
-    engine.postMessage = (m: MainToHost) => { if (m.type === 'request') setImmediate(() => engine.emit('exit', 3)); };
+    engine.postMessage = (m: MainToHost) => { if (!('control' in m)) setImmediate(() => engine.emit('exit', 3)); };
     expect(await invoke('capabilities', {})).toMatchObject({ ok: false, error: { code: 'internal', message: expect.stringContaining('exit code 3') } });
     expect(await invoke('capabilities', {})).toMatchObject({ ok: false, error: { code: 'internal' } });
   });
