@@ -15,6 +15,7 @@ const ALWAYS = [
   'discovery-exhaustive-ms', 'discovery-nostub-ms', 'discovery-nostub-step:dtb', 'first-pslist-row-ms',
   'first-pslist-row-after-kernel-ms', 'first-psxview-row-ms', 'peak-rss-mib', 'worker-scaling', 'translate-cold', 'translate-cached',
   'translate-table-cached', 'sparse-peak-rss-mib',
+  'main-event-loop-max-ms', 'main-event-loop-p99-ms', 'main-event-loop-idle-max-ms',
 ];
 
 describe('bench report model', () => {

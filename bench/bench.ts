@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sequentialReadBaseline } from '../main/engine/scan/baseline-read.js';
 import { runChild } from './child.js';
+import { mainLoopRows } from './event-loop.js';
 import { benchImage, type BenchImage } from './images.js';
 import { benchBundledDir } from './profiles.js';
 import { guidAgeKey } from '../main/engine/profile/model.js';
@@ -211,6 +212,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const img = await benchImage({ build: o.build, sizeMiB, seed: o.seed, processes: o.processes }, o.log);
     images.push({ label, path: img.path, fileBytes: img.fileBytes, sizeMiB, build: img.truth.build, cached: img.cached, buildMs: img.buildMs });
     rows.push(...(await measureImage(img, label, o, warnings)));
+    rows.push(...(await mainLoopRows(img, label, o.runs, warnings)));
     const ns = await measureNoStub(sizeMiB, label, o, warnings);
     images.push(ns.image);
     rows.push(...ns.rows);

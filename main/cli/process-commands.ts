@@ -3,24 +3,13 @@
  * open the image through the engine's analysis session (main/engine/session); here: --format/--out
  * checks, the text table, writing --out (never over the input image), warnings and progress.
  */
-import { realpathSync, statSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { ioError, usageError } from '../engine/errors.js';
 import type { Row } from '../engine/export/index.js';
+import { sameFile } from '../engine/util/same-file.js';
 import { parseFormat, renderTable, type CliIo, type OutputFormat } from './context.js';
 
-/** Is `out` the same file as `image` (path, symlink or hard link)? */
-export function sameFile(out: string, image: string): boolean {
-  if (resolve(out) === resolve(image)) return true;
-  try {
-    if (realpathSync(out) === realpathSync(image)) return true;
-    const a = statSync(out);
-    const b = statSync(image);
-    return a.dev === b.dev && a.ino === b.ino;
-  } catch {
-    return false; // out does not exist yet
-  }
-}
+export { sameFile };
 
 export interface OutputOptions {
   readonly format?: string;

@@ -1,0 +1,52 @@
+/**
+ * The one MemScope window and the hardening every web contents gets: the renderer is isolated
+ * (contextIsolation, sandbox, no Node), web security on, and it can neither navigate away, open
+ * windows, attach webviews, nor get any permission (camera, notifications, clipboard …): it has no
+ * use for any of them, so every request and check is denied.
+ */
+import { BrowserWindow, type BrowserWindowConstructorOptions, type Session, type WebContents } from 'electron';
+
+export function mainWindowOptions(preloadPath: string): BrowserWindowConstructorOptions {
+  return {
+    width: 1400,
+    height: 900,
+    minWidth: 800,
+    minHeight: 500,
+    title: 'MemScope',
+    show: false,
+    backgroundColor: '#ffffff',
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
+    },
+  };
+}
+
+/** No navigation, no new windows, no webviews: the renderer is one page on our origin. */
+export function hardenContents(contents: WebContents): void {
+  contents.on('will-navigate', (event) => event.preventDefault());
+  contents.on('will-redirect', (event) => event.preventDefault());
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+}
+
+export function denyPermissions(ses: Session): void {
+  ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  ses.setPermissionCheckHandler(() => false);
+}
+
+export function createMainWindow(preloadPath: string): BrowserWindow {
+  const win = new BrowserWindow(mainWindowOptions(preloadPath));
+  hardenContents(win.webContents);
+  win.once('ready-to-show', () => win.show());
+  return win;
+}
