@@ -3,11 +3,11 @@
  * .cache/e2e/, keyed by the builder's source hash), a real `memscope serve` child (its URL read from the
  * one line it prints), Debian's Chromium driven by playwright-core, and screenshots per step.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startServe, type ServedBridge } from '../bench/bridge-child.js';
 import { builderVersion } from '../bench/images.js';
 import { repoRoot } from '../bench/paths.js';
 import type { GroundTruth } from '../main/engine/sample/truth.js';
@@ -42,35 +42,10 @@ export function cliBytes(args: readonly string[]): Buffer {
   return r.stdout;
 }
 
-export interface Served { readonly url: string; readonly child: ChildProcess; readonly stderr: () => string; close(): Promise<void> }
+export type Served = ServedBridge;
 
-/** `node bin/memscope.js serve [image] --port 0`: resolves with the URL it prints (the only stdout line). */
-export async function serve(image?: string): Promise<Served> {
-  const args = [CLI, 'serve', ...(image ? [image] : []), '--port', '0'];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`memscope serve printed no URL within 30 s; stderr: ${err}`)), 30_000);
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      const m = /^MemScope: open (http:\/\/127\.0\.0\.1:\d+\/\S*token=\S+)$/.exec(line);
-      if (m) resolve(m[1]!); else reject(new Error(`unexpected first line from memscope serve: ${JSON.stringify(line)}`));
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`memscope serve exited ${code}: ${err}`)); });
-  });
-  return {
-    url,
-    child,
-    stderr: () => err,
-    close: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) { resolve(); return; }
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
-}
+/** `node bin/memscope.js serve [image] --port 0`, its URL read from the one line it prints. */
+export const serve = (image?: string): Promise<Served> => startServe(image);
 
 export interface Browsing { readonly browser: Browser; readonly context: BrowserContext; readonly page: Page; close(): Promise<void> }
 

@@ -3,8 +3,8 @@
  * smoothly as 30), sortable headers with `aria-sort`, rows highlighted by status and selected with
  * ↑/↓/Home/End/PgUp/PgDn.
  */
-import { useEffect, useRef, type KeyboardEvent } from 'react';
-import { flexRender, type Header } from '@tanstack/react-table';
+import { memo, useCallback, useEffect, useRef, type KeyboardEvent } from 'react';
+import { flexRender, type Header, type Row } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { metaOf } from '../../components/columns.js';
 import { useApp } from '../../store/context.js';
@@ -33,6 +33,7 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
     overscan: 12,
   });
 
+  const select = useCallback((key: string) => setUi({ selectedKey: key }), [setUi]);
   const selectedIndex = selectedKey === null ? -1 : rows.findIndex((r) => r.id === selectedKey);
 
   // A User Timing mark when the first row is painted (the bench reads it: open → first row on screen).
@@ -62,6 +63,7 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
   const top = items.length ? items[0]!.start : 0;
   const bottom = items.length ? virtualizer.getTotalSize() - items[items.length - 1]!.end : 0;
   const visibleCols = table.getVisibleLeafColumns();
+  const columnsKey = visibleCols.map((c) => c.id).join(',');
   const totalWidth = visibleCols.reduce((w, c) => w + metaOf(c).width, 0);
 
   return (
@@ -90,25 +92,7 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
           {top > 0 && <tr className="spacer" aria-hidden="true" style={{ height: top }}><td colSpan={visibleCols.length} /></tr>}
           {items.map((vi) => {
             const row = rows[vi.index]!;
-            const status = row.original.row.status;
-            const selected = row.id === selectedKey;
-            return (
-              <tr
-                key={row.id}
-                aria-rowindex={vi.index + 2}
-                aria-selected={selected}
-                data-key={row.id}
-                data-status={status}
-                className={`row status-row-${status}${selected ? ' selected' : ''}`}
-                onClick={() => setUi({ selectedKey: row.id })}
-              >
-                {row.getVisibleCells().map((cell) => {
-                  const m = metaOf(cell.column);
-                  const cls = [m.align ? `align-${m.align}` : '', m.mono ? 'mono' : ''].filter(Boolean).join(' ');
-                  return <td key={cell.id} role="gridcell" className={cls || undefined}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</td>;
-                })}
-              </tr>
-            );
+            return <ProcessRowView key={row.id} row={row} index={vi.index} selected={row.id === selectedKey} columnsKey={columnsKey} onSelect={select} />;
           })}
           {bottom > 0 && <tr className="spacer" aria-hidden="true" style={{ height: bottom }}><td colSpan={visibleCols.length} /></tr>}
         </tbody>
@@ -116,3 +100,33 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
     </div>
   );
 }
+
+interface RowProps {
+  readonly row: Row<ProcessNode>;
+  readonly index: number;
+  readonly selected: boolean;
+  /** The visible columns, so a column change re-renders rows that stayed in view. */
+  readonly columnsKey: string;
+  readonly onSelect: (key: string) => void;
+}
+
+/** One row; memoized, so scrolling renders only the rows that come into view. */
+const ProcessRowView = memo(function ProcessRowView({ row, index, selected, onSelect }: RowProps) {
+  const status = row.original.row.status;
+  return (
+    <tr
+      aria-rowindex={index + 2}
+      aria-selected={selected}
+      data-key={row.id}
+      data-status={status}
+      className={`row status-row-${status}${selected ? ' selected' : ''}`}
+      onClick={() => onSelect(row.id)}
+    >
+      {row.getVisibleCells().map((cell) => {
+        const m = metaOf(cell.column);
+        const cls = [m.align ? `align-${m.align}` : '', m.mono ? 'mono' : ''].filter(Boolean).join(' ');
+        return <td key={cell.id} role="gridcell" className={cls || undefined}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</td>;
+      })}
+    </tr>
+  );
+});
