@@ -1,12 +1,10 @@
 /**
- * The per-process section of `memscope dtb <image> --processes`: every process pslist or psscan
- * finds (union by EPROCESS address), its DirBase inspected (plugins/dtb-inspect), plus totals —
- * including how many a page-alignment rule (Rekall) would have dropped.
+ * The per-process section of `memscope dtb <image> --processes`: the session's dtb run (every process
+ * pslist or psscan finds, union by EPROCESS address, its DirBase inspected by plugins/dtb-inspect),
+ * plus totals — including how many a page-alignment rule (Rekall) would have dropped.
  */
-import { collectPslist } from '../engine/plugins/pslist/index.js';
-import { collectPsscan } from '../engine/plugins/psscan/index.js';
-import { inspectDtbs, type DtbInspectRow, type DtbInspectTotals } from '../engine/plugins/dtb-inspect/index.js';
-import type { WindowsKernel } from '../engine/windows/kernel.js';
+import { dtbTotals, type DtbInspectRow, type DtbInspectTotals } from '../engine/plugins/dtb-inspect/index.js';
+import type { AnalysisSession } from '../engine/session/session.js';
 import { renderTable } from './context.js';
 
 export interface ProcessDtbSection {
@@ -14,15 +12,9 @@ export interface ProcessDtbSection {
   readonly totals: DtbInspectTotals;
 }
 
-export async function processDtbSection(kernel: WindowsKernel, sourcePath?: string): Promise<ProcessDtbSection> {
-  const listed = await collectPslist(kernel);
-  const scanned = await collectPsscan(kernel, sourcePath ? { sourcePath } : {});
-  // remnants in unmapped pages have no VA: key them by physical offset
-  const key = (r: (typeof scanned.rows)[number]) => r.offset ?? `pa:${r.physicalOffset}`;
-  const byOffset = new Map(listed.rows.map((r) => [key(r), r]));
-  for (const r of scanned.rows) if (!byOffset.has(key(r))) byOffset.set(key(r), r);
-  const procs = [...byOffset.values()].sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
-  return inspectDtbs(kernel, procs);
+export async function processDtbSection(session: AnalysisSession): Promise<ProcessDtbSection> {
+  const rows = [...(await session.runToEnd('dtb')).rows.values()];
+  return { rows, totals: dtbTotals(rows) };
 }
 
 export function renderProcessDtbs(s: ProcessDtbSection): string {

@@ -1,50 +1,13 @@
 /**
- * Shared plumbing of the process commands (pslist, psscan, psxview, struct, dtb --processes):
- * open the image read-only, discover the kernel, render rows as table/csv/json, and write --out
- * (never over the input image).
+ * Shared plumbing of the process commands (pslist, psscan, psxview, struct, dtb --processes): they
+ * open the image through the engine's analysis session (main/engine/session); here: --format/--out
+ * checks, the text table, writing --out (never over the input image), warnings and progress.
  */
 import { realpathSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MemScopeError, ioError, usageError } from '../engine/errors.js';
-import { openSource } from '../engine/sources/detect.js';
-import type { PhysicalSource } from '../engine/sources/physical-source.js';
-import { ScanPool } from '../engine/scan/scan-pool.js';
-import { discoverKernel } from '../engine/windows/discovery/discover.js';
-import { profileProviders } from '../engine/session/profile-providers.js';
-import type { WindowsKernel } from '../engine/windows/kernel.js';
-import { toCsv, toJson, type Row } from '../engine/export/index.js';
+import { ioError, usageError } from '../engine/errors.js';
+import type { Row } from '../engine/export/index.js';
 import { parseFormat, renderTable, type CliIo, type OutputFormat } from './context.js';
-
-export interface KernelSession {
-  readonly source: PhysicalSource;
-  readonly kernel: WindowsKernel;
-  /** Scan workers for this image, started at the first whole-memory scan and kept for the next ones. */
-  readonly scanPool: ScanPool;
-  close(): void;
-}
-
-export interface OpenKernelOptions {
-  /** The command will scan all memory (psscan, psxview): start the scan workers now, so their
-   *  start-up overlaps kernel discovery instead of delaying the scan. */
-  readonly warmScan?: boolean;
-}
-
-export async function openKernel(image: string, opts: OpenKernelOptions = {}): Promise<KernelSession> {
-  const source = openSource(image);
-  const scanPool = new ScanPool({ sourcePath: image });
-  if (opts.warmScan) scanPool.warm().catch(() => undefined); // a failed start is reported by the scan itself
-  const close = (): void => {
-    void scanPool.close(); // terminate() starts at once; idle workers never hold the process
-    source.close();
-  };
-  try {
-    const { kernel } = await discoverKernel(source, { store: profileProviders({ source, path: image }), sourcePath: image, scanPool });
-    return { source, kernel, scanPool, close };
-  } catch (e) {
-    close();
-    throw e;
-  }
-}
 
 /** Is `out` the same file as `image` (path, symlink or hard link)? */
 export function sameFile(out: string, image: string): boolean {
@@ -80,9 +43,8 @@ export interface TableSpec<R extends Row> {
   readonly cells: (r: R) => readonly string[];
 }
 
-export function render<R extends Row>(format: OutputFormat, rows: readonly R[], table: TableSpec<R>, columns?: readonly string[]): string {
-  if (format === 'json') return toJson(rows);
-  if (format === 'csv') return toCsv(rows, columns ? { columns } : {});
+/** The text table of rows; csv and json come from the session's export (engine/session/tables.ts). */
+export function renderText<R extends Row>(rows: readonly R[], table: TableSpec<R>): string {
   return renderTable(table.headers, rows.map(table.cells));
 }
 

@@ -4,14 +4,15 @@
  * utility process). A transport only frames messages; validation, sessions, runs and export live here.
  */
 import type { Capabilities, Envelope, RunEvent } from '../../common/contract.js';
+import type { PhysicalSource } from '../engine/sources/physical-source.js';
 
 export interface ServiceHost {
   /** What the host can do: electron (dialogs, live on Windows) or bridge (image-only). */
   readonly capabilities: () => Capabilities;
   /** Electron's native open dialog; absent in the bridge (pickImage answers `unsupported`). */
   readonly pickImage?: () => Promise<string | null>;
-  /** Live memory (WinPmem); absent in the bridge (openLive answers `unsupported` with the reason). */
-  readonly openLive?: () => Promise<unknown>;
+  /** Live memory (WinPmem) as an open source the session takes over; absent in the bridge (openLive answers `unsupported` with the reason). */
+  readonly openLive?: () => Promise<PhysicalSource>;
 }
 
 export interface ContractService {

@@ -23,9 +23,13 @@ import type { RegisterCommand } from './index.js';
 
 const DEMO_SEED = 7;
 
+/** Where `memscope demo` keeps its sample image (`memscope serve` offers it when it exists). */
+export const demoSamplePath = (build = '19041', sizeMiB = 256): string =>
+  join(memscopeHome(), 'samples', `demo-${build}-${sizeMiB}MiB-seed${DEMO_SEED}.raw`);
+
 async function ensureSample(build: string, sizeMiB: number, io: CliIo): Promise<string> {
   const dir = join(memscopeHome(), 'samples');
-  const path = join(dir, `demo-${build}-${sizeMiB}MiB-seed${DEMO_SEED}.raw`);
+  const path = demoSamplePath(build, sizeMiB);
   if (existsSync(path) && existsSync(`${path}.truth.json`)) {
     io.out(`Using the cached sample image ${path}\n`);
     return path;

@@ -6,13 +6,12 @@
  * per-process rows with --processes, else the candidates.
  */
 import type { Command } from 'commander';
-import { openSource } from '../../engine/sources/detect.js';
-import { DiscoveryError, discoverKernel } from '../../engine/windows/discovery/discover.js';
+import { DiscoveryError } from '../../engine/windows/discovery/discover.js';
 import { dtbReportJson, type DtbReportJson } from '../../engine/windows/discovery/report-json.js';
 import { toCsv } from '../../engine/export/index.js';
+import { openSession, type AnalysisSession } from '../../engine/session/session.js';
 import { renderTable, type CliIo } from '../context.js';
 import { checkOutput, emit, type OutputOptions } from '../process-commands.js';
-import { profileProviders } from '../../engine/session/profile-providers.js';
 import type { RegisterCommand } from './index.js';
 import { processDtbSection, renderProcessDtbs, type ProcessDtbSection } from '../dtb-processes.js';
 
@@ -39,17 +38,15 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
     .option('--processes', 'also inspect every process DirBase (PCID bits, kernel half, self-reference)')
     .action(async (image: string, opts: OutputOptions & { allowNetwork?: boolean; processes?: boolean }) => {
       const format = checkOutput(image, opts);
-      const source = openSource(image);
+      let session: AnalysisSession | null = null;
       try {
         let doc: DtbReportJson;
         let failure: DiscoveryError | null = null;
         let procs: ProcessDtbSection | null = null;
         try {
-          const { report, kernel } = await discoverKernel(source, {
-            store: profileProviders({ source, path: image }), allowNetwork: opts.allowNetwork === true, sourcePath: image, exhaustive: true,
-          });
-          doc = dtbReportJson(report);
-          if (opts.processes) procs = await processDtbSection(kernel, image);
+          session = await openSession(image, { allowNetwork: opts.allowNetwork === true, exhaustive: true, warmScan: opts.processes === true });
+          doc = dtbReportJson(session.report);
+          if (opts.processes) procs = await processDtbSection(session);
         } catch (e) {
           if (!(e instanceof DiscoveryError)) throw e;
           failure = e;
@@ -58,12 +55,12 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
         const text = format === 'json'
           ? JSON.stringify(procs ? { ...doc, processes: procs.rows, processTotals: procs.totals } : doc, null, 2) + '\n'
           : format === 'csv'
-            ? (procs ? toCsv(procs.rows) : toCsv(doc.candidates.map((c) => ({ ...c, evidence: c.evidence.join('; '), validation: c.validation.join('; ') }))))
+            ? (procs && session ? session.exportTable('dtb', 'csv', null).text : toCsv(doc.candidates.map((c) => ({ ...c, evidence: c.evidence.join('; '), validation: c.validation.join('; ') }))))
             : renderDtbTable(doc) + (procs ? '\n' + renderProcessDtbs(procs) : '');
         emit(io, text, opts.out);
         if (failure) throw failure;
       } finally {
-        source.close();
+        await session?.close();
       }
     });
 };

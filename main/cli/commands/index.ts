@@ -9,6 +9,7 @@ import { register as pslist } from './pslist.js';
 import { register as psscan } from './psscan.js';
 import { register as psxview } from './psxview.js';
 import { register as sample } from './sample.js';
+import { register as serve } from './serve.js';
 import { register as struct } from './struct.js';
 import { register as translate } from './translate.js';
 
@@ -26,6 +27,7 @@ export const commands: RegisterCommand[] = [
   psscan,
   psxview,
   sample,
+  serve,
   struct,
   translate,
 ];

@@ -5,17 +5,12 @@
  * createTime, exitTime, threads, sessionId, wow64, missing, warnings (hex lower-case `0x…`).
  */
 import type { Command } from 'commander';
-import { collectPslist } from '../../engine/plugins/pslist/index.js';
-import { collectPsscan } from '../../engine/plugins/psscan/index.js';
+import { openSession } from '../../engine/session/session.js';
+import { psscanOrder } from '../../engine/session/tables.js';
 import type { ProcessRow } from '../../engine/windows/eprocess.js';
 import type { CliIo } from '../context.js';
-import { checkOutput, dash, emit, openKernel, render, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
+import { checkOutput, dash, emit, renderText, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
-
-export const PROCESS_COLUMNS = [
-  'pid', 'ppid', 'name', 'imagePath', 'commandLine', 'offset', 'physicalOffset', 'dtb', 'userDtb',
-  'createTime', 'exitTime', 'threads', 'sessionId', 'wow64', 'missing', 'warnings',
-] as const;
 
 export const processTable = {
   headers: ['PID', 'PPID', 'NAME', 'OFFSET', 'DTB', 'THREADS', 'SESS', 'WOW64', 'CREATED', 'EXITED', 'MISSING'],
@@ -31,16 +26,16 @@ function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): voi
     .option('--out <file>', 'write the output to FILE instead of stdout')
     .action(async (image: string, opts: OutputOptions) => {
       const format = checkOutput(image, opts);
-      const s = await openKernel(image, { warmScan: name === 'psscan' });
+      const s = await openSession(image, { warmScan: name === 'psscan' });
       try {
         const progress = terminalProgress(`${name}: scanning ${image}`);
-        const r = name === 'pslist' ? await collectPslist(s.kernel) : await collectPsscan(s.kernel, { pool: s.scanPool, onProgress: progress.onProgress });
+        const r = await s.runToEnd(name, progress.onProgress);
         progress.done();
         warnAll(io, r.warnings);
-        const rows = name === 'pslist' ? r.rows : [...r.rows].sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
-        emit(io, render(format, rows, processTable, PROCESS_COLUMNS), opts.out);
+        const rows = name === 'pslist' ? [...r.rows.values()] : psscanOrder([...r.rows.values()]);
+        emit(io, format === 'table' ? renderText(rows, processTable) : s.exportTable(name, format, null).text, opts.out);
       } finally {
-        s.close();
+        await s.close();
       }
     });
 }

@@ -1,15 +1,20 @@
 /**
  * `memscope psxview <image> [--format table|csv|json] [--out FILE]`: one row per distinct process
  * with a boolean per source (pslist, psscan, thrdscan, cidtable, csrss, session), exitTime and a
- * plain-words verdict.
+ * plain-words verdict. CSV and JSON are the session's export, so the app's Export is these bytes.
  */
-import { psxview, type PsxViewRow } from '../../engine/plugins/psxview/index.js';
-import { checkOutput, dash, emit, openKernel, render, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
+import type { PsxViewRow } from '../../engine/plugins/psxview/index.js';
+import { openSession } from '../../engine/session/session.js';
+import { psxviewOrder } from '../../engine/session/tables.js';
+import { checkOutput, dash, emit, renderText, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 
-export const PSXVIEW_COLUMNS = ['offset', 'pid', 'name', 'pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session', 'exitTime', 'verdict'] as const;
-
 const yn = (b: boolean) => (b ? 'True' : 'False');
+
+export const psxviewTable = {
+  headers: ['OFFSET', 'PID', 'NAME', 'PSLIST', 'PSSCAN', 'THRDSCAN', 'CIDTABLE', 'CSRSS', 'SESSION', 'EXITED', 'VERDICT'],
+  cells: (x: PsxViewRow) => [x.offset ?? 'unmapped', dash(x.pid), dash(x.name), yn(x.pslist), yn(x.psscan), yn(x.thrdscan), yn(x.cidtable), yn(x.csrss), yn(x.session), dash(x.exitTime), x.verdict],
+};
 
 export const register: RegisterCommand = (program, io) => {
   program
@@ -20,18 +25,18 @@ export const register: RegisterCommand = (program, io) => {
     .option('--out <file>', 'write the output to FILE instead of stdout')
     .action(async (image: string, opts: OutputOptions) => {
       const format = checkOutput(image, opts);
-      const s = await openKernel(image, { warmScan: true });
+      const s = await openSession(image, { warmScan: true });
       try {
         const progress = terminalProgress(`psxview: scanning ${image}`);
-        const r = await psxview(s.kernel, { pool: s.scanPool, onEvent: (ev) => { if (ev.type === 'progress') progress.onProgress(ev.bytesDone, ev.bytesTotal); } });
+        const r = await s.runToEnd('psxview', progress.onProgress);
         progress.done();
         warnAll(io, r.warnings);
-        emit(io, render(format, r.rows, {
-          headers: ['OFFSET', 'PID', 'NAME', 'PSLIST', 'PSSCAN', 'THRDSCAN', 'CIDTABLE', 'CSRSS', 'SESSION', 'EXITED', 'VERDICT'],
-          cells: (x: PsxViewRow) => [x.offset ?? 'unmapped', dash(x.pid), dash(x.name), yn(x.pslist), yn(x.psscan), yn(x.thrdscan), yn(x.cidtable), yn(x.csrss), yn(x.session), dash(x.exitTime), x.verdict],
-        }, PSXVIEW_COLUMNS), opts.out);
+        const text = format === 'table'
+          ? renderText(psxviewOrder([...r.rows.values()]).map((e) => e.row), psxviewTable)
+          : s.exportTable('psxview', format, null).text;
+        emit(io, text, opts.out);
       } finally {
-        s.close();
+        await s.close();
       }
     });
 };

@@ -3,9 +3,10 @@
  * a profile type at a kernel VA (through the kernel address space) or a PA, field by field.
  */
 import { usageError } from '../../engine/errors.js';
-import { dumpStruct, physicalMemory, type DecodedValue } from '../../engine/plugins/struct/index.js';
+import type { DecodedValue } from '../../engine/plugins/struct/index.js';
+import { openSession } from '../../engine/session/session.js';
 import { parseFormat, renderTable } from '../context.js';
-import { emit, openKernel, sameFile } from '../process-commands.js';
+import { emit, sameFile } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 import { requireHex } from './translate.js';
 import { toCsv } from '../../engine/export/index.js';
@@ -42,16 +43,14 @@ export const register: RegisterCommand = (program, io) => {
       if ((opts.va === undefined) === (opts.pa === undefined)) throw usageError('give exactly one of --va <hex> or --pa <hex>');
       const address = opts.va !== undefined ? requireHex('--va', opts.va) : requireHex('--pa', opts.pa!);
       if (opts.out !== undefined && sameFile(opts.out, image)) throw usageError(`--out ${opts.out} is the input image ${image}; refusing to overwrite evidence`);
-      const s = await openKernel(image);
+      const s = await openSession(image);
       try {
         const k = s.kernel;
         if (!k.profile.hasType(opts.type)) throw usageError(`--type ${opts.type}: profile ${k.profile.label} has no such type`);
         if (opts.pa !== undefined && address + BigInt(k.profile.sizeOf(opts.type)) > BigInt(s.source.size)) {
           throw usageError(`--pa ${opts.pa}: ${opts.type} there would end past the end of physical memory (${s.source.size} bytes)`);
         }
-        const dump = opts.va !== undefined
-          ? dumpStruct(k.profile, opts.type, k.kernel, address, 'virtual')
-          : dumpStruct(k.profile, opts.type, physicalMemory(s.source), address, 'physical', k.kernel);
+        const { dump } = s.struct(opts.type, address, opts.va !== undefined ? 'virtual' : 'physical');
         const text = format === 'json'
           ? JSON.stringify(dump, null, 2) + '\n'
           : format === 'csv'
@@ -60,7 +59,7 @@ export const register: RegisterCommand = (program, io) => {
             renderTable(['OFFSET', 'FIELD', 'TYPE', 'VALUE'], dump.fields.map((f) => [f.offsetHex, f.name, f.type, valueText(f.value)]));
         emit(io, text, opts.out);
       } finally {
-        s.close();
+        await s.close();
       }
     });
 };

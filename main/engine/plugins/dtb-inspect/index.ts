@@ -110,11 +110,15 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
       selfRefIndex: mine?.selfRefIndex ?? null, selfReferences: selfRef, rekallWouldDrop: low !== 0n, verdict,
     });
   }
-  const totals: DtbInspectTotals = {
+  return { rows, totals: dtbTotals(rows) };
+}
+
+/** How many processes, how many with low DirBase bits, how many a page-alignment rule would drop, how many valid. */
+export function dtbTotals(rows: readonly DtbInspectRow[]): DtbInspectTotals {
+  return {
     processes: rows.length,
     withLowBits: rows.filter((r) => r.lowBits !== null && r.lowBits !== '0x0').length,
     rekallWouldDrop: rows.filter((r) => r.rekallWouldDrop).length,
     valid: rows.filter((r) => r.verdict.startsWith('valid')).length,
   };
-  return { rows, totals };
 }

@@ -38,12 +38,36 @@ export interface PsxViewRow {
   readonly verdict: string;
 }
 
+/** The one-word reading of a row (derived from the source booleans and exit time, never from verdict wording). */
+export type ProcessStatus = 'normal' | 'hidden' | 'exited' | 'remnant' | 'suspicious';
+
+/** A psxview row with its status word, what each source saw (or why not), and the decoded process. */
+export interface PsxViewEntry {
+  /** The EPROCESS VA (hex), or `pa:0x…` for a remnant in an unmapped physical page. */
+  readonly key: string;
+  readonly row: PsxViewRow;
+  readonly status: ProcessStatus;
+  readonly evidence: Partial<Record<PsxSource, string>>;
+  readonly process: ProcessRow;
+}
+
 export type PsxViewEvent =
   | { readonly type: 'progress'; readonly bytesDone: number; readonly bytesTotal: number }
-  | { readonly type: 'warning'; readonly message: string };
+  | { readonly type: 'warning'; readonly message: string }
+  /**
+   * Rows new or changed since the last such event. After each stage (`done` lists the sources
+   * complete so far) every row is re-sent: its verdict then covers one more source.
+   */
+  | { readonly type: 'rows'; readonly stage: string; readonly done: readonly PsxSource[]; readonly entries: readonly PsxViewEntry[] };
 
 /** Processes that are legitimately absent from csrss's handles / session lists (Volatility 2 notes). */
 const SESSIONLESS = new Set(['System', 'Registry', 'smss.exe', 'MemCompression', 'Secure System']);
+
+/** Is a process of this name legitimately absent from source `s` (no csrss handle / no session)? */
+export function expectedAbsent(s: PsxSource, name: string | null): boolean {
+  return (s === 'csrss' && (SESSIONLESS.has(name ?? '') || name === 'csrss.exe' || name === 'wininit.exe')) ||
+    (s === 'session' && SESSIONLESS.has(name ?? ''));
+}
 
 /** Plain-words reading of a process's presence pattern. */
 export function verdict(r: Omit<PsxViewRow, 'verdict'>): string {
@@ -55,9 +79,7 @@ export function verdict(r: Omit<PsxViewRow, 'verdict'>): string {
   if (!r.pslist && r.psscan && !r.thrdscan && !r.cidtable) return 'only in pool, no threads: remnant';
   if (!r.pslist) return `not on the active list; seen only by ${PSXVIEW_SOURCES.filter((s) => r[s]).join(', ')}`;
   if (missing.length === 0) return 'listed everywhere: normal';
-  const expected = (s: PsxSource) =>
-    (s === 'csrss' && (SESSIONLESS.has(r.name ?? '') || r.name === 'csrss.exe' || r.name === 'wininit.exe')) ||
-    (s === 'session' && SESSIONLESS.has(r.name ?? ''));
+  const expected = (s: PsxSource) => expectedAbsent(s, r.name);
   if (missing.every(expected)) return `on the active list: normal (not in ${missing.join('/')}, as expected for ${r.name})`;
   return `on the active list; not seen by ${missing.join(', ')}`;
 }
@@ -68,62 +90,164 @@ export function remnantVerdict(pa: number, exitTime: string | null): string {
   return exitTime !== null ? `exited at ${exitTime}; ${where}: remnant of an exited process` : `${where}: remnant`;
 }
 
+/**
+ * The status word of a row, from the sources complete so far (`done`; all by default): exited
+ * (ExitTime set), remnant (pool only, or an unmapped page), hidden (off the active list yet seen by a
+ * live-object source: threads, CID table, csrss handles, a session list), suspicious (listed but
+ * missing from a source that should see it), else normal.
+ */
+export function processStatus(r: Omit<PsxViewRow, 'verdict'>, done: readonly PsxSource[] = PSXVIEW_SOURCES): ProcessStatus {
+  if (r.offset === null) return 'remnant';
+  if (r.exitTime !== null) return 'exited';
+  if (!r.pslist) {
+    if (r.thrdscan || r.cidtable || r.csrss || r.session) return 'hidden';
+    return done.includes('pslist') ? 'remnant' : 'normal';
+  }
+  return done.some((s) => !r[s] && !expectedAbsent(s, r.name)) ? 'suspicious' : 'normal';
+}
+
+/** Verdict while some sources are still running: what is known, and what is still being checked. */
+function interimVerdict(r: Omit<PsxViewRow, 'verdict'>, pending: readonly PsxSource[]): string {
+  const open = pending.filter((s) => !r[s]);
+  if (open.length === 0) return verdict(r);
+  const seenBy = PSXVIEW_SOURCES.filter((s) => r[s]);
+  const known = r.exitTime !== null ? `exited at ${r.exitTime}` : r.pslist ? 'on the active list' : `seen by ${seenBy.join(', ')}`;
+  return `${known}; still checking ${open.join(', ')}`;
+}
+
 export interface PsxViewResult {
+  /** In the default order (PID, then offset): the order the CLI prints. */
   readonly rows: PsxViewRow[];
+  readonly entries: PsxViewEntry[];
   readonly warnings: string[];
   /** Full process rows by EPROCESS VA (hex), or by physical offset for unmapped remnants. */
   readonly processes: ReadonlyMap<string, ProcessRow>;
 }
+
+/** The default row order: PID, then EPROCESS offset (remnants, offset null, first within a PID). */
+export function comparePsxRows(a: PsxViewRow, b: PsxViewRow): number {
+  return (a.pid ?? 0) - (b.pid ?? 0) || (a.offset ?? '').localeCompare(b.offset ?? '');
+}
+
+/** Why a source that completed did not see a process. */
+const NOT_SEEN: Record<PsxSource, string> = {
+  pslist: 'not on the PsActiveProcessHead list',
+  psscan: 'no Proc pool block found in physical memory',
+  thrdscan: 'no ETHREAD pool block names it as its process',
+  cidtable: 'no PspCidTable entry',
+  csrss: 'no handle in any csrss.exe handle table',
+  session: 'in no session process list',
+};
 
 export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & { onEvent?: (ev: PsxViewEvent) => void } = {}): Promise<PsxViewResult> {
   const { profile } = kernel;
   const ctx = { profile, kernel: kernel.kernel, source: kernel.source };
   const warnings: string[] = [];
   const warn = (message: string) => { warnings.push(message); options.onEvent?.({ type: 'warning', message }); };
-  const seen: Record<PsxSource, Set<bigint>> = { pslist: new Set(), psscan: new Set(), thrdscan: new Set(), cidtable: new Set(), csrss: new Set(), session: new Set() };
+  /** Per source: each EPROCESS VA it saw, with what it saw (the evidence shown beside the row). */
+  const seen: Record<PsxSource, Map<bigint, string>> = { pslist: new Map(), psscan: new Map(), thrdscan: new Map(), cidtable: new Map(), csrss: new Map(), session: new Map() };
+  const notSeen: Record<PsxSource, string> = { ...NOT_SEEN };
+  const threadCount = new Map<bigint, number>();
   const rows = new Map<bigint, ProcessRow>();
-  /** EPROCESS remnants in physical pages no kernel table maps (VA unknown), keyed by PA. */
-  const remnants = new Map<number, ProcessRow>();
+  /** EPROCESS remnants in physical pages no kernel table maps (VA unknown), keyed by PA, with the hit PA. */
+  const remnants = new Map<number, { row: ProcessRow; hit: number }>();
+  const done: PsxSource[] = [];
+  const dirty = new Set<string>();
   const rowOf = (va: bigint): ProcessRow => {
     let r = rows.get(va);
     if (!r) rows.set(va, (r = readEprocess(ctx, va)));
     return r;
   };
   /** Accept a candidate EPROCESS from an indirect source only when it decodes as a sane process. */
-  const accept = (src: PsxSource, va: bigint): boolean => {
+  const accept = (src: PsxSource, va: bigint, evidence: string): boolean => {
     if (!isKernelPointer(va)) return false;
     const r = rowOf(va);
-    if (eprocessInsanity(r, kernel.source.size) !== null) { rows.delete(va); return false; }
-    seen[src].add(va);
+    if (eprocessInsanity(r, kernel.source.size) !== null) { if (!seenAnywhere(va)) rows.delete(va); return false; }
+    if (!seen[src].has(va)) { seen[src].set(va, evidence); dirty.add(hex(va)); }
     return true;
   };
+  const seenAnywhere = (va: bigint) => PSXVIEW_SOURCES.some((s) => seen[s].has(va));
+
+  const entryOf = (va: bigint): PsxViewEntry => {
+    const p = rowOf(va);
+    const base = {
+      offset: hex(va), pid: p.pid, name: p.name,
+      pslist: seen.pslist.has(va), psscan: seen.psscan.has(va), thrdscan: seen.thrdscan.has(va),
+      cidtable: seen.cidtable.has(va), csrss: seen.csrss.has(va), session: seen.session.has(va),
+      exitTime: p.exitTime,
+    };
+    const evidence: Partial<Record<PsxSource, string>> = {};
+    for (const s of PSXVIEW_SOURCES) {
+      const e = seen[s].get(va);
+      if (e !== undefined) evidence[s] = s === 'thrdscan' && (threadCount.get(va) ?? 1) > 1 ? `${e} (${threadCount.get(va)} threads in pool)` : e;
+      else if (done.includes(s)) evidence[s] = notSeen[s];
+    }
+    const pending = PSXVIEW_SOURCES.filter((s) => !done.includes(s));
+    return { key: hex(va), row: { ...base, verdict: interimVerdict(base, pending) }, status: processStatus(base, done), evidence, process: p };
+  };
+  const remnantEntry = (pa: number, p: ProcessRow, hit: number): PsxViewEntry => {
+    const base = {
+      offset: null, pid: p.pid, name: p.name,
+      pslist: false, psscan: true, thrdscan: false, cidtable: false, csrss: false, session: false,
+      exitTime: p.exitTime,
+    };
+    const evidence: Partial<Record<PsxSource, string>> = { psscan: `pool block at PA ${hex(hit)} in a page no kernel table maps` };
+    for (const s of done) if (s !== 'psscan') evidence[s] = notSeen[s];
+    return { key: `pa:${hex(pa)}`, row: { ...base, verdict: remnantVerdict(pa, p.exitTime) }, status: 'remnant', evidence, process: p };
+  };
+  const allEntries = (): PsxViewEntry[] => {
+    const all = new Set<bigint>();
+    for (const src of PSXVIEW_SOURCES) for (const va of seen[src].keys()) all.add(va);
+    const out = [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(entryOf);
+    for (const [pa, r] of remnants) out.push(remnantEntry(pa, r.row, r.hit));
+    return out.sort((a, b) => comparePsxRows(a.row, b.row));
+  };
+  /** Send the rows changed since the last send (all of them when a stage completes). */
+  const flush = (stage: string, all: boolean): void => {
+    if (!options.onEvent) return;
+    if (!all && dirty.size === 0) return;
+    const entries = all ? allEntries() : [...dirty].map((k) => (k.startsWith('pa:') ? remnantEntry(Number(k.slice(3)), remnants.get(Number(k.slice(3)))!.row, remnants.get(Number(k.slice(3)))!.hit) : entryOf(BigInt(k))));
+    dirty.clear();
+    options.onEvent({ type: 'rows', stage, done: [...done], entries });
+  };
+  const complete = (...sources: PsxSource[]): void => { done.push(...sources); flush(sources.join('+'), true); };
 
   // pslist
   const active = activeProcessAddresses(kernel);
   active.warnings.forEach(warn);
-  for (const va of active.addresses) { seen.pslist.add(va); rowOf(va); }
+  const linksOff = BigInt(profile.offsetOf('_EPROCESS', 'ActiveProcessLinks'));
+  for (const va of active.addresses) { seen.pslist.set(va, `linked at ${hex(va + linksOff)} (ActiveProcessLinks)`); rowOf(va); }
+  complete('pslist');
 
   // psscan + thrdscan in one pass over physical memory
   for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL, THREAD_POOL], options)) {
-    if (ev.type === 'progress') { options.onEvent?.(ev); continue; }
+    if (ev.type === 'progress') { options.onEvent?.(ev); flush('psscan', false); continue; }
     if (ev.type === 'warning') { warn(ev.message); continue; }
     if (ev.type === 'unmapped') {
       // only psscan can see these; a thread remnant names an owner by a VA we cannot check, so skip it
       if (ev.want.objectType !== 'Process') continue;
       const r = unmappedRemnant(kernel, ev.candidates);
-      if (r.row) remnants.set(Number(r.row.physicalOffset), r.row);
+      if (r.row) {
+        const pa = Number(r.row.physicalOffset);
+        if (!remnants.has(pa)) dirty.add(`pa:${hex(pa)}`);
+        remnants.set(pa, { row: r.row, hit: ev.pa });
+      }
       continue;
     }
     if (ev.type !== 'object') continue;
-    if (ev.want.objectType === 'Process') ev.candidates.some((c) => accept('psscan', c.bodyVa));
+    if (ev.want.objectType === 'Process') ev.candidates.some((c) => accept('psscan', c.bodyVa, `pool block at PA ${hex(ev.pa)}`));
     else {
       // first header position whose ETHREAD names a sane owning process
       for (const c of ev.candidates) {
         const owner = threadOwner(kernel, c.bodyVa);
-        if (owner !== null && accept('thrdscan', owner)) break;
+        if (owner !== null && accept('thrdscan', owner, `ETHREAD ${hex(c.bodyVa)} (pool block at PA ${hex(ev.pa)}) belongs to it`)) {
+          threadCount.set(owner, (threadCount.get(owner) ?? 0) + 1);
+          break;
+        }
       }
     }
   }
+  complete('psscan', 'thrdscan');
 
   // PspCidTable
   const { types } = kernelObjects(kernel);
@@ -136,31 +260,39 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   };
   if (profile.hasSymbol('PspCidTable')) {
     const p = kernel.kernel.read(kernel.symbolVa('PspCidTable'), 8);
-    if (p.missing.length) warn(`PspCidTable pointer at ${hex(kernel.symbolVa('PspCidTable'))} is not readable`);
-    else {
+    if (p.missing.length) {
+      warn(`PspCidTable pointer at ${hex(kernel.symbolVa('PspCidTable'))} is not readable`);
+      notSeen.cidtable = 'PspCidTable is not readable';
+    } else {
       const table = new DataView(p.data.buffer, p.data.byteOffset, 8).getBigUint64(0, true);
       const w = walkHandleTable(profile, kernel.kernel, table, 'PspCidTable');
       w.warnings.forEach(warn);
       for (const e of w.entries) {
         // Windows 8+ CID entries point at the object body; tolerate a header pointer as well.
-        if (typeAt(e.pointer - bodyOff) === 'Process') accept('cidtable', e.pointer);
-        else if (typeAt(e.pointer) === 'Process') accept('cidtable', e.pointer + bodyOff);
+        const evidence = `entry for PID ${e.handle}`; // a process's CID is its PspCidTable handle value
+        if (typeAt(e.pointer - bodyOff) === 'Process') accept('cidtable', e.pointer, evidence);
+        else if (typeAt(e.pointer) === 'Process') accept('cidtable', e.pointer + bodyOff, evidence);
       }
     }
-  }
+  } else notSeen.cidtable = 'PspCidTable is not in the profile';
+  complete('cidtable');
 
   // csrss.exe handle tables: Process objects it holds handles to (entries point at object headers)
-  const known = () => [...new Set([...seen.pslist, ...seen.psscan])];
+  const known = () => [...new Set([...seen.pslist.keys(), ...seen.psscan.keys()])];
+  const csrssPids: string[] = [];
   for (const va of known()) {
     const r = rows.get(va);
     if (r?.name !== 'csrss.exe' || r.exitTime !== null) continue;
     const v = StructView.fromVirtual(profile, '_EPROCESS', kernel.kernel, va);
     const table = v.pointer('ObjectTable');
     if (table === null || table === 0n) continue;
+    csrssPids.push(String(r.pid));
     const w = walkHandleTable(profile, kernel.kernel, table, `csrss.exe (PID ${r.pid}) handle table`);
     w.warnings.forEach(warn);
-    for (const e of w.entries) if (typeAt(e.pointer) === 'Process') accept('csrss', e.pointer + bodyOff);
+    for (const e of w.entries) if (typeAt(e.pointer) === 'Process') accept('csrss', e.pointer + bodyOff, `handle ${hex(e.handle)} in csrss.exe (PID ${r.pid})`);
   }
+  notSeen.csrss = csrssPids.length ? `no handle in csrss.exe (PID ${csrssPids.join(', ')})` : 'no live csrss.exe with a handle table was found';
+  complete('csrss');
 
   // session process lists, from every session any known process points at
   const sessions = new Set<bigint>();
@@ -174,37 +306,17 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   for (const s of sessions) {
     const walk = collectList(kernel.kernel, s + plOff, `session ${hex(s)} ProcessList`, 65536);
     walk.warnings.forEach(warn);
-    for (const entry of walk.entries) accept('session', entry - spLinks);
+    for (const entry of walk.entries) accept('session', entry - spLinks, `on the ProcessList of session space ${hex(s)}`);
   }
+  if (sessions.size === 0) notSeen.session = 'no session space was found to walk';
+  done.push('session');
 
-  // one row per distinct EPROCESS seen by any source
-  const all = new Set<bigint>();
-  for (const src of PSXVIEW_SOURCES) for (const va of seen[src]) all.add(va);
-  const out: PsxViewRow[] = [];
-  for (const va of [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const p = rowOf(va);
-    const base = {
-      offset: hex(va), pid: p.pid, name: p.name,
-      pslist: seen.pslist.has(va), psscan: seen.psscan.has(va), thrdscan: seen.thrdscan.has(va),
-      cidtable: seen.cidtable.has(va), csrss: seen.csrss.has(va), session: seen.session.has(va),
-      exitTime: p.exitTime,
-    };
-    out.push({ ...base, verdict: verdict(base) });
-  }
-  for (const [pa, p] of remnants) {
-    const base = {
-      offset: null, pid: p.pid, name: p.name,
-      pslist: false, psscan: true, thrdscan: false, cidtable: false, csrss: false, session: false,
-      exitTime: p.exitTime,
-    };
-    out.push({ ...base, verdict: remnantVerdict(pa, p.exitTime) });
-  }
-  out.sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0) || (a.offset ?? '').localeCompare(b.offset ?? ''));
-  const processes = new Map([
-    ...[...rows].filter(([va]) => all.has(va)).map(([va, r]) => [hex(va), r] as const),
-    ...[...remnants].map(([pa, r]) => [hex(pa), r] as const), // physical offsets: no clash with kernel VAs
-  ]);
-  return { rows: out, warnings, processes };
+  // one row per distinct EPROCESS seen by any source, plus the unmapped remnants, in the default order
+  const entries = allEntries();
+  options.onEvent?.({ type: 'rows', stage: 'session', done: [...done], entries });
+  dirty.clear();
+  const processes = new Map(entries.map((e) => [e.row.offset ?? hex(Number(e.key.slice(3))), e.process] as const)); // physical offsets: no clash with kernel VAs
+  return { rows: entries.map((e) => e.row), entries, warnings, processes };
 }
 
 /** EPROCESS VA owning the ETHREAD at `ethread`: Tcb.Process, else ThreadsProcess; null when unreadable. */
