@@ -75,8 +75,9 @@ export async function shot(page: Page, spec: string, step: string): Promise<void
 /** The status word the screen must show for a planted process (the truth says what was planted). */
 export function expectedStatus(p: GroundTruth['processes'][number]): 'hidden' | 'exited' | 'remnant' | 'normal' {
   if (p.planted.includes('dkom-unlinked')) return 'hidden';
-  if (p.planted.includes('exited')) return 'exited';
+  // An exited process whose EPROCESS survives only in unmapped memory is a remnant first.
   if (p.planted.includes('remnant') || p.planted.includes('unmapped-remnant')) return 'remnant';
+  if (p.planted.includes('exited')) return 'exited';
   return 'normal';
 }
 

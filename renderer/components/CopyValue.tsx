@@ -13,7 +13,7 @@ export function CopyValue({ label, value, mono = true, title }: { label: string;
   return (
     <button type="button" className={`copy-value${mono ? ' mono' : ''}`} onClick={copy} title={title ?? `Copy ${label}: ${value}`} aria-label={`Copy ${label} ${value}`}>
       <span className="value">{value}</span>
-      <span className="copy-hint" aria-hidden="true">{copied ? 'copied' : '⧉'}</span>
+      <span className="copy-hint" aria-hidden="true">{copied ? 'copied' : 'copy'}</span>
     </button>
   );
 }

@@ -9,7 +9,14 @@ import { dash } from './format.js';
 
 const col = createColumnHelper<ProcessNode>();
 
-export interface ColumnMeta { readonly label: string; readonly width: number; readonly align?: 'right' | 'center'; readonly mono?: boolean }
+export interface ColumnMeta {
+  readonly label: string;
+  /** Pixels; a `grow` column takes what the window has left beyond this minimum. */
+  readonly width: number;
+  readonly grow?: boolean;
+  readonly align?: 'right' | 'center';
+  readonly mono?: boolean;
+}
 
 /** Nulls last in either direction; numbers numerically; strings by code unit (addresses are fixed-width hex). */
 const nullsLast: SortingFn<ProcessNode> = (a, b, id) => {
@@ -24,6 +31,9 @@ const nullsLast: SortingFn<ProcessNode> = (a, b, id) => {
 export const STATUS_RANK: Record<ProcessStatus, number> = { hidden: 0, suspicious: 1, exited: 2, remnant: 3, normal: 4 };
 
 const SOURCE_LABEL: Record<PsxSource, string> = { pslist: 'pslist', psscan: 'psscan', thrdscan: 'thrd', cidtable: 'cid', csrss: 'csrss', session: 'sess' };
+
+/** ISO 8601 to the second for the cell (the full value, milliseconds included, is in the title and the export). */
+const shortTime = (iso: string | null): React.ReactNode => (iso ? <span title={iso}>{iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '')}</span> : '-');
 const SOURCE_TITLE: Record<PsxSource, string> = {
   pslist: 'pslist: the active process list (PsActiveProcessHead)',
   psscan: 'psscan: a pool scan of all physical memory for EPROCESS allocations',
@@ -38,7 +48,7 @@ function sourceColumn(source: PsxSource): ColumnDef<ProcessNode, boolean> {
     id: source,
     header: () => <span title={SOURCE_TITLE[source]}>{SOURCE_LABEL[source]}</span>,
     sortingFn: nullsLast,
-    meta: { label: SOURCE_TITLE[source], width: 52, align: 'center' } satisfies ColumnMeta,
+    meta: { label: SOURCE_TITLE[source], width: 48, align: 'center' } satisfies ColumnMeta,
     cell: (c) => {
       const seen = c.getValue();
       const evidence = c.row.original.row.evidence[source] ?? (seen ? `${source}: seen` : `${source}: not seen`);
@@ -55,29 +65,42 @@ function sourceColumn(source: PsxSource): ColumnDef<ProcessNode, boolean> {
 export const columns = [
   col.accessor((n) => n.row.psxview.pid, {
     id: 'pid', header: 'PID', sortingFn: nullsLast,
-    meta: { label: 'PID', width: 84, align: 'right', mono: true } satisfies ColumnMeta,
+    meta: { label: 'PID', width: 64, align: 'right', mono: true } satisfies ColumnMeta,
     cell: (c) => dash(c.getValue()),
   }),
   col.accessor((n) => n.row.process?.ppid ?? null, {
     id: 'ppid', header: 'PPID', sortingFn: nullsLast,
-    meta: { label: 'PPID', width: 64, align: 'right', mono: true } satisfies ColumnMeta,
+    meta: { label: 'PPID', width: 56, align: 'right', mono: true } satisfies ColumnMeta,
     cell: (c) => dash(c.getValue()),
   }),
   col.accessor((n) => n.row.psxview.name, {
     id: 'name', header: 'Name', sortingFn: nullsLast,
-    meta: { label: 'Name', width: 150 } satisfies ColumnMeta,
+    meta: { label: 'Name', width: 140 } satisfies ColumnMeta,
     cell: (c) => (
       <span className="name-cell" style={{ paddingLeft: Math.min(c.row.depth, 16) * 14 }} title={c.row.original.row.process?.imagePath ?? undefined}>
         {c.row.depth > 0 && <span className="tree-mark" aria-hidden="true">└ </span>}{dash(c.getValue())}
       </span>
     ),
   }),
+  col.accessor((n) => `${STATUS_RANK[n.row.status]} ${n.row.psxview.verdict}`, {
+    id: 'verdict', header: 'Verdict', sortingFn: nullsLast,
+    meta: { label: 'Verdict', width: 340, grow: true } satisfies ColumnMeta,
+    cell: (c) => {
+      const r = c.row.original.row;
+      return (
+        <span className="verdict" title={r.psxview.verdict}>
+          <span className={`status-word status-${r.status}`}>{r.status}</span>
+          <span className="verdict-reason">{r.psxview.verdict}</span>
+        </span>
+      );
+    },
+  }),
+  ...PSXVIEW_SOURCES.map(sourceColumn),
   col.accessor((n) => n.row.psxview.offset, {
     id: 'offset', header: 'EPROCESS', sortingFn: nullsLast,
     meta: { label: 'EPROCESS address', width: 156, mono: true } satisfies ColumnMeta,
     cell: (c) => c.getValue() ?? <span className="muted" title={`physical ${c.row.original.row.process?.physicalOffset ?? 'unknown'}`}>unmapped</span>,
   }),
-  ...PSXVIEW_SOURCES.map(sourceColumn),
   col.accessor((n) => n.row.process?.threads ?? null, {
     id: 'threads', header: 'Thr', sortingFn: nullsLast,
     meta: { label: 'Threads', width: 48, align: 'right', mono: true } satisfies ColumnMeta,
@@ -85,13 +108,13 @@ export const columns = [
   }),
   col.accessor((n) => n.row.process?.createTime ?? null, {
     id: 'createTime', header: 'Created (UTC)', sortingFn: nullsLast,
-    meta: { label: 'Created (UTC)', width: 176, mono: true } satisfies ColumnMeta,
-    cell: (c) => dash(c.getValue()),
+    meta: { label: 'Created (UTC)', width: 162, mono: true } satisfies ColumnMeta,
+    cell: (c) => shortTime(c.getValue()),
   }),
   col.accessor((n) => n.row.psxview.exitTime, {
     id: 'exitTime', header: 'Exited (UTC)', sortingFn: nullsLast,
-    meta: { label: 'Exited (UTC)', width: 176, mono: true } satisfies ColumnMeta,
-    cell: (c) => dash(c.getValue()),
+    meta: { label: 'Exited (UTC)', width: 162, mono: true } satisfies ColumnMeta,
+    cell: (c) => shortTime(c.getValue()),
   }),
   col.accessor((n) => n.row.process?.sessionId ?? null, {
     id: 'sessionId', header: 'Sess', sortingFn: nullsLast,
@@ -122,19 +145,6 @@ export const columns = [
     id: 'commandLine', header: 'Command line', sortingFn: nullsLast,
     meta: { label: 'Command line', width: 300 } satisfies ColumnMeta,
     cell: (c) => <span title={c.getValue() ?? undefined}>{dash(c.getValue())}</span>,
-  }),
-  col.accessor((n) => `${STATUS_RANK[n.row.status]} ${n.row.psxview.verdict}`, {
-    id: 'verdict', header: 'Verdict', sortingFn: nullsLast,
-    meta: { label: 'Verdict', width: 420 } satisfies ColumnMeta,
-    cell: (c) => {
-      const r = c.row.original.row;
-      return (
-        <span className="verdict" title={r.psxview.verdict}>
-          <span className={`status-word status-${r.status}`}>{r.status}</span>
-          <span className="verdict-reason">{r.psxview.verdict}</span>
-        </span>
-      );
-    },
   }),
 ];
 

@@ -64,13 +64,13 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
   const bottom = items.length ? virtualizer.getTotalSize() - items[items.length - 1]!.end : 0;
   const visibleCols = table.getVisibleLeafColumns();
   const columnsKey = visibleCols.map((c) => c.id).join(',');
-  const totalWidth = visibleCols.reduce((w, c) => w + metaOf(c).width, 0);
+  const minWidth = visibleCols.reduce((w, c) => w + metaOf(c).width, 0);
 
   return (
     <div className="table-scroll" ref={scrollRef} tabIndex={0} onKeyDown={onKeyDown} aria-label="Process table: arrow keys select a process" data-testid="process-scroll">
-      <table role="grid" aria-label="Processes" aria-rowcount={rows.length + 1} aria-multiselectable="false" className="process-table" style={{ width: totalWidth }}>
+      <table role="grid" aria-label="Processes" aria-rowcount={rows.length + 1} aria-multiselectable="false" className="process-table" style={{ minWidth }}>
         <colgroup>
-          {visibleCols.map((c) => <col key={c.id} style={{ width: metaOf(c).width }} />)}
+          {visibleCols.map((c) => <col key={c.id} style={metaOf(c).grow ? { minWidth: metaOf(c).width } : { width: metaOf(c).width }} />)}
         </colgroup>
         <thead>
           <tr aria-rowindex={1}>
