@@ -39,7 +39,7 @@ describe('cancel a scan', () => {
     // The table stays usable: the active-list rows are there and sort.
     const rows = await bodyRows(page).count();
     expect(rows).toBeGreaterThanOrEqual(s.truth.processes.filter((p) => p.foundBy.pslist).length);
-    const pid = grid(page).getByRole('columnheader', { name: 'PID' });
+    const pid = grid(page).getByRole('columnheader', { name: 'PID', exact: true });
     await pid.getByRole('button').click();
     expect(await pid.getAttribute('aria-sort')).toBe('ascending');
     await shot(page, 'cancel', 'cancelled');

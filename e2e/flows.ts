@@ -6,13 +6,27 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { Download, Locator, Page } from 'playwright-core';
+import type { RunEvent } from '../common/contract.js';
 import { expectedStatus, rowKey, shot, type Sample } from './harness.js';
 
 export interface Driver {
   readonly page: Page;
   /** Open an image the way this host does it (bridge: the path field; Electron: the open dialog). */
   open(path: string): Promise<void>;
+  /** The run events as the transport delivered them, where the test can see them (the bridge's socket). */
+  readonly events?: () => readonly RunEvent[];
 }
+
+/** Records, inside the page, the scan state at the moment the first process row enters the DOM. */
+const FIRST_ROW_PROBE = `(() => {
+  window.__firstRowState = null;
+  const mo = new MutationObserver(() => {
+    if (!document.querySelector('table[aria-label="Processes"] tbody tr.row')) return;
+    window.__firstRowState = document.querySelector('.scan-text').getAttribute('data-state');
+    mo.disconnect();
+  });
+  mo.observe(document.body, { subtree: true, childList: true, attributes: true });
+})()`;
 
 export const grid = (page: Page): Locator => page.getByRole('grid', { name: 'Processes' });
 export const bodyRows = (page: Page): Locator => grid(page).locator('tbody tr.row');
@@ -26,16 +40,28 @@ export async function waitForScanEnd(page: Page, timeout = 120_000): Promise<str
 /** Open, see the header, see rows while the scan still runs, then the done state with totals. */
 export async function openAndStream(d: Driver, s: Sample, spec: string): Promise<void> {
   const { page } = d;
+  const before = d.events?.().length ?? 0;
+  await page.evaluate(FIRST_ROW_PROBE);
   await d.open(s.path);
   await bodyRows(page).first().waitFor({ timeout: 60_000 });
   // The active-list rows are on screen before the pool scan has finished.
-  expect(await scanState(page), 'state when the first row appeared').toBe('running');
+  expect(await page.evaluate('window.__firstRowState'), 'scan state when the first row entered the table').toBe('running');
   await shot(page, spec, 'streaming');
   const header = page.getByRole('banner', { name: 'Session' });
   await expect.poll(() => header.innerText()).toContain(s.truth.kernelBase);
   expect(await header.innerText()).toContain(String(s.truth.buildNumber));
   expect(await waitForScanEnd(page)).toBe('completed');
   expect(await page.getByRole('status').first().innerText()).toMatch(/Scan complete: \d+ processes .* in /);
+  if (d.events) {
+    // On the wire: the first row came before the scan had covered memory, progress followed, then done.
+    const evs = d.events().slice(before);
+    const firstRow = evs.findIndex((e) => e.type === 'row');
+    const done = evs.findIndex((e) => e.type === 'done');
+    expect(firstRow).toBeGreaterThanOrEqual(0);
+    expect(firstRow).toBeLessThan(done);
+    const later = evs.slice(firstRow, done).filter((e) => e.type === 'progress');
+    expect(later.some((e) => e.type === 'progress' && e.bytesDone < e.bytesTotal), 'scan progress after the first row').toBe(true);
+  }
   await shot(page, spec, 'done');
 }
 
@@ -67,7 +93,7 @@ async function pidColumn(page: Page): Promise<number[]> {
 /** Sort by PID both ways (aria-sort follows), filter by name and by status word, then clear. */
 export async function sortAndFilter(d: Driver, s: Sample, spec: string): Promise<void> {
   const { page } = d;
-  const pidHeader = grid(page).getByRole('columnheader', { name: 'PID' });
+  const pidHeader = grid(page).getByRole('columnheader', { name: 'PID', exact: true });
   await pidHeader.getByRole('button').click();
   expect(await pidHeader.getAttribute('aria-sort')).toBe('ascending');
   const asc = await pidColumn(page);

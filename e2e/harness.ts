@@ -10,6 +10,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startServe, type ServedBridge } from '../bench/bridge-child.js';
 import { builderVersion } from '../bench/images.js';
 import { repoRoot } from '../bench/paths.js';
+import type { RunEvent, ServerFrame } from '../common/contract.js';
 import type { GroundTruth } from '../main/engine/sample/truth.js';
 
 export const ROOT = repoRoot();
@@ -47,7 +48,14 @@ export type Served = ServedBridge;
 /** `node bin/memscope.js serve [image] --port 0`, its URL read from the one line it prints. */
 export const serve = (image?: string): Promise<Served> => startServe(image);
 
-export interface Browsing { readonly browser: Browser; readonly context: BrowserContext; readonly page: Page; close(): Promise<void> }
+export interface Browsing {
+  readonly browser: Browser;
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** Run events as they arrived on the bridge's WebSocket, in order. */
+  readonly events: RunEvent[];
+  close(): Promise<void>;
+}
 
 /** Debian's Chromium, headless, a laptop-sized window, downloads accepted. Root needs --no-sandbox. */
 export async function browse(url: string): Promise<Browsing> {
@@ -57,9 +65,14 @@ export async function browse(url: string): Promise<Browsing> {
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  const events: RunEvent[] = [];
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => {
+    const frame = JSON.parse(String(f.payload)) as ServerFrame;
+    if ('event' in frame) events.push(frame.event);
+  }));
   await page.goto(url);
   return {
-    browser, context, page,
+    browser, context, page, events,
     close: async () => {
       await browser.close();
       if (problems.length) throw new Error(`the page reported errors:\n${problems.join('\n')}`);

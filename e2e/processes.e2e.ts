@@ -22,7 +22,7 @@ describe.each(IMAGES)('process screen, build %i, %s image', (build, format) => {
     s = sample(build, format, 1024);
     server = await serve();
     b = await browse(server.url);
-    d = bridgeDriver(b.page);
+    d = bridgeDriver(b.page, b.events);
     await b.page.getByRole('button', { name: 'Open image' }).waitFor();
     await shot(b.page, spec, 'empty');
   });

@@ -82,21 +82,29 @@ export function createAppStore(api: MemScopeApi | null): AppStore {
   let scheduled = false;
 
   const store = createStore<AppState & AppActions>()((set, get) => {
+    const schedule = (soon: boolean): void => {
+      if (scheduled) return;
+      scheduled = true;
+      if (soon) queueMicrotask(flush);
+      // One store update per frame however fast rows arrive; a hidden tab still flushes (setTimeout).
+      else if (typeof requestAnimationFrame === 'function' && document.visibilityState === 'visible') requestAnimationFrame(flush);
+      else setTimeout(flush, 16);
+    };
     const flush = (): void => {
       scheduled = false;
-      const q = queue;
-      queue = [];
-      if (q.length) get().applyEvents(q);
+      // The rows before a run's end are shown (one frame at least) before the end is: a fast scan
+      // still shows its rows arriving, and the final state never replaces rows the user never saw.
+      const end = queue.findIndex((e) => e.type === 'done');
+      const now = end > 0 ? queue.slice(0, end) : queue;
+      queue = end > 0 ? queue.slice(end) : [];
+      if (now.length) get().applyEvents(now);
+      if (queue.length) schedule(false);
     };
     const enqueue = (e: RunEvent): void => {
       if (awaiting) { early.push(e); return; }
       queue.push(e);
-      if (!scheduled) {
-        scheduled = true;
-        // One store update per frame however fast rows arrive; a hidden tab still flushes (setTimeout).
-        if (typeof requestAnimationFrame === 'function' && document.visibilityState === 'visible') requestAnimationFrame(flush);
-        else setTimeout(flush, 16);
-      }
+      // The first row goes on screen at once; later ones are batched per frame.
+      schedule(e.type === 'row' && get().rows.size === 0);
     };
 
     const startProcessRun = async (sessionId: string): Promise<void> => {
