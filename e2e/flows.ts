@@ -21,7 +21,7 @@ export interface Driver {
 const FIRST_ROW_PROBE = `(() => {
   window.__firstRowState = null;
   const mo = new MutationObserver(() => {
-    if (!document.querySelector('table[aria-label="Processes"] tbody tr.row')) return;
+    if (!document.querySelector('[role="grid"][aria-label="Processes"] .grid-body [role="row"]')) return;
     window.__firstRowState = document.querySelector('.scan-text').getAttribute('data-state');
     mo.disconnect();
   });
@@ -29,7 +29,7 @@ const FIRST_ROW_PROBE = `(() => {
 })()`;
 
 export const grid = (page: Page): Locator => page.getByRole('grid', { name: 'Processes' });
-export const bodyRows = (page: Page): Locator => grid(page).locator('tbody tr.row');
+export const bodyRows = (page: Page): Locator => grid(page).locator('.grid-body [role="row"]');
 export const scanState = (page: Page): Promise<string | null> => page.locator('.scan-text').getAttribute('data-state');
 
 export async function waitForScanEnd(page: Page, timeout = 120_000): Promise<string> {
@@ -71,7 +71,7 @@ export async function labelsMatchTruth(d: Driver, s: Sample, spec: string): Prom
   const wrong: string[] = [];
   for (const p of s.truth.processes) {
     const want = expectedStatus(p);
-    const row = grid(page).locator(`tbody tr.row[data-key="${rowKey(p)}"]`);
+    const row = grid(page).locator(`.grid-body [role="row"][data-key="${rowKey(p)}"]`);
     if ((await row.count()) !== 1) { wrong.push(`${p.name} (${rowKey(p)}): ${await row.count()} rows`); continue; }
     const word = (await row.locator('.status-word').innerText()).trim().toLowerCase();
     const cls = (await row.getAttribute('class')) ?? '';
@@ -80,14 +80,14 @@ export async function labelsMatchTruth(d: Driver, s: Sample, spec: string): Prom
   expect(wrong).toEqual([]);
   const hidden = s.truth.processes.find((p) => expectedStatus(p) === 'hidden');
   if (hidden) {
-    await grid(page).locator(`tbody tr.row[data-key="${rowKey(hidden)}"]`).click();
+    await grid(page).locator(`.grid-body [role="row"][data-key="${rowKey(hidden)}"]`).click();
     await expect.poll(() => page.getByRole('complementary', { name: 'Process details' }).innerText()).toContain('not seen');
     await shot(page, spec, 'hidden-selected');
   }
 }
 
 async function pidColumn(page: Page): Promise<number[]> {
-  return page.$$eval('table[aria-label="Processes"] tbody tr.row', (trs) => trs.map((tr) => Number(tr.querySelector('td')?.textContent?.trim())));
+  return page.$$eval('[role="grid"][aria-label="Processes"] .grid-body [role="row"]', (trs) => trs.map((tr) => Number(tr.querySelector('[role="gridcell"]')?.textContent?.trim())));
 }
 
 /** Sort by PID both ways (aria-sort follows), filter by name and by status word, then clear. */
@@ -109,7 +109,7 @@ export async function sortAndFilter(d: Driver, s: Sample, spec: string): Promise
   await filter.fill('svchost');
   const svchosts = s.truth.processes.filter((p) => p.name === 'svchost.exe').length;
   await expect.poll(() => bodyRows(page).count()).toBe(svchosts);
-  const names = await bodyRows(page).locator('td:nth-child(3)').allInnerTexts();
+  const names = await bodyRows(page).locator('[role="gridcell"]:nth-child(3)').allInnerTexts();
   expect(names.every((n) => n.includes('svchost'))).toBe(true);
   await filter.fill('hidden');
   const hidden = s.truth.processes.filter((p) => expectedStatus(p) === 'hidden').length;

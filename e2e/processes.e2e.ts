@@ -40,7 +40,7 @@ describe.each(IMAGES)('process screen, build %i, %s image', (build, format) => {
     await page.getByRole('checkbox', { name: 'Tree by parent' }).check();
     // The System process (PID 4) is a root; smss.exe sits under it.
     const smss = s.truth.processes.find((p) => p.name === 'smss.exe')!;
-    const row = page.locator(`tbody tr.row[data-key="${smss.offset}"]`);
+    const row = page.locator(`.grid-body [role="row"][data-key="${smss.offset}"]`);
     expect(await row.locator('.tree-mark').count()).toBe(1);
     await shot(page, spec, 'tree');
     await page.getByRole('checkbox', { name: 'Tree by parent' }).uncheck();

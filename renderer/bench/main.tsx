@@ -37,7 +37,7 @@ const nextPaint = (): Promise<number> => new Promise((resolve) => requestAnimati
 window.memscopeBench = {
   rows: count,
   async sort(header) {
-    const button = [...document.querySelectorAll<HTMLButtonElement>('th .sort-button')].find((b) => b.textContent?.replace(/[▲▼]/g, '').trim() === header);
+    const button = [...document.querySelectorAll<HTMLButtonElement>('.head-cell .sort-button')].find((b) => b.textContent?.replace(/[▲▼]/g, '').trim() === header);
     if (!button) throw new Error(`no column header "${header}"`);
     await nextPaint();
     const t0 = performance.now();

@@ -1,7 +1,8 @@
 /** A value the responder may paste into a report or WinDbg: shown as is, copied with one click. */
 import { useState } from 'react';
 
-export function CopyValue({ label, value, mono = true, title }: { label: string; value: string | null; mono?: boolean; title?: string }) {
+/** `shown` replaces the text on screen (a file name for its path); the full `value` is what is copied. */
+export function CopyValue({ label, value, shown, mono = true, title }: { label: string; value: string | null; shown?: string; mono?: boolean; title?: string }) {
   const [copied, setCopied] = useState(false);
   if (value === null || value === '') return <span className="value muted">-</span>;
   const copy = (): void => {
@@ -12,7 +13,7 @@ export function CopyValue({ label, value, mono = true, title }: { label: string;
   };
   return (
     <button type="button" className={`copy-value${mono ? ' mono' : ''}`} onClick={copy} title={title ?? `Copy ${label}: ${value}`} aria-label={`Copy ${label} ${value}`}>
-      <span className="value">{value}</span>
+      <span className="value">{shown ?? value}</span>
       <span className="copy-hint" aria-hidden="true">{copied ? 'copied' : 'copy'}</span>
     </button>
   );

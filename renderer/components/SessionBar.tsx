@@ -35,7 +35,7 @@ export function SessionBar() {
   return (
     <header className="session-bar" aria-label="Session">
       <span className="app-name">MemScope</span>
-      <Field name="Source"><CopyValue label="source path" value={source.path} mono={false} title={`${source.path} (click to copy the path)`} /></Field>
+      <Field name="Source"><CopyValue label="source path" value={source.path} shown={source.fileName} mono={false} title={`${source.path} (click to copy the path)`} /></Field>
       <Field name="Format"><span className="value">{source.format}</span></Field>
       <Field name="Size"><span className="value mono" title={`${source.size} bytes of physical address space, ${source.runs} run(s)`}>{bytes(source.size)}</span></Field>
       <Field name="Build"><CopyValue label="build" value={kernel.build === null ? null : String(kernel.build)} /></Field>

@@ -48,7 +48,7 @@ function sourceColumn(source: PsxSource): ColumnDef<ProcessNode, boolean> {
     id: source,
     header: () => <span title={SOURCE_TITLE[source]}>{SOURCE_LABEL[source]}</span>,
     sortingFn: nullsLast,
-    meta: { label: SOURCE_TITLE[source], width: 48, align: 'center' } satisfies ColumnMeta,
+    meta: { label: SOURCE_TITLE[source], width: 50, align: 'center' } satisfies ColumnMeta,
     cell: (c) => {
       const seen = c.getValue();
       const evidence = c.row.original.row.evidence[source] ?? (seen ? `${source}: seen` : `${source}: not seen`);

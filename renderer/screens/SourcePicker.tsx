@@ -29,7 +29,7 @@ export function SourcePicker() {
           {' '}<span className="mono muted">{caps.sampleImage}</span>
         </p>
       )}
-      {caps && <p className="muted">Live memory: {caps.live.available ? 'available on this machine.' : caps.live.reason}</p>}
+      {caps && <p className="muted">{caps.live.available ? 'Live memory of this machine is available (Live memory).' : caps.live.reason}.</p>}
     </section>
   );
 }

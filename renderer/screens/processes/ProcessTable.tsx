@@ -1,7 +1,7 @@
 /**
- * The process table: a virtualized grid (only the rows in view are in the DOM, so 10,000 rows scroll as
- * smoothly as 30), sortable headers with `aria-sort`, rows highlighted by status and selected with
- * ↑/↓/Home/End/PgUp/PgDn.
+ * The process table: an ARIA grid of absolutely placed rows, virtualized (only the rows in view are in
+ * the DOM, each row laid out on its own, so 10,000 rows scroll as smoothly as 30), sortable headers with
+ * `aria-sort`, rows highlighted by status and selected with ↑/↓/Home/End/PgUp/PgDn.
  */
 import { memo, useCallback, useEffect, useRef, type KeyboardEvent } from 'react';
 import { flexRender, type Header, type Row } from '@tanstack/react-table';
@@ -17,6 +17,8 @@ function ariaSort(h: Header<ProcessNode, unknown>): 'ascending' | 'descending' |
   const s = h.column.getIsSorted();
   return s === 'asc' ? 'ascending' : s === 'desc' ? 'descending' : 'none';
 }
+
+const cellClass = (m: ReturnType<typeof metaOf>): string => ['cell', m.align ? `align-${m.align}` : '', m.mono ? 'mono' : ''].filter(Boolean).join(' ');
 
 export function ProcessTable({ model }: { model: ProcessTableModel }) {
   const { table } = model;
@@ -47,7 +49,7 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
     if (!rows.length) return;
-    const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? 230) / ROW_HEIGHT) - 1);
+    const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? 230) / ROW_HEIGHT) - 2);
     const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page };
     let next: number | null = null;
     if (e.key in moves) next = Math.min(rows.length - 1, Math.max(0, (selectedIndex < 0 ? -1 : selectedIndex) + moves[e.key]!));
@@ -59,44 +61,44 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
     virtualizer.scrollToIndex(next, { align: 'auto' });
   };
 
-  const items = virtualizer.getVirtualItems();
-  const top = items.length ? items[0]!.start : 0;
-  const bottom = items.length ? virtualizer.getTotalSize() - items[items.length - 1]!.end : 0;
   const visibleCols = table.getVisibleLeafColumns();
   const columnsKey = visibleCols.map((c) => c.id).join(',');
   const minWidth = visibleCols.reduce((w, c) => w + metaOf(c).width, 0);
+  const template = visibleCols.map((c) => (metaOf(c).grow ? `minmax(${metaOf(c).width}px, 1fr)` : `${metaOf(c).width}px`)).join(' ');
 
   return (
-    <div className="table-scroll" ref={scrollRef} tabIndex={0} onKeyDown={onKeyDown} aria-label="Process table: arrow keys select a process" data-testid="process-scroll">
-      <table role="grid" aria-label="Processes" aria-rowcount={rows.length + 1} aria-multiselectable="false" className="process-table" style={{ minWidth }}>
-        <colgroup>
-          {visibleCols.map((c) => <col key={c.id} style={metaOf(c).grow ? { minWidth: metaOf(c).width } : { width: metaOf(c).width }} />)}
-        </colgroup>
-        <thead>
-          <tr aria-rowindex={1}>
+    <div className="table-scroll" ref={scrollRef} tabIndex={0} onKeyDown={onKeyDown} data-testid="process-scroll">
+      <div
+        role="grid"
+        aria-label="Processes"
+        aria-rowcount={rows.length + 1}
+        aria-colcount={visibleCols.length}
+        className="process-grid"
+        style={{ minWidth, ['--columns' as string]: template }}
+      >
+        <div role="rowgroup" className="grid-head">
+          <div role="row" aria-rowindex={1} className="grid-row head-row">
             {headers.map((h) => {
               const m = metaOf(h.column);
               const sorted = h.column.getIsSorted();
               return (
-                <th key={h.id} aria-sort={ariaSort(h)} className={m.align ? `align-${m.align}` : undefined} scope="col">
+                <div role="columnheader" key={h.id} aria-sort={ariaSort(h)} className={`head-cell${m.align ? ` align-${m.align}` : ''}`}>
                   <button type="button" className="sort-button" onClick={h.column.getToggleSortingHandler()} title={`Sort by ${m.label}`}>
                     {flexRender(h.column.columnDef.header, h.getContext())}
                     <span className="sort-mark" aria-hidden="true">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
                   </button>
-                </th>
+                </div>
               );
             })}
-          </tr>
-        </thead>
-        <tbody>
-          {top > 0 && <tr className="spacer" aria-hidden="true" style={{ height: top }}><td colSpan={visibleCols.length} /></tr>}
-          {items.map((vi) => {
+          </div>
+        </div>
+        <div role="rowgroup" className="grid-body" style={{ height: virtualizer.getTotalSize() }}>
+          {virtualizer.getVirtualItems().map((vi) => {
             const row = rows[vi.index]!;
-            return <ProcessRowView key={row.id} row={row} index={vi.index} selected={row.id === selectedKey} columnsKey={columnsKey} onSelect={select} />;
+            return <ProcessRowView key={row.id} row={row} index={vi.index} top={vi.start} selected={row.id === selectedKey} columnsKey={columnsKey} onSelect={select} />;
           })}
-          {bottom > 0 && <tr className="spacer" aria-hidden="true" style={{ height: bottom }}><td colSpan={visibleCols.length} /></tr>}
-        </tbody>
-      </table>
+        </div>
+      </div>
     </div>
   );
 }
@@ -104,6 +106,7 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
 interface RowProps {
   readonly row: Row<ProcessNode>;
   readonly index: number;
+  readonly top: number;
   readonly selected: boolean;
   /** The visible columns, so a column change re-renders rows that stayed in view. */
   readonly columnsKey: string;
@@ -111,22 +114,22 @@ interface RowProps {
 }
 
 /** One row; memoized, so scrolling renders only the rows that come into view. */
-const ProcessRowView = memo(function ProcessRowView({ row, index, selected, onSelect }: RowProps) {
+const ProcessRowView = memo(function ProcessRowView({ row, index, top, selected, onSelect }: RowProps) {
   const status = row.original.row.status;
   return (
-    <tr
+    <div
+      role="row"
       aria-rowindex={index + 2}
       aria-selected={selected}
       data-key={row.id}
       data-status={status}
-      className={`row status-row-${status}${selected ? ' selected' : ''}`}
+      className={`grid-row row status-row-${status}${selected ? ' selected' : ''}`}
+      style={{ transform: `translateY(${top}px)` }}
       onClick={() => onSelect(row.id)}
     >
-      {row.getVisibleCells().map((cell) => {
-        const m = metaOf(cell.column);
-        const cls = [m.align ? `align-${m.align}` : '', m.mono ? 'mono' : ''].filter(Boolean).join(' ');
-        return <td key={cell.id} role="gridcell" className={cls || undefined}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</td>;
-      })}
-    </tr>
+      {row.getVisibleCells().map((cell) => (
+        <div key={cell.id} role="gridcell" className={cellClass(metaOf(cell.column))}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</div>
+      ))}
+    </div>
   );
 });
