@@ -4,7 +4,8 @@ export type ChildTask =
   | { readonly task: 'analyze'; readonly image: string; readonly bundledDir: string | null; /** psscan workers; null = skip psscan */ readonly workers: number | null }
   | { readonly task: 'discover'; readonly image: string; readonly bundledDir: string | null; /** every method validated (false: as the CLI runs it) */ readonly exhaustive: boolean }
   | { readonly task: 'scan'; readonly image: string; readonly workers: number; readonly tags: readonly string[] }
-  | { readonly task: 'translate'; readonly image: string; readonly dtb: string; readonly addresses: number };
+  | { readonly task: 'translate'; readonly image: string; readonly dtb: string; readonly addresses: number }
+  | { readonly task: 'psxview'; readonly image: string; readonly bundledDir: string | null; readonly workers: number };
 
 export interface AnalyzeResult {
   readonly task: 'analyze';
@@ -31,6 +32,19 @@ export interface AnalyzeResult {
   readonly rssBeforeScanMiB: number;
   /** process.resourceUsage().maxRSS at the end: the whole process, worker threads included. */
   readonly maxRssMiB: number;
+}
+
+/** The app's process screen as the engine serves it: a session's psxview run, streamed. */
+export interface PsxviewStreamResult {
+  readonly task: 'psxview';
+  /** openSession called → first psxview row event (what the app shows first). */
+  readonly firstRowMs: number | null;
+  /** openSession called → the run's done event. */
+  readonly doneMs: number;
+  readonly outcome: string;
+  /** Distinct rows (keys) and row events (each row is re-sent as sources complete). */
+  readonly rows: number;
+  readonly rowEvents: number;
 }
 
 export interface DiscoverResult {

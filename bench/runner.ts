@@ -3,24 +3,23 @@
  * its peak RSS, JIT warm-up and module loading are those of a real `memscope` run, not of the
  * harness. Reads one JSON task from argv[2], prints one line `BENCH-RESULT <json>` on stdout.
  *
- *   analyze:   open → discoverKernel (as the CLI does: a ScanPool per open image) → first pslist
- *              row → all pslist rows → optionally psscan on N workers, then psscan again on the
- *              same pool; maxRSS of the whole process at the end.
- *   discover:  discoverKernel, as the CLI runs it or `exhaustive` (every method validated,
+ *   analyze:   openSession (as the CLI and the app open an image: one ScanPool per session) →
+ *              first pslist row of the session's run → all pslist rows → optionally psscan on N
+ *              workers, then psscan again on the same pool; maxRSS of the whole process at the end.
+ *   discover:  openSession, as the CLI runs it or `exhaustive` (every method validated,
  *              whole-memory scans run): per-method timings.
  *   scan:      a bare pool-tag scan (psscan's tags, or psxview's), timed.
+ *   psxview:   openSession → a psxview run streamed as the app gets it: first row, done.
  *   translate: translation rate through X64AddressSpace on the image's kernel DTB.
  */
 import { profileProviders } from '../main/engine/session/profile-providers.js';
-import { pslist } from '../main/engine/plugins/pslist/index.js';
 import { psscan } from '../main/engine/plugins/psscan/index.js';
-import { openSource } from '../main/engine/sources/detect.js';
-import { discoverKernel } from '../main/engine/windows/discovery/discover.js';
+import { openSession } from '../main/engine/session/session.js';
 import type { ProfileProviders } from '../main/engine/windows/discovery/profile-resolve.js';
 import { defaultProfileProviders } from '../main/engine/windows/discovery/providers.js';
-import { poolTagScan, scanPhysical, ScanPool } from '../main/engine/scan/index.js';
+import { poolTagScan, scanPhysical } from '../main/engine/scan/index.js';
 import { measureTranslation } from './translate-rate.js';
-import type { AnalyzeResult, ChildTask, DiscoverResult, ScanResult } from './protocol.js';
+import type { AnalyzeResult, ChildTask, DiscoverResult, PsxviewStreamResult, ScanResult } from './protocol.js';
 
 const RESULT_PREFIX = 'BENCH-RESULT '; // child.ts looks for it
 
@@ -39,18 +38,17 @@ function store(bundledDir: string | null): ProfileProviders {
 }
 
 async function analyze(image: string, bundledDir: string | null, workers: number | null): Promise<AnalyzeResult> {
-  const source = openSource(image);
-  const pool = new ScanPool({ sourcePath: image, ...(workers !== null ? { workers } : {}) }); // as the CLI's openKernel
-  // `memscope psscan|psxview` start the scan workers at open (openKernel warmScan), so their start-up
-  // overlaps discovery; the discovery and first-row timings below therefore include that contention.
-  if (workers !== null) pool.warm().catch(() => undefined);
+  // As `memscope psscan|psxview` open it: the analysis session (one ScanPool per open image, its
+  // workers started at open so their start-up overlaps discovery; the discovery and first-row
+  // timings below therefore include that contention).
+  const tOpen = performance.now();
+  const session = await openSession(image, { store: store(bundledDir), ...(workers !== null ? { workers, warmScan: true } : {}) });
   try {
-    const tOpen = performance.now();
-    const { kernel, report } = await discoverKernel(source, { store: store(bundledDir), sourcePath: image, scanPool: pool });
+    const { kernel, report } = session;
     const tKernel = performance.now();
     let firstRow: number | null = null;
     let pslistRows = 0;
-    for await (const ev of pslist(kernel)) {
+    for await (const ev of session.run({ plugin: 'pslist' })) {
       if (ev.type !== 'row') continue;
       if (firstRow === null) firstRow = performance.now();
       pslistRows++;
@@ -63,7 +61,8 @@ async function analyze(image: string, bundledDir: string | null, workers: number
     const rssBeforeScan = maxRssMiB();
     let psscanAgainMs: number | null = null;
     let psscanAgainRows = 0;
-    if (workers !== null) {
+    if (workers !== null && session.scanPool) {
+      const pool = session.scanPool;
       const t = performance.now();
       for await (const ev of psscan(kernel, { pool, workers })) {
         if (ev.type === 'row') psscanRows++;
@@ -71,6 +70,7 @@ async function analyze(image: string, bundledDir: string | null, workers: number
         else if (ev.type === 'warning') psscanWarnings++;
       }
       psscanMs = performance.now() - t;
+      // the session would replay a kept scan; the second pass measures the kept pool's warm workers
       const t2 = performance.now();
       for await (const ev of psscan(kernel, { pool, workers })) if (ev.type === 'row') psscanAgainRows++;
       psscanAgainMs = performance.now() - t2;
@@ -96,20 +96,19 @@ async function analyze(image: string, bundledDir: string | null, workers: number
       maxRssMiB: maxRssMiB(),
     };
   } finally {
-    await pool.close();
-    source.close();
+    await session.close();
   }
 }
 
 async function discover(image: string, bundledDir: string | null, exhaustive: boolean): Promise<DiscoverResult> {
-  const source = openSource(image);
-  const pool = new ScanPool({ sourcePath: image });
+  const t = performance.now();
+  const session = await openSession(image, { store: store(bundledDir), exhaustive });
   try {
-    const t = performance.now();
-    const { kernel, report } = await discoverKernel(source, { store: store(bundledDir), sourcePath: image, scanPool: pool, exhaustive });
+    const totalMs = performance.now() - t;
+    const { kernel, report } = session;
     return {
       task: 'discover',
-      totalMs: performance.now() - t,
+      totalMs,
       dtbMethod: kernel.dtbMethod,
       dtb: `0x${kernel.dtb.toString(16)}`,
       kernelBase: `0x${kernel.kernelBase.toString(16)}`,
@@ -118,8 +117,29 @@ async function discover(image: string, bundledDir: string | null, exhaustive: bo
       methodOk: Object.fromEntries(report.methods.map((m) => [m.method, m.ok])),
     };
   } finally {
-    await pool.close();
-    source.close();
+    await session.close();
+  }
+}
+
+/** openSession → a psxview run as the app streams it: first row, done, distinct rows. */
+async function psxviewStream(image: string, bundledDir: string | null, workers: number): Promise<PsxviewStreamResult> {
+  const t0 = performance.now();
+  const session = await openSession(image, { store: store(bundledDir), workers, warmScan: true });
+  try {
+    let firstRowMs: number | null = null;
+    let rowEvents = 0;
+    const keys = new Set<string>();
+    let outcome = 'none';
+    for await (const ev of session.run({ plugin: 'psxview' })) {
+      if (ev.type === 'row') {
+        firstRowMs ??= performance.now() - t0;
+        rowEvents++;
+        keys.add(ev.key);
+      } else if (ev.type === 'done') outcome = ev.outcome;
+    }
+    return { task: 'psxview', firstRowMs, doneMs: performance.now() - t0, outcome, rows: keys.size, rowEvents };
+  } finally {
+    await session.close();
   }
 }
 
@@ -151,6 +171,9 @@ async function main(): Promise<void> {
       break;
     case 'translate':
       result = measureTranslation(task.image, BigInt(task.dtb), task.addresses);
+      break;
+    case 'psxview':
+      result = await psxviewStream(task.image, task.bundledDir, task.workers);
       break;
     default:
       throw new Error(`bench runner: unknown task ${JSON.stringify(task)}`);

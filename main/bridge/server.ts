@@ -55,7 +55,9 @@ function sameToken(given: string | null, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const malformed = (message: string): ServerFrame => ({ id: null, response: { ok: false, error: { code: 'invalid-request', message } } });
+/** One line, bounded: a message built from a client's input never carries its line breaks or its bulk. */
+const oneLine = (text: string): string => { const t = text.replace(/\s+/g, ' ').trim(); return t.length > 200 ? `${t.slice(0, 199)}…` : t; };
+const malformed = (message: string): ServerFrame => ({ id: null, response: { ok: false, error: { code: 'invalid-request', message: oneLine(message) } } });
 
 export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
@@ -127,7 +129,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) { send(ws, malformed('frames must be JSON text, not binary')); return; }
       let raw: unknown;
-      try { raw = JSON.parse(rawText(data)); } catch (e) { send(ws, malformed(`frame is not JSON: ${(e as Error).message}`)); return; }
+      const text = rawText(data);
+      try { raw = JSON.parse(text); } catch { send(ws, malformed(`frame of ${text.length} characters is not JSON`)); return; } // never echo the frame back
       const frame = ClientFrame.safeParse(raw);
       if (!frame.success) {
         const issue = frame.error.issues[0];

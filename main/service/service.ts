@@ -4,7 +4,6 @@
  * answer is an envelope: MemScopeError kinds become `analysis` / `io` / `invalid-request`, an unknown
  * session or run `not-found`, anything else `internal` with a sentence. It never throws.
  */
-import { resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   ContractError, parseArgs, type ContractErrorInfo, type Envelope, type Method, type ResultOf, type RunEvent,
@@ -70,7 +69,7 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
       if (!host.pickImage) throw new ContractError('unsupported', 'this host has no file dialog: type the path of the image to open');
       return { path: await host.pickImage() };
     },
-    openSession: async ({ path }) => adopt(() => openSession(resolve(path), { warmScan: true, ...options.session })),
+    openSession: async ({ path }) => adopt(() => openSession(path, { warmScan: true, ...options.session })), // as typed: errors name the file the user gave
     openLive: async () => {
       const open = host.openLive;
       if (!open) throw new ContractError('unsupported', host.capabilities().live.reason);

@@ -9,16 +9,14 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../../engine/errors.js';
 import { inspectDtbs } from '../../engine/plugins/dtb-inspect/index.js';
-import { collectPslist } from '../../engine/plugins/pslist/index.js';
-import { psxview, type PsxViewRow } from '../../engine/plugins/psxview/index.js';
+import type { PsxViewRow } from '../../engine/plugins/psxview/index.js';
+import { openSession } from '../../engine/session/session.js';
+import { psxviewOrder } from '../../engine/session/tables.js';
 import { memscopeHome } from '../../engine/profile/symbol-server/cache.js';
 import { buildSample } from '../../engine/sample/index.js';
-import { openSource } from '../../engine/sources/detect.js';
 import { hex } from '../../engine/util/hex.js';
-import { discoverKernel } from '../../engine/windows/discovery/discover.js';
 import { type CliIo, renderTable } from '../context.js';
 import { dash } from '../process-commands.js';
-import { profileProviders } from '../../engine/session/profile-providers.js';
 import type { RegisterCommand } from './index.js';
 
 const DEMO_SEED = 7;
@@ -51,16 +49,16 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
       const sizeMiB = Number(opts.size);
       if (!Number.isInteger(sizeMiB) || sizeMiB < 64) throw usageError(`--size must be an integer number of MiB >= 64 (got "${opts.size}")`);
       const image = imageArg ?? (await ensureSample(opts.build, sizeMiB, io));
-      const source = openSource(image);
+      const session = await openSession(image, { warmScan: true });
       try {
-        const { kernel, report } = await discoverKernel(source, { store: profileProviders({ source, path: image }), sourcePath: image });
+        const { source, kernel, report } = session;
         io.out(`\n${image}: ${source.kind}, ${(source.size / 2 ** 20).toFixed(0)} MiB of physical address space\n`);
         io.out(`Kernel: base ${hex(kernel.kernelBase)}, build ${dash(kernel.buildNumber)}, ${kernel.profile.pdb.name} ${kernel.profile.pdb.guid}/${kernel.profile.pdb.age}` +
           ` (profile: ${kernel.profileSource})\n`);
         io.out(`DTB: ${hex(kernel.dtbRaw)} (PML4 at ${hex(kernel.dtb)}) found by ${kernel.dtbMethod} in ${report.timings.total.toFixed(0)} ms\n\n`);
 
-        const view = await psxview(kernel, { sourcePath: image });
-        const rows = [...view.rows].sort((a, b) => (a.pid ?? 0) - (b.pid ?? 0));
+        const view = await session.runToEnd('psxview');
+        const rows = psxviewOrder([...view.rows.values()]).map((e) => e.row);
         const yn = (b: boolean) => (b ? 'x' : '.');
         io.out(renderTable(
           ['PID', 'NAME', 'PSLIST', 'PSSCAN', 'THRDSCAN', 'CIDTABLE', 'CSRSS', 'SESSION', 'VERDICT'],
@@ -70,13 +68,13 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
         io.out(`\n${rows.length} processes; ${flagged.length} not in the active list (hidden or exited): ` +
           `${flagged.map((r) => `${dash(r.name)}(${dash(r.pid)})`).join(', ') || 'none'}\n`);
 
-        const { rows: listed } = await collectPslist(kernel);
-        const dtbs = inspectDtbs(kernel, listed);
+        const listed = await session.runToEnd('pslist');
+        const dtbs = inspectDtbs(kernel, [...listed.rows.values()]);
         io.out(`DirBase check: ${dtbs.totals.withLowBits} of ${dtbs.totals.processes} listed processes carry low bits (PCID/KVA shadow); ` +
           `a page-alignment rule (the old Rekall check) would have dropped ${dtbs.totals.rekallWouldDrop} of them. MemScope keeps them all.\n`);
         for (const w of view.warnings) io.err(`memscope: warning: ${w}\n`);
       } finally {
-        source.close();
+        await session.close();
       }
     });
 };

@@ -96,7 +96,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
       try {
         // kernel discovery (issue 5) adds kernelBase, dtb, dtbRaw, dtbMethod, build, pdb, profileSource, timings
         const info: BasicInfo & Partial<KernelInfoJson> & { discoveryError?: string } = basicInfo(source);
-        Object.assign(info, await kernelInfo(source, image, opts.allowNetwork === true, opts.heuristicProfile === true));
+        Object.assign(info, await kernelInfo(image, opts.allowNetwork === true, opts.heuristicProfile === true));
         io.out(format === 'json' ? JSON.stringify(info, null, 2) + '\n' : renderInfoTable(info));
       } finally {
         source.close();

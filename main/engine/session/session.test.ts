@@ -193,6 +193,43 @@ describe('cancel and close', () => {
     expect(doneOf(await s.collect({ plugin: 'pslist' }))).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/closed/) });
   });
 
+  it('two runs of the same plugin at once share one scan; export during the scan gives the rows so far', async () => {
+    const inner = openSource(image);
+    let scanned = 0;
+    const source: PhysicalSource = {
+      kind: inner.kind, name: inner.name, size: inner.size, hints: inner.hints, runs: () => inner.runs(),
+      read: (address, length) => { if (length >= 1 << 20) scanned += length; return inner.read(address, length); },
+      close: () => inner.close(),
+    };
+    const s = await openSession(source);
+    try {
+      scanned = 0;
+      let exportedMidScan: string | null = null;
+      const a: RunEvent[] = [];
+      const b: RunEvent[] = [];
+      const ra = (async () => {
+        for await (const ev of s.run({ plugin: 'psscan' })) {
+          a.push(ev);
+          if (exportedMidScan === null && ev.type === 'progress' && ev.bytesDone < ev.bytesTotal) exportedMidScan = s.exportTable('psscan', 'json', null).text;
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 5));
+      const rb = (async () => { for await (const ev of s.run({ plugin: 'psscan' })) b.push(ev); })();
+      await Promise.all([ra, rb]);
+      const da = doneOf(a);
+      const db = doneOf(b);
+      expect(da).toMatchObject({ outcome: 'completed' });
+      expect(db).toMatchObject({ outcome: 'completed', rows: da.rows, bytesDone: da.bytesDone });
+      expect(new Set(rowsOf(b).map((e) => e.key))).toEqual(new Set(rowsOf(a).map((e) => e.key)));
+      expect(scanned).toBeLessThan(source.size * 1.5); // one pass over memory, not two
+      expect(scanned).toBeGreaterThanOrEqual(source.size * 0.9);
+      expect(exportedMidScan).not.toBeNull();
+      expect((JSON.parse(exportedMidScan!) as unknown[]).length).toBeLessThanOrEqual(da.rows);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a source that fails half-way through the scan: the rows found are kept and the run ends failed', async () => {
     const inner = openSource(image);
     let failing = false;

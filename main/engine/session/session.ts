@@ -19,6 +19,7 @@ import { discoverKernel } from '../windows/discovery/discover.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
 import type { DiscoveryReport } from '../windows/discovery/types.js';
 import type { WindowsKernel } from '../windows/kernel.js';
+import type { HeuristicResult } from '../windows/heuristic-profile/index.js';
 import type { ProcessRow } from '../windows/eprocess.js';
 import { pslist } from '../plugins/pslist/index.js';
 import { psscan } from '../plugins/psscan/index.js';
@@ -44,6 +45,10 @@ export interface OpenSessionOptions {
   readonly signal?: AbortSignal;
   /** Profile providers; default the one wiring (profile-providers.ts). */
   readonly store?: ProfileProviders;
+  /** Told the derived profile when the heuristic one serves (`info` reports its confidence). */
+  readonly onHeuristic?: (r: HeuristicResult) => void;
+  /** Derive the profile from memory only, skipping bundled / cache / symbol server (`info --heuristic-profile`). */
+  readonly heuristicOnly?: boolean;
   /** What to call an already-open source in the session header (default its name). */
   readonly path?: string;
 }
@@ -80,6 +85,16 @@ interface Sink<R> {
 
 type Runner<R> = (sink: Sink<R>, signal: AbortSignal) => Promise<void>;
 
+/** A plugin run in flight: what it found so far, and the runs (screens) joined to it. */
+interface Live<P extends KeptPlugin> {
+  readonly rows: Map<string, EngineRowOf[P]>;
+  readonly warnings: string[];
+  lastProgress: { stage: string; bytesDone: number; bytesTotal: number } | null;
+  readonly sinks: Set<Sink<EngineRowOf[P]>>;
+  readonly controller: AbortController;
+  result: Promise<KeptRun<P>>;
+}
+
 const ID_BYTES = 12;
 export const newId = (): string => randomBytes(ID_BYTES).toString('hex');
 
@@ -87,6 +102,7 @@ const cancelledError = (what: string): MemScopeError => new MemScopeError('cance
 
 export class AnalysisSession {
   private readonly kept: { [P in KeptPlugin]?: KeptRun<P> } = {};
+  private readonly live: { [P in KeptPlugin]?: Live<P> } = {};
   private readonly inFlight = new Set<Promise<void>>();
   private readonly closing = new AbortController();
   private closed: Promise<void> | null = null;
@@ -140,7 +156,8 @@ export class AnalysisSession {
    * `memscope <table> --format csv|json`); otherwise exactly those rows in that order.
    */
   exportTable(table: KeptPlugin, format: ExportFormat, keys: readonly string[] | null): { fileName: string; mime: string; text: string } {
-    const kept = this.kept[table];
+    // a run in flight exports what it has found so far (what is on screen); else the kept result
+    const kept = this.live[table] ?? this.kept[table];
     if (!kept) throw usageError(`${table} has not been run in this session; run it before exporting`);
     const pick = <R>(rows: ReadonlyMap<string, R>, order: (all: R[]) => R[]): R[] => {
       if (keys === null) return order([...rows.values()]);
@@ -182,10 +199,10 @@ export class AnalysisSession {
 
   private async execute(request: RunRequest, signal: AbortSignal, runId: string, q: EventQueue<RunEvent>): Promise<void> {
     switch (request.plugin) {
-      case 'pslist': return this.keptRun('pslist', runId, q, signal, processRowWire, this.pslistRunner());
-      case 'psscan': return this.keptRun('psscan', runId, q, signal, processRowWire, this.psscanRunner());
-      case 'psxview': return this.keptRun('psxview', runId, q, signal, psxEntryWire, this.psxviewRunner());
-      case 'dtb': return this.keptRun('dtb', runId, q, signal, dtbRowWire, this.dtbRunner());
+      case 'pslist': return this.keptRun('pslist', runId, q, signal, processRowWire);
+      case 'psscan': return this.keptRun('psscan', runId, q, signal, processRowWire);
+      case 'psxview': return this.keptRun('psxview', runId, q, signal, psxEntryWire);
+      case 'dtb': return this.keptRun('dtb', runId, q, signal, dtbRowWire);
       case 'struct': {
         const t0 = performance.now();
         try {
@@ -200,10 +217,9 @@ export class AnalysisSession {
     }
   }
 
-  /** Replay a completed result, or run the plugin, stream its events and keep what it found. */
+  /** Replay a completed result, or join (or start) the plugin's run, stream its events and keep what it found. */
   private async keptRun<P extends KeptPlugin>(
-    plugin: P, runId: string, q: EventQueue<RunEvent>, signal: AbortSignal,
-    wire: (r: EngineRowOf[P]) => RowOf[P], runner: Runner<EngineRowOf[P]>,
+    plugin: P, runId: string, q: EventQueue<RunEvent>, signal: AbortSignal, wire: (r: EngineRowOf[P]) => RowOf[P],
   ): Promise<void> {
     const rowEvent = (key: string, r: EngineRowOf[P]) => ({ type: 'row', runId, plugin, key, row: wire(r) }) as RunEvent;
     const done = this.kept[plugin] as KeptRun<P> | undefined;
@@ -213,7 +229,7 @@ export class AnalysisSession {
       q.push(doneEvent(runId, 'completed', null, done.rows.size, done.ms, done.bytesDone, done.bytesTotal));
       return;
     }
-    const result = await this.runAndKeep(plugin, signal, runner, {
+    const result = await this.join(plugin, signal, {
       row: (key, r) => q.push(rowEvent(key, r)),
       warning: (message) => q.push({ type: 'warning', runId, message }),
       progress: (stage, bytesDone, bytesTotal) => q.push({ type: 'progress', runId, stage, bytesDone, bytesTotal }),
@@ -221,38 +237,79 @@ export class AnalysisSession {
     q.push(doneEvent(runId, result.outcome, result.error, result.rows.size, result.ms, result.bytesDone, result.bytesTotal));
   }
 
-  private async runAndKeep<P extends KeptPlugin>(plugin: P, signal: AbortSignal, runner: Runner<EngineRowOf[P]>, out: Sink<EngineRowOf[P]>): Promise<KeptRun<P>> {
+  /**
+   * Join the plugin's run in flight, or start one: `sink` first gets what was found so far (latest
+   * version of each row), then the rest as it comes. One scan however many screens ask for it;
+   * cancelling any of the joined runs stops that one scan, so all of them end `cancelled`.
+   */
+  private join<P extends KeptPlugin>(plugin: P, signal: AbortSignal, sink: Sink<EngineRowOf[P]>): Promise<KeptRun<P>> {
+    const live = (this.live[plugin] as Live<P> | undefined) ?? this.startLive(plugin);
+    for (const m of live.warnings) sink.warning(m);
+    for (const [k, r] of live.rows) sink.row(k, r);
+    if (live.lastProgress) sink.progress(live.lastProgress.stage, live.lastProgress.bytesDone, live.lastProgress.bytesTotal);
+    live.sinks.add(sink);
+    const onAbort = () => live.controller.abort();
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    return live.result.finally(() => {
+      live.sinks.delete(sink);
+      signal.removeEventListener('abort', onAbort);
+    });
+  }
+
+  private startLive<P extends KeptPlugin>(plugin: P): Live<P> {
+    const controller = new AbortController();
+    const signal = AbortSignal.any([controller.signal, this.closing.signal]);
+    const live: Live<P> = {
+      rows: new Map(), warnings: [], lastProgress: null, sinks: new Set(), controller,
+      result: Promise.resolve(null as unknown as KeptRun<P>),
+    };
+    const fan: Sink<EngineRowOf[P]> = {
+      row: (k, r) => { live.rows.set(k, r); for (const s of live.sinks) s.row(k, r); },
+      warning: (m) => { live.warnings.push(m); for (const s of live.sinks) s.warning(m); },
+      progress: (stage, d, t) => { live.lastProgress = { stage, bytesDone: d, bytesTotal: t }; for (const s of live.sinks) s.progress(stage, d, t); },
+    };
+    live.result = this.runAndKeep(plugin, signal, this.runnerOf(plugin), fan, live).finally(() => {
+      if (this.live[plugin] === live) delete this.live[plugin];
+    });
+    (this.live as Record<KeptPlugin, Live<KeptPlugin>>)[plugin] = live as unknown as Live<KeptPlugin>;
+    return live;
+  }
+
+  private runnerOf<P extends KeptPlugin>(plugin: P): Runner<EngineRowOf[P]> {
+    const runners: { [Q in KeptPlugin]: () => Runner<EngineRowOf[Q]> } = {
+      pslist: () => this.pslistRunner(), psscan: () => this.psscanRunner(), psxview: () => this.psxviewRunner(), dtb: () => this.dtbRunner(),
+    };
+    return runners[plugin]() as Runner<EngineRowOf[P]>;
+  }
+
+  private async runAndKeep<P extends KeptPlugin>(plugin: P, signal: AbortSignal, runner: Runner<EngineRowOf[P]>, out: Sink<EngineRowOf[P]>, live: Live<P>): Promise<KeptRun<P>> {
     const t0 = performance.now();
-    const rows = new Map<string, EngineRowOf[P]>();
-    const warnings: string[] = [];
-    let bytesDone = 0;
-    let bytesTotal = 0;
     let outcome: RunOutcome = 'completed';
     let error: string | null = null;
     let failure: unknown = null;
     try {
       if (signal.aborted) throw cancelledError(plugin);
-      await runner({
-        row: (key, r) => { rows.set(key, r); out.row(key, r); },
-        warning: (m) => { warnings.push(m); out.warning(m); },
-        progress: (stage, d, t) => { bytesDone = d; bytesTotal = t; out.progress(stage, d, t); },
-      }, signal);
+      await runner(out, signal);
       if (signal.aborted) outcome = 'cancelled'; // a plugin that stops quietly on abort has not finished
     } catch (e) {
       if (signal.aborted || (e instanceof MemScopeError && e.kind === 'cancelled')) outcome = 'cancelled';
       else { outcome = 'failed'; error = messageOf(e); failure = e; }
     }
-    const kept: KeptRun<P> = { outcome, rows, warnings, error, failure, ms: performance.now() - t0, bytesDone, bytesTotal };
+    const p = live.lastProgress;
+    const kept: KeptRun<P> = {
+      outcome, rows: live.rows, warnings: live.warnings, error, failure, ms: performance.now() - t0,
+      bytesDone: p?.bytesDone ?? 0, bytesTotal: p?.bytesTotal ?? 0,
+    };
     (this.kept as Record<KeptPlugin, KeptRun<KeptPlugin>>)[plugin] = kept as unknown as KeptRun<KeptPlugin>;
     return kept;
   }
 
-  /** Rows of a plugin for another plugin's use (dtb): kept when completed, else run now and kept. */
+  /** Rows of a plugin for another plugin's use (dtb): kept when completed, else joined or run now, and kept. */
   private async rowsOf<P extends 'pslist' | 'psscan'>(plugin: P, signal: AbortSignal, progress: Sink<unknown>['progress']): Promise<KeptRun<P>> {
     const done = this.kept[plugin] as KeptRun<P> | undefined;
     if (done?.outcome === 'completed') return done;
-    const runner = (plugin === 'pslist' ? this.pslistRunner() : this.psscanRunner()) as Runner<EngineRowOf[P]>;
-    const r = await this.runAndKeep(plugin, signal, runner, { row: () => undefined, warning: () => undefined, progress });
+    const r = await this.join(plugin, signal, { row: () => undefined, warning: () => undefined, progress });
     if (r.outcome === 'cancelled') throw cancelledError(plugin);
     if (r.outcome === 'failed') throw r.failure;
     return r;
@@ -383,7 +440,9 @@ export async function openSession(pathOrSource: string | PhysicalSource, opts: O
       pool = new ScanPool({ sourcePath: pathOrSource, ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
       if (opts.warmScan) pool.warm().catch(() => undefined); // a failed start is reported by the scan itself
     }
-    const store = opts.store ?? (typeof pathOrSource === 'string' ? profileProviders({ source, path: pathOrSource }) : profileProviders());
+    const store = opts.store ?? (typeof pathOrSource === 'string'
+      ? profileProviders({ source, path: pathOrSource, ...(opts.onHeuristic ? { onResult: opts.onHeuristic } : {}), ...(opts.heuristicOnly ? { heuristicOnly: true } : {}) })
+      : profileProviders());
     const { kernel, report } = await discoverKernel(source, {
       store,
       ...(pool ? { sourcePath: pool.sourcePath, scanPool: pool } : {}),

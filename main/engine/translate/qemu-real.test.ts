@@ -11,8 +11,6 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
-import { runCli } from '../../cli/main.js';
-import type { CliIo } from '../../cli/context.js';
 import { hex } from '../util/hex.js';
 import type { PageSize } from './types.js';
 import { X64AddressSpace } from './x64/address-space.js';
@@ -198,28 +196,6 @@ function leafFor(va: bigint): TlbLeaf {
   if (!(leaf.va <= va && va < leaf.va + PAGE_BYTES[leaf.page])) throw new Error(`${hex(va)} is not in QEMU's info tlb`);
   return leaf;
 }
-
-describe('memscope translate on the QEMU core', () => {
-  it('gives the PA and page size QEMU reports, and null for an unmapped VA', async () => {
-    const picks: TlbLeaf[] = [];
-    for (const size of ['4K', '2M', '1G'] as const) {
-      const of = leaves.filter((l) => l.page === size);
-      for (const k of [0, 0.25, 0.5, 0.75, 1]) picks.push(of[Math.min(of.length - 1, Math.floor(k * of.length))]!);
-    }
-    const unmapped = leaves[0]!.va - 0x1000n; // below the lowest mapped user page
-    const vas = [...picks.map((l, i) => l.va + BigInt(i * 8 + 3)), unmapped];
-    let out = '';
-    let err = '';
-    const io: CliIo = { out: (t) => void (out += t), err: (t) => void (err += t) };
-    const code = await runCli(['translate', fx.corePath, '--dtb', hex(cr3), '--format', 'json', ...vas.map((v) => hex(v))], io);
-    expect(err).toBe('');
-    expect(code).toBe(0);
-    expect(JSON.parse(out)).toEqual([
-      ...picks.map((l, i) => ({ va: hex(l.va + BigInt(i * 8 + 3)), pa: hex(l.pa + i * 8 + 3), page: l.page, reason: 'resident' })),
-      { va: hex(unmapped), pa: null, page: null, reason: expect.stringMatching(/not present$/) },
-    ]);
-  });
-});
 
 describe('QEMU fixture prerequisites', () => {
   it('fail with one message naming the missing program and its Debian package', () => {

@@ -99,6 +99,32 @@ export function processSuite(build: string, seed: number): void {
         expect(truth.processes.some((p) => p.planted.includes('dkom-unlinked'))).toBe(true);
       });
 
+      it('psxview status word, per-source evidence and streaming follow the truth', async () => {
+        const { truth, kernel } = img();
+        const stages: { stage: string; keys: string[] }[] = [];
+        const { entries } = await psxview(kernel, { onEvent: (ev) => { if (ev.type === 'rows') stages.push({ stage: ev.stage, keys: ev.entries.map((e) => e.key) }); } });
+        expect(stages[0]!.stage).toBe('pslist'); // the active list's rows come first, before the pool scan
+        expect(stages[0]!.keys.sort()).toEqual(truth.processes.filter((p) => p.foundBy.pslist).map((p) => p.offset).sort());
+        expect(stages.filter((s) => s.keys.length === entries.length).map((s) => s.stage).slice(-4)).toEqual(['psscan+thrdscan', 'cidtable', 'csrss', 'session']);
+        for (const p of truth.processes.filter((q) => Object.values(q.foundBy).some(Boolean))) {
+          const e = entries.find((x) => x.key === (p.mapped === false ? `pa:${p.physicalOffset}` : p.offset))!;
+          const what = `${p.name} (${p.pid}) ${p.planted.join('+')}`;
+          expect(e, what).toBeDefined();
+          const want = p.mapped === false ? 'remnant'
+            : p.exitTime !== null ? 'exited'
+              : p.planted.includes('dkom-unlinked') ? 'hidden'
+                : p.planted.includes('remnant') ? 'remnant'
+                  : p.planted.includes('normal') ? 'normal' : null;
+          if (want) expect(e.status, what).toBe(want);
+          for (const src of PSXVIEW_SOURCES) expect(e.evidence[src], `${what} ${src}`).toMatch(/\S/);
+          if (p.foundBy.pslist) expect(e.evidence.pslist).toMatch(/^linked at 0xffff[0-9a-f]+/);
+          if (p.foundBy.psscan) expect(e.evidence.psscan).toMatch(/pool block at PA 0x[0-9a-f]+/);
+          if (p.foundBy.cidtable) expect(e.evidence.cidtable).toBe(`entry for PID ${p.pid}`);
+          if (p.foundBy.csrss) expect(e.evidence.csrss).toMatch(/^handle 0x[0-9a-f]+ in csrss\.exe \(PID \d+\)$/);
+          if (p.foundBy.thrdscan) expect(e.evidence.thrdscan).toMatch(/^ETHREAD 0xffff[0-9a-f]+ \(pool block at PA 0x[0-9a-f]+\) belongs to it/);
+        }
+      });
+
       it('dtb inspector: PCID DirBases are valid, kernel half shared, and counted as Rekall drops', async () => {
         const { truth, kernel } = img();
         const { rows: procs } = await collectPslist(kernel);
