@@ -67,6 +67,7 @@ async function measure(o: RendererBenchOptions): Promise<BenchRow[]> {
 
     const sorts: number[] = [];
     const frames: number[] = [];
+    const p95s: number[] = [];
     for (let r = 0; r < o.runs; r++) {
       await page.goto(`${origin}/bench.html?rows=${ROWS}`);
       await page.waitForFunction(benchReady);
@@ -77,6 +78,7 @@ async function measure(o: RendererBenchOptions): Promise<BenchRow[]> {
       const s = await page.evaluate(`window.memscopeBench.scroll(${10 * 23})`) as ScrollResult;
       if (!s.reachedEnd) throw new Error('the scripted scroll did not reach the last row');
       frames.push(s.maxFrameMs);
+      p95s.push(s.p95FrameMs);
       o.log(`renderer: run ${r + 1}: sort ${sorts.slice(-SORT_COLUMNS.length).map((v) => v.toFixed(0)).join('/')} ms, scroll ${s.frames} frames, longest ${s.maxFrameMs.toFixed(0)} ms (p95 ${s.p95FrameMs.toFixed(0)} ms)`);
     }
 
@@ -96,7 +98,7 @@ async function measure(o: RendererBenchOptions): Promise<BenchRow[]> {
     const synthetic = `${ROWS.toLocaleString('en')} synthetic rows through the renderer's store and table (bench.html; the sample builder caps at 2,000 processes)`;
     return [
       makeRow({ id: 'renderer-sort-ms', image: '-', label: `sort ${ROWS.toLocaleString('en')} rows (synthetic, headless Chromium)`, unit: 'ms', values: sorts, target: { op: '<=', value: RENDERER_TARGETS.sortMs }, note: `header click → next painted frame, columns ${SORT_COLUMNS.join(', ')}; ${synthetic}` }),
-      makeRow({ id: 'renderer-scroll-frame-ms', image: '-', label: `scroll through ${ROWS.toLocaleString('en')} rows: longest frame (synthetic)`, unit: 'ms', values: frames, target: { op: '<=', value: RENDERER_TARGETS.frameMs }, judgedOn: 'max', note: `top to end, 10 rows per frame, longest gap between animation frames; ${synthetic}` }),
+      makeRow({ id: 'renderer-scroll-frame-ms', image: '-', label: `scroll through ${ROWS.toLocaleString('en')} rows: longest frame (synthetic)`, unit: 'ms', values: frames, target: { op: '<=', value: RENDERER_TARGETS.frameMs }, judgedOn: 'max', note: `top to end, 10 rows per frame, longest gap between animation frames (95th percentile ${Math.max(...p95s).toFixed(0)} ms); ${synthetic}` }),
       makeRow({ id: 'renderer-first-row-ms', image: o.image.split('/').pop() ?? o.image, label: 'first process row on screen after Open image (bridge)', unit: 'ms', values: firsts, target: { op: '<=', value: RENDERER_TARGETS.firstRowMs }, note: 'real image through memscope serve: Open image click → frame showing the first psxview row (User Timing marks)' }),
     ];
   } finally {

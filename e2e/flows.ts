@@ -143,3 +143,24 @@ export async function exportMatchesCli(d: Driver, s: Sample, cli: (format: 'csv'
   expect(filtered.map((r) => r.offset)).toEqual(shownKeys);
   await filter.fill('');
 }
+
+/** Keyboard first: Ctrl+F to the filter, ↓/↑ move the selection (details follow), Esc closes them, Ctrl+E exports. */
+export async function keyboard(d: Driver, cli: () => Buffer): Promise<void> {
+  const { page } = d;
+  await page.keyboard.press('Control+f');
+  expect(await page.evaluate('document.activeElement && document.activeElement.getAttribute("aria-label")')).toBe('Filter processes');
+  await page.getByTestId('process-scroll').focus();
+  await page.keyboard.press('Escape'); // no selection: ↓ starts at the first row
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  const selected = grid(page).locator('[role="row"][aria-selected="true"]');
+  expect(await selected.getAttribute('aria-rowindex')).toBe('3');
+  await page.keyboard.press('ArrowUp');
+  expect(await selected.getAttribute('aria-rowindex')).toBe('2');
+  const details = page.getByRole('complementary', { name: 'Process details' });
+  expect(await details.count()).toBe(1);
+  await page.keyboard.press('Escape');
+  expect(await details.count()).toBe(0);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Control+e')]) as [Download, void];
+  expect(readFileSync(await dl.path()).equals(cli())).toBe(true);
+}

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bridgeDriver } from './bridge-driver.js';
-import { exportMatchesCli, labelsMatchTruth, openAndStream, sortAndFilter, type Driver } from './flows.js';
+import { exportMatchesCli, keyboard, labelsMatchTruth, openAndStream, sortAndFilter, type Driver } from './flows.js';
 import { browse, cliBytes, sample, serve, shot, type Browsing, type Sample, type Served } from './harness.js';
 
 // 1 GiB each: the pool scan takes long enough that the active-list rows visibly arrive first.
@@ -35,6 +35,7 @@ describe.each(IMAGES)('process screen, build %i, %s image', (build, format) => {
   it('labels hidden, exited and remnant processes as the truth says', () => labelsMatchTruth(d, s, spec));
   it('exports exactly what the CLI writes', () => exportMatchesCli(d, s, (f) => cliBytes(['psxview', s.path, '--format', f])));
   it('sorts and filters', () => sortAndFilter(d, s, spec));
+  it('works from the keyboard (Ctrl+F, ↑/↓, Esc, Ctrl+E)', () => keyboard(d, () => cliBytes(['psxview', s.path, '--format', 'csv'])));
   it('builds the tree by parent', async () => {
     const { page } = b;
     await page.getByRole('checkbox', { name: 'Tree by parent' }).check();
