@@ -43,6 +43,7 @@ describe.each(IMAGES)('process screen, build %i, %s image', (build, format) => {
     const smss = s.truth.processes.find((p) => p.name === 'smss.exe')!;
     const row = page.locator(`.grid-body [role="row"][data-key="${smss.offset}"]`);
     expect(await row.locator('.tree-mark').count()).toBe(1);
+    expect(await page.locator('.row-count').innerText()).toBe(`${s.truth.processes.length} rows`);
     await shot(page, spec, 'tree');
     await page.getByRole('checkbox', { name: 'Tree by parent' }).uncheck();
   });

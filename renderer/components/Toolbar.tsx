@@ -36,7 +36,8 @@ export function Toolbar({ refs, table, shownKeys }: { refs: ToolbarRefs; table: 
   const [path, setPath] = useState('');
   const dialogs = caps?.nativeDialogs ?? false;
   const shown = table.getRowModel().rows.length;
-  const total = table.getCoreRowModel().rows.length;
+  // Every row the run produced (in tree mode the core model holds only the roots).
+  const total = useApp((st) => st.order.length);
 
   const open = (): void => {
     if (dialogs) { void pickAndOpen(); return; }
