@@ -14,7 +14,7 @@ import { makeRow, renderTable, stats, type BenchReport } from './report.js';
 const ALWAYS = [
   'psscan-vs-read', 'psscan-again-vs-read', 'pool-tag-scan-vs-read', 'pool-tag-psxview-scan-vs-read', 'read-ms', 'psscan-ms', 'discovery-ms',
   'discovery-exhaustive-ms', 'discovery-nostub-ms', 'discovery-nostub-step:dtb', 'first-pslist-row-ms',
-  'first-pslist-row-after-kernel-ms', 'peak-rss-mib', 'worker-scaling', 'translate-cold', 'translate-cached',
+  'first-pslist-row-after-kernel-ms', 'first-psxview-row-ms', 'peak-rss-mib', 'worker-scaling', 'translate-cold', 'translate-cached',
   'translate-table-cached',
 ];
 

@@ -12,10 +12,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import {
-  BRIDGE_TOKEN_PARAM, BRIDGE_WS_PATH, ClientFrame, MAX_CLIENT_FRAME_BYTES, type ServerFrame,
-} from '../../common/contract.js';
+import { BRIDGE_TOKEN_PARAM, BRIDGE_WS_PATH, MAX_CLIENT_FRAME_BYTES, type ServerFrame } from '../../common/contract.js';
 import { MemScopeError } from '../engine/errors.js';
+import { answerFrameText, malformedFrame } from '../service/frames.js';
 import type { ContractService } from '../service/types.js';
 import { mimeOf, staticFile } from './static-files.js';
 import { PLACEHOLDER_HTML } from './placeholder.js';
@@ -55,9 +54,6 @@ function sameToken(given: string | null, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** One line, bounded: a message built from a client's input never carries its line breaks or its bulk. */
-const oneLine = (text: string): string => { const t = text.replace(/\s+/g, ' ').trim(); return t.length > 200 ? `${t.slice(0, 199)}…` : t; };
-const malformed = (message: string): ServerFrame => ({ id: null, response: { ok: false, error: { code: 'invalid-request', message: oneLine(message) } } });
 
 export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
@@ -127,18 +123,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     ws.on('close', () => clients.delete(ws));
     ws.on('error', () => clients.delete(ws));
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) { send(ws, malformed('frames must be JSON text, not binary')); return; }
-      let raw: unknown;
-      const text = rawText(data);
-      try { raw = JSON.parse(text); } catch { send(ws, malformed(`frame of ${text.length} characters is not JSON`)); return; } // never echo the frame back
-      const frame = ClientFrame.safeParse(raw);
-      if (!frame.success) {
-        const issue = frame.error.issues[0];
-        send(ws, malformed(`frame is not {id, method, args}: ${issue ? `${issue.path.join('.') || 'frame'}: ${issue.message}` : 'invalid'}`));
-        return;
-      }
-      const { id, method, args } = frame.data;
-      void opts.service.handle(method, args).then((response) => send(ws, { id, response }));
+      if (isBinary) { send(ws, malformedFrame('frames must be JSON text, not binary')); return; }
+      void answerFrameText(opts.service, rawText(data)).then((frame) => send(ws, frame));
     });
   });
 

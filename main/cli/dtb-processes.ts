@@ -10,11 +10,14 @@ import { renderTable } from './context.js';
 export interface ProcessDtbSection {
   readonly rows: DtbInspectRow[];
   readonly totals: DtbInspectTotals;
+  /** pslist's and psscan's warnings (an unusable list or scan says so here, not by an empty table). */
+  readonly warnings: readonly string[];
 }
 
 export async function processDtbSection(session: AnalysisSession): Promise<ProcessDtbSection> {
-  const rows = [...(await session.runToEnd('dtb')).rows.values()];
-  return { rows, totals: dtbTotals(rows) };
+  const r = await session.runToEnd('dtb');
+  const rows = [...r.rows.values()];
+  return { rows, totals: dtbTotals(rows), warnings: r.warnings };
 }
 
 export function renderProcessDtbs(s: ProcessDtbSection): string {

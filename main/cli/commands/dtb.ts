@@ -11,7 +11,7 @@ import { dtbReportJson, type DtbReportJson } from '../../engine/windows/discover
 import { toCsv } from '../../engine/export/index.js';
 import { openSession, type AnalysisSession } from '../../engine/session/session.js';
 import { renderTable, type CliIo } from '../context.js';
-import { checkOutput, emit, type OutputOptions } from '../process-commands.js';
+import { checkOutput, emit, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 import { processDtbSection, renderProcessDtbs, type ProcessDtbSection } from '../dtb-processes.js';
 
@@ -57,6 +57,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
           : format === 'csv'
             ? (procs && session ? session.exportTable('dtb', 'csv', null).text : toCsv(doc.candidates.map((c) => ({ ...c, evidence: c.evidence.join('; '), validation: c.validation.join('; ') }))))
             : renderDtbTable(doc) + (procs ? '\n' + renderProcessDtbs(procs) : '');
+        if (procs) warnAll(io, procs.warnings);
         emit(io, text, opts.out);
         if (failure) throw failure;
       } finally {

@@ -87,7 +87,7 @@ describe('analysis session', () => {
     for (const p of truth.processes) {
       const r = rows.get(keyOf(p));
       if (!r) continue;
-      const want = p.mapped === false || (p.planted.includes('remnant') && p.exitTime === null) ? 'remnant'
+      const want = p.mapped === false || p.planted.includes('freed-pool-block') || (p.planted.includes('remnant') && p.exitTime === null) ? 'remnant'
         : p.exitTime !== null ? 'exited' : p.planted.includes('dkom-unlinked') ? 'hidden' : null;
       if (want) expect(r.status, `${p.name} ${p.planted.join('+')}`).toBe(want);
       for (const src of ['pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session'] as const) {
@@ -191,6 +191,27 @@ describe('cancel and close', () => {
     await consumed;
     expect(doneOf(events).outcome).toBe('cancelled');
     expect(doneOf(await s.collect({ plugin: 'pslist' }))).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/closed/) });
+  });
+
+  it('a bug (not a MemScopeError) mid-run still ends failed, naming the file and the plugin', async () => {
+    const inner = openSource(image);
+    let armed = false;
+    const source: PhysicalSource = {
+      kind: inner.kind, name: inner.name, size: inner.size, hints: inner.hints, runs: () => inner.runs(),
+      read: (address, length) => {
+        if (length >= 1 << 20 && address >= inner.size / 2) armed = true;
+        if (armed) throw new RangeError('offset out of bounds');
+        return inner.read(address, length);
+      },
+      close: () => inner.close(),
+    };
+    const s = await openSession(source, { path: image });
+    try {
+      const done = doneOf(await s.collect({ plugin: 'psxview' }));
+      expect(done).toMatchObject({ outcome: 'failed', error: 's19041.raw: psxview stopped on an internal error: offset out of bounds' });
+    } finally {
+      await s.close();
+    }
   });
 
   it('two runs of the same plugin at once share one scan; export during the scan gives the rows so far', async () => {

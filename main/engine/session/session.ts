@@ -197,6 +197,12 @@ export class AnalysisSession {
 
   // -------------------------------------------------------------------------------------------
 
+  /** One sentence naming the file and the fault: the engine's own message, or the file and plugin for a bug. */
+  private failureMessage(plugin: PluginName, e: unknown): string {
+    if (e instanceof MemScopeError) return e.message;
+    return `${this.info.source.fileName}: ${plugin} stopped on an internal error: ${messageOf(e)}`;
+  }
+
   private async execute(request: RunRequest, signal: AbortSignal, runId: string, q: EventQueue<RunEvent>): Promise<void> {
     switch (request.plugin) {
       case 'pslist': return this.keptRun('pslist', runId, q, signal, processRowWire);
@@ -210,7 +216,7 @@ export class AnalysisSession {
           q.push({ type: 'row', runId, plugin: 'struct', key, row: structDumpWire(dump, bytes) });
           q.push(doneEvent(runId, signal.aborted ? 'cancelled' : 'completed', null, 1, performance.now() - t0, 0, 0));
         } catch (e) {
-          q.push(doneEvent(runId, 'failed', messageOf(e), 0, performance.now() - t0, 0, 0));
+          q.push(doneEvent(runId, 'failed', this.failureMessage('struct', e), 0, performance.now() - t0, 0, 0));
         }
         return;
       }
@@ -294,7 +300,7 @@ export class AnalysisSession {
       if (signal.aborted) outcome = 'cancelled'; // a plugin that stops quietly on abort has not finished
     } catch (e) {
       if (signal.aborted || (e instanceof MemScopeError && e.kind === 'cancelled')) outcome = 'cancelled';
-      else { outcome = 'failed'; error = messageOf(e); failure = e; }
+      else { outcome = 'failed'; error = this.failureMessage(plugin, e); failure = e; }
     }
     const p = live.lastProgress;
     const kept: KeptRun<P> = {
@@ -361,6 +367,8 @@ export class AnalysisSession {
     return async (sink, signal) => {
       const listed = await this.rowsOf('pslist', signal, (_s, d, t) => sink.progress('pslist', d, t));
       const scanned = await this.rowsOf('psscan', signal, (_s, d, t) => sink.progress('psscan', d, t));
+      // an unusable list or scan says so here, not by a short table
+      for (const m of [...listed.warnings, ...scanned.warnings]) sink.warning(m);
       const byKey = new Map(listed.rows);
       for (const [k, r] of scanned.rows) if (!byKey.has(k)) byKey.set(k, r);
       const procs = [...byKey.entries()].sort((a, b) => (a[1].pid ?? 0) - (b[1].pid ?? 0));

@@ -110,7 +110,7 @@ export function processSuite(build: string, seed: number): void {
           const e = entries.find((x) => x.key === (p.mapped === false ? `pa:${p.physicalOffset}` : p.offset))!;
           const what = `${p.name} (${p.pid}) ${p.planted.join('+')}`;
           expect(e, what).toBeDefined();
-          const want = p.mapped === false ? 'remnant'
+          const want = p.mapped === false || p.planted.includes('freed-pool-block') ? 'remnant' // a freed pool block (PoolType 0) is a remnant, exited or not
             : p.exitTime !== null ? 'exited'
               : p.planted.includes('dkom-unlinked') ? 'hidden'
                 : p.planted.includes('remnant') ? 'remnant'
