@@ -18,8 +18,9 @@ import { benchImage, type BenchImage } from './images.js';
 import { benchBundledDir } from './profiles.js';
 import { guidAgeKey } from '../main/engine/profile/model.js';
 import type { AnalyzeResult, DiscoverResult, PsxviewStreamResult, ScanResult, TranslateResult } from './protocol.js';
-import { makeRow, notApplicable, renderTable, type BenchReport, type BenchRow } from './report.js';
+import { makeRow, renderTable, type BenchReport, type BenchRow } from './report.js';
 import { measureSparseRss, SPARSE_SIZES_MIB } from './sparse-rss.js';
+import { rendererRows } from './renderer-rows.js';
 
 export interface BenchOptions {
   /** Image sizes in MiB. */
@@ -222,7 +223,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     images.push(...sparse.images);
     rows.push(...sparse.rows);
   }
-  rows.push(notApplicable('renderer-sort-scroll', 'sort 10,000 rows + scroll pass (headless Chromium)', { op: '<=', value: TARGETS.rendererMs }, 'ms', 'n/a (no renderer yet)'));
+  rows.push(...(await rendererRows({ image: images[0]!.path, runs: o.runs, log: o.log })));
   return {
     tool: 'memscope-bench',
     version: 1,

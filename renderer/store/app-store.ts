@@ -1,0 +1,249 @@
+/**
+ * The renderer's state, one zustand store: capabilities, the open session, the process run (psxview:
+ * rows stream in and are updated by key as its sources complete), and UI state (filter, sort, columns,
+ * tree, selection). Data flows transport events → this store → screens; screens read from here and call
+ * the actions below, never the engine directly.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type {
+  Capabilities, ContractErrorInfo, ExportResult, MemScopeApi, ProcessTableRow, RunEvent, RunOutcome, SessionInfo,
+} from '../../common/contract.js';
+import { addSample, type RateSample } from './scan-rate.js';
+
+export interface ScanRun {
+  readonly runId: string;
+  readonly state: 'running' | RunOutcome;
+  readonly stage: string;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly samples: readonly RateSample[];
+  /** performance.now() when the run started, and its length once done (from the engine). */
+  readonly startedAt: number;
+  readonly ms: number | null;
+  readonly error: string | null;
+  readonly warnings: readonly string[];
+}
+
+export type SortDir = 'asc' | 'desc';
+export interface SortSpec { readonly id: string; readonly desc: boolean }
+
+export interface UiState {
+  readonly filter: string;
+  readonly sorting: readonly SortSpec[];
+  /** Column id → shown (false hides it), as @tanstack/react-table keeps it. */
+  readonly visibility: Readonly<Record<string, boolean>>;
+  readonly tree: boolean;
+  readonly selectedKey: string | null;
+}
+
+/** What the error panel shows: one sentence, and what was kept. */
+export interface Problem { readonly message: string; readonly kept: string | null }
+
+export interface AppState {
+  readonly capabilities: Capabilities | null;
+  readonly session: SessionInfo | null;
+  /** The path being opened, while openSession runs. */
+  readonly opening: string | null;
+  readonly problem: Problem | null;
+  /** A plain notice (live memory unavailable, export saved). */
+  readonly notice: string | null;
+  readonly run: ScanRun | null;
+  readonly rows: ReadonlyMap<string, ProcessTableRow>;
+  /** Keys in arrival order: the engine's order, the table's default. */
+  readonly order: readonly string[];
+  readonly ui: UiState;
+}
+
+export interface AppActions {
+  init(): Promise<void>;
+  openImage(path: string): Promise<void>;
+  pickAndOpen(): Promise<void>;
+  openLive(): Promise<void>;
+  cancelScan(): Promise<void>;
+  exportTable(format: 'csv' | 'json', keys: readonly string[] | null): Promise<ExportResult | null>;
+  dismissProblem(): void;
+  dismissNotice(): void;
+  setUi(patch: Partial<UiState>): void;
+  /** Apply events as one update (the transport's events are batched per frame). */
+  applyEvents(events: readonly RunEvent[]): void;
+}
+
+export type AppStore = StoreApi<AppState & AppActions>;
+
+const initialUi: UiState = { filter: '', sorting: [], visibility: { imagePath: false, commandLine: false, physicalOffset: false, dtb: false, sessionId: false, wow64: false }, tree: false, selectedKey: null };
+
+const sentence = (e: ContractErrorInfo): string => e.message;
+
+export function createAppStore(api: MemScopeApi | null): AppStore {
+  /** Events of a run whose startRun reply has not arrived yet (the stream may overtake the reply). */
+  let awaiting = false;
+  const early: RunEvent[] = [];
+  let queue: RunEvent[] = [];
+  let scheduled = false;
+
+  const store = createStore<AppState & AppActions>()((set, get) => {
+    const schedule = (soon: boolean): void => {
+      if (scheduled) return;
+      scheduled = true;
+      if (soon) queueMicrotask(flush);
+      // One store update per frame however fast rows arrive; a hidden tab still flushes (setTimeout).
+      else if (typeof requestAnimationFrame === 'function' && document.visibilityState === 'visible') requestAnimationFrame(flush);
+      else setTimeout(flush, 16);
+    };
+    const flush = (): void => {
+      scheduled = false;
+      // The rows before a run's end are shown (one frame at least) before the end is: a fast scan
+      // still shows its rows arriving, and the final state never replaces rows the user never saw.
+      const end = queue.findIndex((e) => e.type === 'done');
+      const now = end > 0 ? queue.slice(0, end) : queue;
+      queue = end > 0 ? queue.slice(end) : [];
+      if (now.length) get().applyEvents(now);
+      if (queue.length) schedule(false);
+    };
+    const enqueue = (e: RunEvent): void => {
+      if (awaiting) { early.push(e); return; }
+      queue.push(e);
+      // The first row goes on screen at once; later ones are batched per frame.
+      schedule(e.type === 'row' && get().rows.size === 0);
+    };
+
+    const startProcessRun = async (sessionId: string): Promise<void> => {
+      if (!api) return;
+      awaiting = true;
+      const r = await api.startRun({ sessionId, request: { plugin: 'psxview' } });
+      awaiting = false;
+      if (get().session?.sessionId !== sessionId) { early.length = 0; return; } // another image was opened meanwhile
+      if (!r.ok) {
+        early.length = 0;
+        set({ problem: { message: sentence(r.error), kept: 'The session header is kept.' } });
+        return;
+      }
+      set({ run: { runId: r.value.runId, state: 'running', stage: 'starting', bytesDone: 0, bytesTotal: 0, samples: [], startedAt: performance.now(), ms: null, error: null, warnings: [] } });
+      const mine = early.splice(0).filter((e) => e.runId === r.value.runId);
+      for (const e of mine) enqueue(e);
+    };
+
+    const closeCurrent = (): void => {
+      const { session, run } = get();
+      if (!api) return;
+      if (run && run.state === 'running') void api.cancelRun({ runId: run.runId });
+      if (session) void api.closeSession({ sessionId: session.sessionId });
+    };
+
+    const openWith = async (path: string, opener: () => Promise<{ ok: true; value: SessionInfo } | { ok: false; error: ContractErrorInfo }>): Promise<void> => {
+      const hadRows = get().rows.size > 0;
+      set({ opening: path, notice: null });
+      performance.mark('memscope:open');
+      const r = await opener();
+      if (!r.ok) {
+        // The previous session (if any) stays on screen and usable.
+        set({ opening: null, problem: { message: sentence(r.error), kept: hadRows ? 'The previous image and its results are still shown.' : null } });
+        return;
+      }
+      closeCurrent();
+      set({ opening: null, problem: null, session: r.value, run: null, rows: new Map(), order: [], ui: { ...get().ui, selectedKey: null } });
+      await startProcessRun(r.value.sessionId);
+    };
+
+    return {
+      capabilities: null,
+      session: null,
+      opening: null,
+      problem: null,
+      notice: null,
+      run: null,
+      rows: new Map(),
+      order: [],
+      ui: initialUi,
+
+      async init() {
+        if (!api) return;
+        api.onEvent(enqueue);
+        const caps = await api.capabilities({});
+        if (!caps.ok) { set({ problem: { message: sentence(caps.error), kept: null } }); return; }
+        set({ capabilities: caps.value });
+        if (caps.value.initialImage) await get().openImage(caps.value.initialImage);
+      },
+
+      async openImage(path) {
+        if (!api) return;
+        const p = path.trim();
+        if (!p) { set({ problem: { message: 'Type the path of a memory image to open (raw, ELF core or Windows crash dump).', kept: null } }); return; }
+        await openWith(p, () => api.openSession({ path: p }));
+      },
+
+      async pickAndOpen() {
+        if (!api) return;
+        const r = await api.pickImage({});
+        if (!r.ok) { set({ problem: { message: sentence(r.error), kept: null } }); return; }
+        if (r.value.path) await get().openImage(r.value.path);
+      },
+
+      async openLive() {
+        if (!api) return;
+        const r = await api.openLive({});
+        // Where live memory cannot work (not Windows, not administrator, the bridge) the service says why.
+        if (!r.ok && r.error.code === 'unsupported') { set({ notice: r.error.message }); return; }
+        await openWith('live memory', async () => r);
+      },
+
+      async cancelScan() {
+        const run = get().run;
+        if (!api || !run || run.state !== 'running') return;
+        set({ run: { ...run, stage: 'cancelling' } });
+        await api.cancelRun({ runId: run.runId });
+      },
+
+      async exportTable(format, keys) {
+        const session = get().session;
+        if (!api || !session) return null;
+        const r = await api.exportTable({ sessionId: session.sessionId, table: 'psxview', format, keys: keys ? [...keys] : null });
+        if (!r.ok) { set({ problem: { message: sentence(r.error), kept: 'The table is unchanged.' } }); return null; }
+        if (r.value.kind === 'saved') set({ notice: `Exported ${format.toUpperCase()} to ${r.value.path}` });
+        return r.value;
+      },
+
+      dismissProblem() { set({ problem: null }); },
+      dismissNotice() { set({ notice: null }); },
+      setUi(patch) { set({ ui: { ...get().ui, ...patch } }); },
+
+      applyEvents(events) {
+        const s = get();
+        let run = s.run;
+        if (!run) return;
+        let rows: Map<string, ProcessTableRow> | null = null;
+        let order: string[] | null = null;
+        for (const e of events) {
+          if (e.runId !== run.runId) continue;
+          switch (e.type) {
+            case 'row': {
+              if (e.plugin !== 'psxview') break;
+              rows ??= new Map(s.rows);
+              if (!rows.has(e.key)) (order ??= [...s.order]).push(e.key);
+              rows.set(e.key, e.row);
+              break;
+            }
+            case 'progress':
+              run = { ...run, stage: e.stage, bytesDone: e.bytesDone, bytesTotal: e.bytesTotal, samples: addSample(run.samples, { t: performance.now(), bytes: e.bytesDone }) };
+              break;
+            case 'warning':
+              run = { ...run, warnings: [...run.warnings, e.message] };
+              break;
+            case 'done':
+              run = { ...run, state: e.outcome, ms: e.ms, error: e.error, bytesDone: e.bytesDone, bytesTotal: e.bytesTotal };
+              break;
+          }
+        }
+        const patch: { -readonly [K in keyof AppState]?: AppState[K] } = { run };
+        if (rows) patch.rows = rows;
+        if (order) patch.order = order;
+        if (run.state === 'failed' && s.run?.state !== 'failed') {
+          const n = (rows ?? s.rows).size;
+          patch.problem = { message: run.error ?? 'The scan failed.', kept: n ? `The ${n} processes found before the failure are kept.` : null };
+        }
+        set(patch);
+      },
+    };
+  });
+  return store;
+}
