@@ -10,4 +10,5 @@ source scripts/test-steps.sh
 step "build" npm run --silent build
 step "typecheck (sources and tests)" npm run --silent typecheck
 run_vitest "vitest"
+run_vitest "e2e (renderer in Chromium over memscope serve)" --config vitest.e2e.config.ts
 finish

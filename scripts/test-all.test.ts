@@ -70,6 +70,13 @@ beforeAll(() => {
   write('vitest.config.ts', `import { defineConfig } from 'vitest/config';
 export default defineConfig({ test: { include: ['planted/**/*.test.ts'], pool: 'forks' } });
 `);
+  // test-all.sh's e2e runner line: its config here holds one passing spec.
+  write('vitest.e2e.config.ts', `import { defineConfig } from 'vitest/config';
+export default defineConfig({ test: { include: ['planted-e2e/**/*.e2e.ts'], pool: 'forks' } });
+`);
+  write('planted-e2e/f-passes.e2e.ts', `import { it, expect } from 'vitest';
+it('e2e passes', () => { expect(2 + 2).toBe(4); });
+`);
   for (const [path, text] of Object.entries(planted)) write(path, text);
 });
 
@@ -80,8 +87,8 @@ afterAll(() => {
 describe('scripts/test-all.sh', () => {
   it('counts every planted failure and exits non-zero', () => {
     const run = runBash('scripts/test-all.sh');
-    // passed: build, a:1, d:2, e:1. failed: type-check, a:1, b (load):1, c (beforeAll):3, d (unhandled):1.
-    expect(run.lastLine, run.output).toBe('5 passed, 7 failed, 1 skipped');
+    // passed: build, a:1, d:2, e:1, e2e f:1. failed: type-check, a:1, b (load):1, c (beforeAll):3, d (unhandled):1.
+    expect(run.lastLine, run.output).toBe('6 passed, 7 failed, 1 skipped');
     expect(run.status, run.output).toBe(1);
     expect(run.output).toContain('!! typecheck (sources and tests) failed');
     expect(run.output).toContain('planted/b-import-throws.test.ts: planted: import throws');
