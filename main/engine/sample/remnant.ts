@@ -63,7 +63,11 @@ export function plantUnmappedRemnant(c: RemnantContext, exe = 'oldtool.exe'): Tr
   while (c.takenIds.has(pid)) pid += 4;
   const createTime = c.bootTime + BigInt(rng.int(60_000, 900_000)) * TICKS_PER_MS;
   const exitTime = createTime + BigInt(rng.int(500, 300_000)) * TICKS_PER_MS;
-  const dtb = BigInt(mem.allocPage()); // its old PML4 frame (since reused / zeroed)
+  // Its old PML4 frame (since reused / zeroed), still memory the machine holds: touched so even a
+  // populated-only dump carries it (psscan's remnant rule wants the DirBase frame in the image).
+  const dtbPfn = mem.allocPage() / PAGE_SIZE;
+  mem.page(dtbPfn);
+  const dtb = BigInt(dtbPfn * PAGE_SIZE);
 
   const bytes = new Uint8Array(total);
   const prev = at === 0 ? 0 : Math.min(0xff, rng.int(1, at / 16));
