@@ -46,7 +46,7 @@ export function ScanStatus() {
     } else if (run.state === 'completed') {
       text = <><strong>Scan complete:</strong> {tally(rows)} in {duration(run.ms ?? 0)}, {bytes(run.bytesTotal)} of memory scanned.</>;
     } else if (run.state === 'cancelled') {
-      text = <><strong>Scan cancelled</strong> after {covered} of memory: the {tally(rows)} found so far are shown; processes only in the unscanned part may be missing, and a verdict that says “still checking” was not finished.</>;
+      text = <><strong>Scan cancelled</strong> after {covered} of memory: the {tally(rows)} found so far are shown; processes only in the unscanned part may be missing, and each verdict names the sources the scan did not get to check.</>;
     } else {
       text = <><strong>Scan failed</strong> after {covered}: {run.error ?? 'unknown fault'}. The {tally(rows)} found before are kept.</>;
     }

@@ -173,7 +173,9 @@ describe('cancel and close', () => {
       expect(done.bytesDone).toBeLessThan(done.bytesTotal);
       expect(done.rows).toBeGreaterThan(0); // the active list's rows were already found
       expect(s.result('psxview')?.outcome).toBe('cancelled');
-      for (const r of finalRows(events).values()) expect(r.psxview.verdict).toMatch(/still checking/);
+      for (const r of finalRows(events).values()) expect(r.psxview.verdict).not.toMatch(/still checking/);
+      // the sources the cancelled scan never finished are named as not checked, not as "not seen"
+      expect([...finalRows(events).values()].some((r) => /not checked \(scan cancelled\): psscan/.test(r.psxview.verdict))).toBe(true);
       const again = await s.collect({ plugin: 'psxview' });
       expect(again.some((e) => e.type === 'progress')).toBe(true);
       expect(doneOf(again).outcome).toBe('completed');

@@ -17,6 +17,7 @@ import { walkHandleTable } from '../../windows/handle-table.js';
 import { objectBodyOffset } from '../../windows/object-header.js';
 import { StructView } from '../../windows/struct-view.js';
 import { hex } from '../../util/hex.js';
+import { MemScopeError } from '../../errors.js';
 import { activeListProblem, activeListWarning, activeProcessAddresses } from '../pslist/index.js';
 import { PROCESS_POOL, eprocessInsanity, noProcessFound, unmappedRemnant } from '../psscan/index.js';
 import { kernelObjects, scanPoolObjects, type PoolScanOptions } from '../psscan/pool-objects.js';
@@ -153,12 +154,13 @@ export function processStatus(r: VerdictInput, done: readonly PsxSource[] = PSXV
 }
 
 /** Verdict while some sources are still running: what is known, and what is still being checked. */
-function interimVerdict(r: VerdictInput, pending: readonly PsxSource[], health: SourceHealthMap): string {
+function interimVerdict(r: VerdictInput, pending: readonly PsxSource[], health: SourceHealthMap, cancelled = false): string {
   const open = pending.filter((s) => !r[s]);
   if (open.length === 0) return verdict(r, health);
   const seenBy = PSXVIEW_SOURCES.filter((s) => r[s]);
   const known = r.exitTime !== null ? `exited at ${r.exitTime}` : r.pslist ? 'on the active list' : `seen by ${seenBy.join(', ')}`;
-  return `${known}; still checking ${open.join(', ')}`;
+  // a cancelled scan proves nothing about the sources it did not finish: say so, accuse nobody
+  return cancelled ? `${known}; not checked (scan cancelled): ${open.join(', ')}` : `${known}; still checking ${open.join(', ')}`;
 }
 
 /** The default row order: PID, then EPROCESS offset (remnants, offset null, first within a PID). */
@@ -204,6 +206,13 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   /** EPROCESS VAs psscan found in a freed pool block (PoolType 0): remnants, labelled as such. */
   const freedBlocks = new Set<bigint>();
   const health: Record<PsxSource, SourceHealth> = { ...ALL_SOURCES_OK };
+  /** Set when the scan is aborted: the last rows sent say which sources were never checked. */
+  let cancelled = false;
+  const endCancelled = (): never => {
+    cancelled = true;
+    flush('cancelled', true);
+    throw new MemScopeError('cancelled', 'psxview cancelled');
+  };
   /** Mark `src` unusable (nothing sane found) or incomplete (walk broke part-way), with a warning. */
   const judge = (src: PsxSource, problem: string | null, walkWarnings: readonly string[], warning?: string) => {
     if (problem !== null) {
@@ -246,7 +255,7 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
       else if (done.includes(s)) evidence[s] = health[s].status === 'ok' ? notSeen[s] : `${notSeen[s]} (${s} ${health[s].status} in this image)`;
     }
     const pending = PSXVIEW_SOURCES.filter((s) => !done.includes(s));
-    return { key: hex(va), row: { ...base, verdict: interimVerdict(input, pending, health) }, status: processStatus(input, done, health), evidence, process: p };
+    return { key: hex(va), row: { ...base, verdict: interimVerdict(input, pending, health, cancelled) }, status: processStatus(input, done, health), evidence, process: p };
   };
   const remnantEntry = (pa: number, p: ProcessRow, hit: number): PsxViewEntry => {
     const base = {
@@ -300,38 +309,44 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
 
   // psscan + thrdscan in one pass over physical memory
   let procRejected = 0;
-  for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL, THREAD_POOL], options)) {
-    if (ev.type === 'progress') { options.onEvent?.(ev); flush('psscan', false); continue; }
-    if (ev.type === 'warning') { warn(ev.message); continue; }
-    if (ev.type === 'rejected' && ev.want.objectType === 'Process') { procRejected++; continue; }
-    if (ev.type === 'unmapped') {
-      // only psscan can see these; a thread remnant names an owner by a VA we cannot check, so skip it
-      if (ev.want.objectType !== 'Process') continue;
-      const r = unmappedRemnant(kernel, ev.candidates);
-      if (r.row) {
-        const pa = Number(r.row.physicalOffset);
-        if (!remnants.has(pa)) dirty.add(`pa:${hex(pa)}`);
-        remnants.set(pa, { row: r.row, hit: ev.pa });
-      } else procRejected++;
-      continue;
-    }
-    if (ev.type !== 'object') continue;
-    if (ev.want.objectType === 'Process') {
-      const evidence = `pool block at PA ${hex(ev.pa)}`;
-      if (!ev.candidates.some((c) => accept('psscan', c.bodyVa, c.freed ? `freed ${evidence}` : evidence, c.freed))) procRejected++;
-    } else {
-      // first header position whose ETHREAD names a sane owning process; a freed thread block is no live thread
-      for (const c of ev.candidates) {
-        if (c.freed) continue;
-        const owner = threadOwner(kernel, c.bodyVa);
-        if (owner !== null && accept('thrdscan', owner, `ETHREAD ${hex(c.bodyVa)} (pool block at PA ${hex(ev.pa)}) belongs to it`)) {
-          threadCount.set(owner, (threadCount.get(owner) ?? 0) + 1);
-          break;
+  try {
+    for await (const ev of scanPoolObjects(kernel, [PROCESS_POOL, THREAD_POOL], options)) {
+      if (ev.type === 'progress') { options.onEvent?.(ev); flush('psscan', false); continue; }
+      if (ev.type === 'warning') { warn(ev.message); continue; }
+      if (ev.type === 'rejected' && ev.want.objectType === 'Process') { procRejected++; continue; }
+      if (ev.type === 'unmapped') {
+        // only psscan can see these; a thread remnant names an owner by a VA we cannot check, so skip it
+        if (ev.want.objectType !== 'Process') continue;
+        const r = unmappedRemnant(kernel, ev.candidates);
+        if (r.row) {
+          const pa = Number(r.row.physicalOffset);
+          if (!remnants.has(pa)) dirty.add(`pa:${hex(pa)}`);
+          remnants.set(pa, { row: r.row, hit: ev.pa });
+        } else procRejected++;
+        continue;
+      }
+      if (ev.type !== 'object') continue;
+      if (ev.want.objectType === 'Process') {
+        const evidence = `pool block at PA ${hex(ev.pa)}`;
+        if (!ev.candidates.some((c) => accept('psscan', c.bodyVa, c.freed ? `freed ${evidence}` : evidence, c.freed))) procRejected++;
+      } else {
+        // first header position whose ETHREAD names a sane owning process; a freed thread block is no live thread
+        for (const c of ev.candidates) {
+          if (c.freed) continue;
+          const owner = threadOwner(kernel, c.bodyVa);
+          if (owner !== null && accept('thrdscan', owner, `ETHREAD ${hex(c.bodyVa)} (pool block at PA ${hex(ev.pa)}) belongs to it`)) {
+            threadCount.set(owner, (threadCount.get(owner) ?? 0) + 1);
+            break;
+          }
         }
       }
     }
+  } catch (e) {
+    if (options.signal?.aborted) endCancelled();
+    throw e;
   }
-  if (!options.signal?.aborted) {
+  if (options.signal?.aborted) endCancelled();
+  {
     const none = seen.psscan.size + remnants.size === 0;
     judge('psscan', none ? `no '${PROCESS_POOL.tag}' pool block validates as a process` : null, [], none ? noProcessFound(kernel, procRejected) : undefined);
     judge('thrdscan', seen.thrdscan.size === 0 ? `no '${THREAD_POOL.tag}' pool block names a sane owning process` : null, []);
