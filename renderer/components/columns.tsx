@@ -48,7 +48,7 @@ function sourceColumn(source: PsxSource): ColumnDef<ProcessNode, boolean> {
     id: source,
     header: () => <span title={SOURCE_TITLE[source]}>{SOURCE_LABEL[source]}</span>,
     sortingFn: nullsLast,
-    meta: { label: SOURCE_TITLE[source], width: 50, align: 'center' } satisfies ColumnMeta,
+    meta: { label: SOURCE_TITLE[source], width: 44, align: 'center' } satisfies ColumnMeta,
     cell: (c) => {
       const seen = c.getValue();
       const evidence = c.row.original.row.evidence[source] ?? (seen ? `${source}: seen` : `${source}: not seen`);
@@ -75,7 +75,7 @@ export const columns = [
   }),
   col.accessor((n) => n.row.psxview.name, {
     id: 'name', header: 'Name', sortingFn: nullsLast,
-    meta: { label: 'Name', width: 140 } satisfies ColumnMeta,
+    meta: { label: 'Name', width: 190 } satisfies ColumnMeta,
     cell: (c) => (
       <span className="name-cell" style={{ paddingLeft: Math.min(c.row.depth, 16) * 14 }} title={c.row.original.row.process?.imagePath ?? undefined}>
         {c.row.depth > 0 && <span className="tree-mark" aria-hidden="true">└ </span>}{dash(c.getValue())}
