@@ -90,6 +90,8 @@ export function expectedStatus(p: GroundTruth['processes'][number]): 'hidden' | 
   if (p.planted.includes('dkom-unlinked')) return 'hidden';
   // An exited process whose EPROCESS survives only in unmapped memory is a remnant first.
   if (p.planted.includes('remnant') || p.planted.includes('unmapped-remnant')) return 'remnant';
+  // An intact EPROCESS in a freed pool block (PoolType 0) is the trace of an earlier process.
+  if (p.planted.includes('freed-pool-block')) return 'remnant';
   if (p.planted.includes('exited')) return 'exited';
   return 'normal';
 }

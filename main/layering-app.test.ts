@@ -18,7 +18,8 @@ function* sourceFiles(dir: string): Generator<string> {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) {
       if (name !== 'testing' && name !== 'node_modules' && name !== 'dist') yield* sourceFiles(p);
-    } else if (/\.(ts|tsx|mts|cts)$/.test(name) && !/\.test\.tsx?$/.test(name) && !name.endsWith('.d.ts')) {
+    } else if (/\.(ts|tsx|mts|cts)$/.test(name) && !/\.test\.tsx?$/.test(name) && !name.endsWith('.d.ts') && !/^vite\.config\./.test(name)) {
+      // (vite.config.ts is build tooling run by Node, not code the renderer ships)
       yield p;
     }
   }
