@@ -25,7 +25,7 @@ const DEMO_SEED = 7;
 export const demoSamplePath = (build = '19041', sizeMiB = 256): string =>
   join(memscopeHome(), 'samples', `demo-${build}-${sizeMiB}MiB-seed${DEMO_SEED}.raw`);
 
-async function ensureSample(build: string, sizeMiB: number, io: CliIo): Promise<string> {
+export async function ensureSample(build: string, sizeMiB: number, io: CliIo): Promise<string> {
   const dir = join(memscopeHome(), 'samples');
   const path = demoSamplePath(build, sizeMiB);
   if (existsSync(path) && existsSync(`${path}.truth.json`)) {
