@@ -143,7 +143,7 @@ describe('bridge static files', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     const csp = String(page.headers['content-security-policy']);
-    expect(csp).toBe(`default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws://127.0.0.1:${bridge.port}; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`);
+    expect(csp).toBe(`default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws://127.0.0.1:${bridge.port}; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(page.body).toContain('<title>MemScope</title>');
     expect((await get('/assets/app.js')).headers['content-type']).toBe('text/javascript; charset=utf-8');

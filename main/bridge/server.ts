@@ -6,6 +6,7 @@
  * every HTTP answer carries the same strict CSP as Electron's window. The bridge only frames
  * messages: validation, sessions and runs are the contract service's.
  */
+import { contentSecurityPolicy } from '../../common/csp.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -40,12 +41,8 @@ export interface Bridge {
 }
 
 /** The CSP of every page (the renderer uses no inline script or style; React style props are CSSOM). */
-export function contentSecurityPolicy(port: number): string {
-  return [
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", `connect-src 'self' ws://${LOOPBACK}:${port}`,
-    "img-src 'self' data:", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
-  ].join('; ');
-}
+/** The one renderer CSP (common/csp.ts), its connect-src widened to this bridge's WebSocket origin. */
+export const bridgeCsp = (port: number): string => contentSecurityPolicy([`ws://${LOOPBACK}:${port}`]);
 
 function sameToken(given: string | null, token: string): boolean {
   if (given === null) return false;
@@ -63,7 +60,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   const headers = (type: string): Record<string, string> => ({
     'Content-Type': type,
-    'Content-Security-Policy': contentSecurityPolicy(port),
+    'Content-Security-Policy': bridgeCsp(port),
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer', // the token is in the page URL
     'Cross-Origin-Opener-Policy': 'same-origin',
