@@ -137,6 +137,35 @@ describe('bytes scanner', () => {
     expect(at16.map((h) => h.pa)).toEqual([0x41010]);
   });
 
+  it('aligned needles (align 4..32) are found exactly where a byte-by-byte reference finds them', () => {
+    const size = 0x20000;
+    const buf = new Uint8Array(size + 8);
+    let s = 777;
+    for (let i = 0; i < buf.length; i++) buf[i] = (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24;
+    const needle = Buffer.from('System\0\0\0\0\0\0\0\0\0', 'latin1');
+    const near = Buffer.from('System\0\0\0\0\0\0\0\0x', 'latin1'); // same first dword, differs later
+    for (let i = 0; i < 120; i++) buf.set(i % 3 === 2 ? near : needle, (i * 0x2b3) % (size - 16));
+    buf.set(needle, size - needle.length); // ends exactly at the end of the view below
+    buf.set(needle, size - 8); // cut off by the end of the view
+    const view = buf.subarray(0, size);
+    const hex = needle.toString('hex');
+    for (const [align, offset] of [[4, 0], [8, 0], [8, 4], [16, 8], [32, 4]] as const) {
+      for (const pa of [0x40000, 0x40004, 0x4000c]) {
+        const want: number[] = [];
+        for (let pos = 0; pos + needle.length <= size; pos++) {
+          if ((pa + pos) % align === offset && Buffer.from(view.subarray(pos, pos + needle.length)).equals(needle)) want.push(pa + pos);
+        }
+        const got = run<BytesHit>(bytesScanner({ needles: [hex], align, offset }), view, pa).map((h) => h.pa);
+        expect(got, `align ${align} offset ${offset} pa ${pa.toString(16)}`).toEqual(want);
+        // an odd byte offset in its buffer: the same answer from the indexOf path
+        const odd = new Uint8Array(size + 1);
+        odd.set(view, 1);
+        expect(run<BytesHit>(bytesScanner({ needles: [hex], align, offset }), odd.subarray(1), pa).map((h) => h.pa)).toEqual(want);
+      }
+    }
+    expect(run<BytesHit>(bytesScanner({ needles: [hex], align: 8 }), view, 0x40000).length).toBeGreaterThan(5);
+  });
+
   it('rejects bad params', () => {
     expect(() => bytesScanner({ needles: ['zz'] })).toThrow(/not 1..256 bytes of hex/);
     expect(() => bytesScanner({ needles: ['4d5a'], align: 3 })).toThrow(/power of two/);
@@ -192,6 +221,20 @@ describe('pml4-selfref scanner', () => {
     const ok = new Uint8Array(PAGE);
     plantPml4(ok, 0, 0x5000, 0x1ed);
     expect(run(pml4Scanner({ maxPhysicalAddress: 0x1_0000_0000 }), ok, 0x5000)).toHaveLength(1);
+  });
+
+  it('any index inside a narrowed window, whatever its place in the four-entry step', () => {
+    for (const [firstIndex, lastIndex] of [[0x100, 0x1ff], [0x1e9, 0x1ef], [0x1ed, 0x1ed], [0x101, 0x106]] as const) {
+      for (let index = firstIndex; index <= lastIndex; index++) {
+        const buf = new Uint8Array(PAGE);
+        plantPml4(buf, 0, 0x9000, index);
+        const hits = run<Pml4SelfRefHit>(pml4Scanner({ firstIndex, lastIndex }), buf, 0x9000);
+        expect(hits.map((h) => h.index), `${firstIndex}..${lastIndex} @${index}`).toEqual([index]);
+      }
+      const outside = new Uint8Array(PAGE);
+      plantPml4(outside, 0, 0x9000, lastIndex === 0x1ff ? 0xff : lastIndex + 1);
+      expect(run(pml4Scanner({ firstIndex, lastIndex }), outside, 0x9000)).toEqual([]);
+    }
   });
 
   it('only examines whole, page-aligned pages', () => {
