@@ -12,7 +12,7 @@ import { makeRow, renderTable, stats, type BenchReport } from './report.js';
 
 const ALWAYS = [
   'psscan-vs-read', 'psscan-again-vs-read', 'pool-tag-scan-vs-read', 'pool-tag-psxview-scan-vs-read', 'read-ms', 'psscan-ms', 'discovery-ms',
-  'discovery-exhaustive-ms', 'discovery-nostub-ms', 'discovery-nostub-step:dtb', 'first-pslist-row-ms',
+  'discovery-exhaustive-ms', 'discovery-exhaustive-vs-read', 'discovery-scan-vs-read:selfref-pml4', 'discovery-scan-vs-read:system-process', 'discovery-nostub-ms', 'discovery-nostub-step:dtb', 'first-pslist-row-ms',
   'first-pslist-row-after-kernel-ms', 'peak-rss-mib', 'worker-scaling', 'translate-cold', 'translate-cached',
   'translate-table-cached',
 ];
@@ -68,7 +68,10 @@ describe('bench --smoke', () => {
       expect(r.min! <= r.median! && r.median! <= r.max!, r.id).toBe(true);
       expect(['PASS', 'MISS', 'INFO']).toContain(r.verdict);
     }
-    for (const id of ['psscan-vs-read', 'discovery-ms', 'discovery-nostub-ms', 'first-pslist-row-ms', 'peak-rss-mib']) {
+    for (const id of [
+      'psscan-vs-read', 'pool-tag-scan-vs-read', 'pool-tag-psxview-scan-vs-read', 'discovery-scan-vs-read:selfref-pml4', 'discovery-scan-vs-read:system-process',
+      'discovery-ms', 'discovery-nostub-ms', 'first-pslist-row-ms', 'peak-rss-mib',
+    ]) {
       const r = report.rows.find((x) => x.id === id)!;
       expect(r.target, id).not.toBeNull();
       expect(['PASS', 'MISS']).toContain(r.verdict);
@@ -78,7 +81,7 @@ describe('bench --smoke', () => {
     expect(renderer.note).toMatch(/no renderer yet/);
   });
 
-  it('measured code that found exactly what the image holds (pslist and psscan match the truth)', () => {
+  it('measured code that found exactly what the image holds (pslist, psscan and discovery match the truth)', () => {
     expect(report.warnings).toEqual([]);
     expect(report.rows.find((r) => r.id === 'peak-rss-mib')!.median!).toBeGreaterThan(10);
   });
