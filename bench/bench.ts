@@ -63,13 +63,17 @@ async function measureImage(img: BenchImage, label: string, o: BenchOptions, war
   o.log(`${label}: warming the page cache (one untimed read of ${(img.fileBytes / 2 ** 30).toFixed(2)} GiB)`);
   sequentialReadBaseline(path);
   const reads: number[] = [];
+  const readCpu: number[] = [];
   const w2: AnalyzeResult[] = [];
   const w1: AnalyzeResult[] = [];
   const scanFw: ScanResult[] = [];
   const scanPsx: ScanResult[] = [];
   const discover: DiscoverResult[] = [];
   for (let r = 0; r < o.runs; r++) {
+    const cpu = process.cpuUsage();
     reads.push(sequentialReadBaseline(path).ms);
+    const used = process.cpuUsage(cpu);
+    readCpu.push((used.user + used.system) / 1000);
     w2.push(await runChild<AnalyzeResult>({ task: 'analyze', image: path, bundledDir, workers: 2 }));
     w1.push(await runChild<AnalyzeResult>({ task: 'analyze', image: path, bundledDir, workers: 1 }));
     scanFw.push(await runChild<ScanResult>({ task: 'scan', image: path, workers: 2, tags: PSSCAN_TAGS }));
@@ -127,6 +131,11 @@ async function measureImage(img: BenchImage, label: string, o: BenchOptions, war
       id: 'pool-tag-psxview-scan-vs-read', image: label, label: '  bare pool-tag scan, psxview tags ÷ read', unit: '×',
       values: scanPsx.map((s, i) => s.ms / reads[i]!), target: { op: '<=', value: TARGETS.psxviewTagScanVsRead },
       note: `${fmtMs(median(scanPsx.map((s) => s.ms)))}: Proc + Thre and protected variants in one pass (psxview's), ${scanPsx[0]!.hits} tags`,
+    }),
+    makeRow({
+      id: 'pool-tag-scan-cpu-vs-read', image: label, label: '  bare pool-tag scan CPU time ÷ read CPU time', unit: '×',
+      values: scanFw.map((s, i) => (s.userMs + s.systemMs) / readCpu[i]!),
+      note: `what the scan costs the machine, less sensitive to a shared machine than wall time: scan user ${fmtMs(median(scanFw.map((s) => s.userMs)))} + system ${fmtMs(median(scanFw.map((s) => s.systemMs)))} (both workers and start-up); read ${fmtMs(median(readCpu))}; psxview tags ${fmtMs(median(scanPsx.map((s) => s.userMs + s.systemMs)))}`,
     }),
     makeRow({ id: 'read-ms', image: label, label: 'plain sequential read of the file', unit: 'ms', values: reads, note: `${(img.fileBytes / 2 ** 20).toFixed(0)} MiB file, 8 MiB reads` }),
     makeRow({ id: 'psscan-ms', image: label, label: 'psscan wall time (2 workers)', unit: 'ms', values: w2.map((a) => a.psscanMs!) }),
