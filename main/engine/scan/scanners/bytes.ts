@@ -32,6 +32,19 @@ export const asciiHex = (text: string): string => Buffer.from(text, 'latin1').to
 
 const DIRECT_PROBE_ALIGN = 64;
 
+/**
+ * Index of the first group of four positions (`step` dwords apart) from `from` where one holds
+ * `w`, or where the whole groups end. Everything a parameter, nothing from a closure: the JIT keeps
+ * them in registers (measured for the pool-tag walk: a closure-reading loop ran ~1.5-2x slower).
+ */
+function nextDwordGroup(i32: Int32Array, from: number, words: number, step: number, w: number): number {
+  let i = from;
+  for (; i + 3 * step < words; i += 4 * step) {
+    if (i32[i] === w || i32[i + step] === w || i32[i + 2 * step] === w || i32[i + 3 * step] === w) return i;
+  }
+  return i;
+}
+
 export function createScanner(params: unknown): Scanner<BytesHit> {
   const p = paramsObject('bytes', params);
   const raw = p.needles;
@@ -70,12 +83,13 @@ export function createScanner(params: unknown): Scanner<BytesHit> {
       if (i32[i] === w && pos + nd.length <= buf.length && buf.compare(nd, 0, nd.length, pos, pos + nd.length) === 0) take(pos, n);
     };
     let i = 0;
-    for (; i + 3 * step < words; i += 4 * step) {
-      if (i32[i] === w || i32[i + step] === w || i32[i + 2 * step] === w || i32[i + 3 * step] === w) {
-        check(i); check(i + step); check(i + 2 * step); check(i + 3 * step);
-      }
+    for (;;) {
+      i = nextDwordGroup(i32, i, words, step, w);
+      if (i + 3 * step >= words) break;
+      check(i); check(i + step); check(i + 2 * step); check(i + 3 * step);
+      i += 4 * step;
     }
-    for (; i < words; i += step) check(i);
+    for (; i < words; i += step) check(i); // the last positions, fewer than a group
     return true;
   }
 

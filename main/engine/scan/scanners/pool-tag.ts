@@ -7,13 +7,18 @@
  * is validated by the plugin.
  *
  * One pass per window whatever the tag set: a walk over the tag dword of every 16-byte slot (see
- * slotSearch), chosen by measurement (512 KiB windows, one thread, per GiB searched, medians):
- *  - on random-filled bench pages the walk costs ~22 ms with one 3-byte prefix (psscan's `Pro`)
- *    and ~29 ms with two (psxview's `Pro` + `Thr`), against ~32 ms and ~64 ms for native
- *    Buffer.indexOf, one search per prefix;
- *  - indexOf is memchr on the FIRST byte, restarted at every `P`: on pages dense in `P` bytes
- *    (text, tables of one repeated record) it fell to ~2.5 s/GiB, 50x slower, where the walk's
- *    cost does not depend on the data at all.
+ * slotSearch), chosen by measurement against native Buffer.indexOf, one search per 3-byte prefix
+ * (one thread, 512 KiB windows, CPU ms per GiB searched, medians):
+ *
+ *   data                                   psscan (`Pro`)      psxview (`Pro` + `Thr`)
+ *                                          indexOf   walk      indexOf   walk
+ *   random-filled bench pages                 35       36         86       46
+ *   a real triage dump (60% zero bytes)       26       36         37       44
+ *   pages dense in `P` (a `P` every 8 bytes)  1621     36       1598       43
+ *
+ * indexOf is memchr on the needle's FIRST byte, restarted at every `P`: fast over zeros, but its
+ * cost follows the data (45x on the last row, which text or a table of repeated records can be);
+ * the walk's does not, and one walk serves every prefix where indexOf pays once per prefix.
  */
 import { usageError } from '../../errors.js';
 import type { Emit, ScanHit, Scanner, ScannerSpec } from '../types.js';
@@ -21,7 +26,7 @@ import { asBuffer, paramsObject } from './util.js';
 
 export const POOL_HEADER_SIZE = 16;
 const TAG_OFFSET = 4;
-/** Up to this many distinct 3-byte prefixes, comparing with each beats the first-byte table. */
+/** Up to this many distinct 3-byte prefixes the walk compares with each; beyond, a first-byte table (~105 ms/GiB). */
 export const MAX_PREFIX_COMPARES = 2;
 
 export interface PoolTagParams {
@@ -61,11 +66,46 @@ const FIRST_BYTE_SHIFT = nativeWord([0xff, 0, 0, 0]) === 0xff ? 0 : 24;
 
 type Found = (header: number, tag: string) => void;
 
+/*
+ * The hot loops take everything as parameters (registers to the JIT), not as closure variables:
+ * measured, the same loop reading its prefixes from a closure ran ~2x slower. Each returns the
+ * index (into u32) of the first group of four slots at or after `from` that may hold a hit or,
+ * when none does, where the whole groups end (the last slots, fewer than four, are the caller's).
+ */
+
+/** One prefix (psscan's `Pro`): one masked compare per slot. */
+function nextOne(u32: Uint32Array, from: number, len: number, mask: number, p0: number): number {
+  let i = from;
+  for (; i + 12 < len; i += 16) {
+    if ((u32[i]! & mask) === p0 || (u32[i + 4]! & mask) === p0 || (u32[i + 8]! & mask) === p0 || (u32[i + 12]! & mask) === p0) return i;
+  }
+  return i;
+}
+
+/** Two prefixes (psxview's `Pro`, `Thr`): two masked compares per slot. */
+function nextFew(u32: Uint32Array, from: number, len: number, mask: number, p0: number, p1: number): number {
+  let i = from;
+  for (; i + 12 < len; i += 16) {
+    const a = u32[i]! & mask, b = u32[i + 4]! & mask, c = u32[i + 8]! & mask, d = u32[i + 12]! & mask;
+    if (a === p0 || a === p1 || b === p0 || b === p1 || c === p0 || c === p1 || d === p0 || d === p1) return i;
+  }
+  return i;
+}
+
+/** Any number of prefixes: a table of the tags' first bytes. */
+function nextMany(u32: Uint32Array, from: number, len: number, shift: number, firstByte: Uint8Array): number {
+  let i = from;
+  for (; i + 12 < len; i += 16) {
+    if ((firstByte[(u32[i]! >>> shift) & 0xff]! | firstByte[(u32[i + 4]! >>> shift) & 0xff]! | firstByte[(u32[i + 8]! >>> shift) & 0xff]! | firstByte[(u32[i + 12]! >>> shift) & 0xff]!) !== 0) return i;
+  }
+  return i;
+}
+
 /**
  * One walk over the tag dword (+4) of every 16-byte slot, four slots per step: for up to
- * MAX_PREFIX_COMPARES distinct prefixes the masked dword is compared with each, beyond that a
- * first-byte table decides; a slot that passes is compared with every tag in full. Slots are
- * visited in order, so hits come out sorted by address.
+ * MAX_PREFIX_COMPARES distinct prefixes the masked dword is compared with each (nextOne, nextFew),
+ * beyond that a first-byte table decides (nextMany); a group that passes has each of its slots compared with every tag in
+ * full. Slots are visited in order, so hits come out sorted by address.
  */
 function slotSearch(tags: readonly string[]): (buf: Buffer, chunkPa: number, found: Found) => void {
   const words = Uint32Array.from(tags.map(tagWord));
@@ -75,7 +115,6 @@ function slotSearch(tags: readonly string[]): (buf: Buffer, chunkPa: number, fou
   const p1 = prefixes[1] ?? p0;
   const firstByte = new Uint8Array(256);
   for (const t of tags) firstByte[t.charCodeAt(0)] = 1;
-  const shift = FIRST_BYTE_SHIFT;
   const n = words.length;
   return (buf, chunkPa, found) => {
     // first header offset in this buffer on a 16-byte physical boundary
@@ -93,6 +132,7 @@ function slotSearch(tags: readonly string[]): (buf: Buffer, chunkPa: number, fou
     }
     // u32[4k] is the tag of the k-th slot
     const u32 = new Uint32Array(buf.buffer, buf.byteOffset + first + TAG_OFFSET, ((lastHeader - first) >>> 2) + 1);
+    const len = u32.length;
     const check = (i: number): void => {
       const w = u32[i]!;
       for (let k = 0; k < n; k++) {
@@ -102,23 +142,14 @@ function slotSearch(tags: readonly string[]): (buf: Buffer, chunkPa: number, fou
         }
       }
     };
-    const len = u32.length;
     let i = 0;
-    if (few) {
-      for (; i + 12 < len; i += 16) {
-        const a = u32[i]! & PREFIX_MASK, b = u32[i + 4]! & PREFIX_MASK, c = u32[i + 8]! & PREFIX_MASK, d = u32[i + 12]! & PREFIX_MASK;
-        if (a === p0 || a === p1 || b === p0 || b === p1 || c === p0 || c === p1 || d === p0 || d === p1) {
-          check(i); check(i + 4); check(i + 8); check(i + 12);
-        }
-      }
-    } else {
-      for (; i + 12 < len; i += 16) {
-        if ((firstByte[(u32[i]! >>> shift) & 0xff]! | firstByte[(u32[i + 4]! >>> shift) & 0xff]! | firstByte[(u32[i + 8]! >>> shift) & 0xff]! | firstByte[(u32[i + 12]! >>> shift) & 0xff]!) !== 0) {
-          check(i); check(i + 4); check(i + 8); check(i + 12);
-        }
-      }
+    for (;;) {
+      i = prefixes.length === 1 ? nextOne(u32, i, len, PREFIX_MASK, p0) : few ? nextFew(u32, i, len, PREFIX_MASK, p0, p1) : nextMany(u32, i, len, FIRST_BYTE_SHIFT, firstByte);
+      if (i + 12 >= len) break;
+      check(i); check(i + 4); check(i + 8); check(i + 12);
+      i += 16;
     }
-    for (; i < len; i += 4) check(i);
+    for (; i < len; i += 4) check(i); // the last slots, fewer than a group
   };
 }
 
