@@ -173,7 +173,8 @@ describe('ScanPool: workers kept across scans', () => {
       const hits: FixtureHit[] = [];
       let blockedFrom = 0;
       let blockedTo = 0;
-      for await (const ev of scanPhysical({ pool, scanner: fixtureScan({}), chunkSize: C })) {
+      // 10 ms per chunk: the scan outlasts the first hit's arrival, whatever the machine's load
+      for await (const ev of scanPhysical({ pool, scanner: fixtureScan({ delayMs: 10 }), chunkSize: C })) {
         if (ev.type !== 'hit') continue;
         hits.push(ev.hit);
         if (blockedFrom === 0) {
