@@ -3,17 +3,18 @@
  * processes as the full run. Asserts the report is complete (every row measured, with a number) and
  * that the measured code found what the image holds — never that a target passes (CI machines vary).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBenchArgs, runBench, UsageExit } from './bench.js';
+import { benchImage } from './images.js';
 import { repoRoot } from './paths.js';
 import { makeRow, renderTable, stats, type BenchReport } from './report.js';
 
 const ALWAYS = [
-  'psscan-vs-read', 'psscan-again-vs-read', 'pool-tag-scan-vs-read', 'pool-tag-psxview-scan-vs-read', 'read-ms', 'psscan-ms', 'discovery-ms',
-  'discovery-exhaustive-ms', 'discovery-nostub-ms', 'discovery-nostub-step:dtb', 'first-pslist-row-ms',
+  'psscan-vs-read', 'psscan-again-vs-read', 'pool-tag-scan-vs-read', 'pool-tag-psxview-scan-vs-read', 'pool-tag-scan-cpu-vs-read', 'read-ms', 'psscan-ms', 'discovery-ms',
+  'discovery-exhaustive-ms', 'discovery-exhaustive-vs-read', 'discovery-scan-vs-read:selfref-pml4', 'discovery-scan-vs-read:system-process', 'discovery-nostub-ms', 'discovery-nostub-step:dtb', 'first-pslist-row-ms',
   'first-pslist-row-after-kernel-ms', 'first-psxview-row-ms', 'peak-rss-mib', 'worker-scaling', 'translate-cold', 'translate-cached',
   'translate-table-cached', 'sparse-peak-rss-mib',
   'main-event-loop-max-ms', 'main-event-loop-p99-ms', 'main-event-loop-idle-max-ms',
@@ -73,7 +74,10 @@ describe('bench --smoke', () => {
       expect(r.min! <= r.median! && r.median! <= r.max!, r.id).toBe(true);
       expect(['PASS', 'MISS', 'INFO']).toContain(r.verdict);
     }
-    for (const id of ['psscan-vs-read', 'discovery-ms', 'discovery-nostub-ms', 'first-pslist-row-ms', 'peak-rss-mib', 'sparse-peak-rss-mib']) {
+    for (const id of [
+      'psscan-vs-read', 'pool-tag-scan-vs-read', 'pool-tag-psxview-scan-vs-read', 'discovery-scan-vs-read:selfref-pml4', 'discovery-scan-vs-read:system-process',
+      'discovery-ms', 'discovery-nostub-ms', 'first-pslist-row-ms', 'peak-rss-mib', 'sparse-peak-rss-mib',
+    ]) {
       const r = report.rows.find((x) => x.id === id)!;
       expect(r.target, id).not.toBeNull();
       expect(['PASS', 'MISS']).toContain(r.verdict);
@@ -88,9 +92,20 @@ describe('bench --smoke', () => {
     }
   });
 
-  it('measured code that found exactly what the image holds (pslist and psscan match the truth)', () => {
+  it('measured code that found exactly what the image holds (pslist, psscan and discovery match the truth)', () => {
     expect(report.warnings).toEqual([]);
     expect(report.rows.find((r) => r.id === 'peak-rss-mib')!.median!).toBeGreaterThan(10);
+  });
+
+  it('reusing a cached image drops that image\'s stale versions only, never the no-low-stub image beside it', async () => {
+    const [normal, nostub] = report.images;
+    const stale = join(cache, 'b19041-64m-s1-p8-000000000000.raw');
+    writeFileSync(stale, 'old builder');
+    const again = await benchImage({ build: '19041', sizeMiB: 64, seed: 1, processes: 8 });
+    expect(again.cached).toBe(true);
+    expect(again.path).toBe(normal!.path);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(nostub!.path)).toBe(true);
   });
 
   it('prints a table with one line per row and round-trips as JSON', () => {

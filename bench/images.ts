@@ -108,8 +108,10 @@ export async function benchImage(spec: BenchImageSpec, log: (line: string) => vo
   const name = `${stem}${builderVersion()}.raw`;
   const path = join(dir, name);
   const truthPath = `${path}.truth.json`;
-  // Images of an older builder version are stale: drop them rather than fill the disk.
-  for (const old of readdirSync(dir)) if (old.startsWith(stem) && !old.startsWith(name)) rmSync(join(dir, old), { force: true });
+  // Images of an older builder version are stale: drop them rather than fill the disk. Only this
+  // stem's own files: `…-p60-` is also the start of `…-p60-nostub-…`, which a prefix test deleted.
+  const ours = new RegExp(`^${stem}[0-9a-f]{12}\\.raw(\\.truth\\.json|\\.partial)?$`);
+  for (const old of readdirSync(dir)) if (ours.test(old) && !old.startsWith(name)) rmSync(join(dir, old), { force: true });
   if (existsSync(path) && existsSync(truthPath)) {
     const truth = JSON.parse(readFileSync(truthPath, 'utf8')) as GroundTruth;
     return { path, truth, fileBytes: statSync(path).size, cached: true, buildMs: 0 };

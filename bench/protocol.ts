@@ -80,4 +80,7 @@ export interface ScanResult {
   /** → first progress event: worker start-up plus one chunk. */
   readonly firstEventMs: number;
   readonly hits: number;
+  /** CPU time of the process during the scan (every thread: workers included), user and kernel. */
+  readonly userMs: number;
+  readonly systemMs: number;
 }

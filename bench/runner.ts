@@ -146,6 +146,7 @@ async function psxviewStream(image: string, bundledDir: string | null, workers: 
 /** A bare scan-framework pool-tag scan (workers started for it), no validation. */
 async function scanOnly(image: string, workers: number, tags: readonly string[]): Promise<ScanResult> {
   const spec = poolTagScan({ tags });
+  const cpu = process.cpuUsage();
   const t = performance.now();
   let first: number | null = null;
   let hits = 0;
@@ -153,7 +154,9 @@ async function scanOnly(image: string, workers: number, tags: readonly string[])
     if (ev.type === 'hit') hits++;
     else if (ev.type === 'progress' && first === null) first = performance.now() - t;
   }
-  return { task: 'scan', tags, ms: performance.now() - t, firstEventMs: first ?? NaN, hits };
+  const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu); // microseconds
+  return { task: 'scan', tags, ms, firstEventMs: first ?? NaN, hits, userMs: used.user / 1000, systemMs: used.system / 1000 };
 }
 
 async function main(): Promise<void> {

@@ -13,6 +13,8 @@
  * Sources that cannot be reopened by path (in-memory, a live device handle): scanSource(source, …).
  * Several scans of one image (discovery, psscan, psxview): open a ScanPool once and pass it as
  * `pool` (scanPhysical({ pool, scanner })); close() it with the source. Workers start once.
+ * Several searches of the same memory at the same time: one scan of anyOfScan([specA, specB])
+ * reads each window once for all of them (hits carry `part`).
  */
 export { scanPhysical, scanSource } from './scan-physical.js';
 export { ScanPool, type ScanPoolOptions } from './scan-pool.js';
@@ -23,6 +25,7 @@ export { sequentialReadBaseline, type BaselineReadResult } from './baseline-read
 export { poolTagScan, POOL_HEADER_SIZE, type PoolTagHit, type PoolTagParams } from './scanners/pool-tag.js';
 export { bytesScan, asciiHex, type BytesHit, type BytesParams } from './scanners/bytes.js';
 export { pml4SelfRefScan, type Pml4SelfRefHit, type Pml4SelfRefParams } from './scanners/pml4-selfref.js';
+export { anyOfScan, type AnyOfHit } from './scanners/any-of.js';
 export {
   DEFAULT_CHUNK_SIZE,
   type Emit,

@@ -5,6 +5,7 @@
  * URL (e.g. `new URL('./my-scanner.js', import.meta.url).href`) of a module exporting createScanner.
  */
 import { usageError } from '../errors.js';
+import { anyOfParts, combineScanners } from './scanners/any-of.js';
 import type { ScanHit, Scanner, ScannerModule, ScannerSpec } from './types.js';
 
 const BUILTIN: Readonly<Record<string, () => Promise<ScannerModule>>> = {
@@ -13,7 +14,7 @@ const BUILTIN: Readonly<Record<string, () => Promise<ScannerModule>>> = {
   'pml4-selfref': () => import('./scanners/pml4-selfref.js') as Promise<ScannerModule>,
 };
 
-export const builtinScannerKinds = (): string[] => Object.keys(BUILTIN);
+export const builtinScannerKinds = (): string[] => [...Object.keys(BUILTIN), 'any-of'];
 
 /** Import every built-in scanner module (a worker does this before it reports ready). */
 export async function preloadBuiltinScanners(): Promise<void> {
@@ -26,6 +27,10 @@ function isScannerModule(m: unknown): m is ScannerModule {
 
 /** Build the scanner a spec describes; bad kind/module/params are usage errors naming the kind. */
 export async function loadScanner<H extends ScanHit>(spec: ScannerSpec<H>): Promise<Scanner<H>> {
+  if (spec.kind === 'any-of' && spec.module === undefined) {
+    const parts = await Promise.all(anyOfParts(spec.params).map((p) => loadScanner(p)));
+    return combineScanners(parts) as unknown as Scanner<H>;
+  }
   let mod: unknown;
   if (spec.module !== undefined) {
     try {

@@ -166,6 +166,34 @@ describe('ScanPool: workers kept across scans', () => {
     expect(activeScanWorkers()).toBe(0);
   });
 
+  it('workers go on taking chunks while the consuming thread is busy (no round trip per chunk)', async () => {
+    const pool = new ScanPool({ sourcePath: file, workers: 2 });
+    try {
+      await pool.warm();
+      const hits: FixtureHit[] = [];
+      let blockedFrom = 0;
+      let blockedTo = 0;
+      // 10 ms per chunk: the scan outlasts the first hit's arrival, whatever the machine's load
+      for await (const ev of scanPhysical({ pool, scanner: fixtureScan({ delayMs: 10 }), chunkSize: C })) {
+        if (ev.type !== 'hit') continue;
+        hits.push(ev.hit);
+        if (blockedFrom === 0) {
+          // this thread stops serving messages, as it does while it validates hits or walks page tables
+          blockedFrom = Date.now();
+          while (Date.now() - blockedFrom < 400) {
+            /* busy */
+          }
+          blockedTo = Date.now();
+        }
+      }
+      expect(hits).toHaveLength(SIZE / C);
+      // with one chunk per message round trip, each worker could scan at most one chunk meanwhile
+      expect(hits.filter((h) => h.at > blockedFrom && h.at < blockedTo).length).toBeGreaterThan(pool.size);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('an idle open pool never holds up process exit; an awaited warm() and a running scan keep it alive', () => {
     const script = `
       import { ScanPool } from ${JSON.stringify(new URL('./scan-pool.ts', import.meta.url).href)};

@@ -1,29 +1,43 @@
 /**
- * worker_thread entry: open the image by path once, then serve the pool: build a job's scanner from
- * its spec when asked, scan that job's chunks one at a time (pull model: the pool sends the next
- * chunk when this one reports, so a slow worker never holds a queue), drop the scanner when the job
- * ends. A failure inside one chunk is reported and the worker carries on; failing to build a
- * scanner fails that job only; only failing to open the source ends the worker.
+ * worker_thread entry: open the image by path once, then serve the pool. For each job it is given,
+ * build the job's scanner from its spec, then take the job's chunks itself (an atomic add on the
+ * job's shared cursor, protocol.ts) and post each chunk's hits back; with several jobs, one chunk
+ * of each in turn. Between chunks the event loop runs, so new jobs, resumes and forgets land. A
+ * failure inside one chunk is reported and the worker carries on; failing to build a scanner fails
+ * that job only; only failing to open the source ends the worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { MemScopeError } from '../errors.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
-import { ChunkScanner, ReadBuffer } from './chunk-loop.js';
-import { DEFAULT_CHUNK_SIZE } from './types.js';
-
-/** Room for a scanner's overlap past the chunk (overlaps are small: a header, a needle). */
-const READ_SLACK = 64 * 1024;
-import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { ChunkScanner, READ_WINDOW, ReadBuffer } from './chunk-loop.js';
+import {
+  CTRL_CANCEL, CTRL_NEXT, CTRL_PAUSE, planChunk, STATE_BUILD_JOB, STATE_SCAN_CHUNK, STATE_SCAN_JOB,
+  type FromWorker, type ToWorker, type WorkerInit,
+} from './protocol.js';
 import { loadScanner, preloadBuiltinScanners } from './registry.js';
 import type { ScanHit } from './types.js';
+
+/** Room for a scanner's overlap past a window (overlaps are small: a header, a needle, a page). */
+const READ_SLACK = 64 * 1024;
 
 const port = parentPort;
 if (!port) throw new Error('scan-worker.ts must run as a worker_thread');
 const post = (m: FromWorker): void => port.postMessage(m);
 const init = workerData as WorkerInit;
+const state = new Int32Array(init.state);
 const kindOf = (err: unknown) => (err instanceof MemScopeError ? err.kind : 'io');
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+interface ActiveJob {
+  readonly id: number;
+  readonly scanner: ChunkScanner<ScanHit>;
+  readonly plan: Float64Array;
+  readonly chunks: number;
+  readonly control: Int32Array;
+  /** The cursor has passed the last chunk: nothing more to take. */
+  exhausted: boolean;
+}
 
 let source: PhysicalSource | undefined;
 try {
@@ -34,42 +48,93 @@ try {
 
 if (source) {
   const src = source;
-  const jobs = new Map<number, ChunkScanner<ScanHit>>();
+  const jobs: ActiveJob[] = [];
+  const building = new Set<number>(); // received, scanner not built yet
+  const forgotten = new Set<number>(); // forgotten while its scanner was still being built
+  let turn = 0;
   const buffer = new ReadBuffer(); // one read buffer for every job this worker serves
-  // Fault the buffer's pages in now (a fresh 8 MiB allocation costs tens of ms of page faults on
-  // first touch), so a warmed pool's first chunk reads at full speed.
-  buffer.get(DEFAULT_CHUNK_SIZE + READ_SLACK).fill(0);
+  // Fault the buffer's pages in now, so a warmed pool's first chunk reads at full speed.
+  buffer.get(READ_WINDOW + READ_SLACK).fill(0);
   // terminate() runs 'exit' handlers in the worker: close the fd, which is process-wide, not per thread
   process.once('exit', () => src.close());
-  const handle = async (m: ToWorker): Promise<void> => {
-    switch (m.type) {
-      case 'scanner':
-        try {
-          jobs.set(m.job, new ChunkScanner(src, await loadScanner(m.spec), buffer));
-          post({ type: 'scanner-ready', job: m.job });
-        } catch (err) {
-          post({ type: 'scanner-error', job: m.job, kind: kindOf(err), message: messageOf(err) });
-        }
-        return;
-      case 'forget':
-        jobs.delete(m.job);
-        return;
-      case 'chunk': {
-        const scanner = jobs.get(m.job);
-        try {
-          if (!scanner) throw new Error(`no scanner built for scan ${m.job}`);
-          const r = scanner.scan(m.chunk);
-          post({ type: 'done', job: m.job, id: m.id, hits: r.hits, absentBytes: r.absentBytes });
-        } catch (err) {
-          post({ type: 'chunk-error', job: m.job, id: m.id, message: messageOf(err) });
-        }
+
+  /** The next chunk of some job, the jobs taken in turn; null when none has one to give now. */
+  const take = (): { job: ActiveJob; id: number } | null => {
+    for (let k = 0; k < jobs.length; k++) {
+      const i = (turn + k) % jobs.length;
+      const job = jobs[i]!;
+      if (job.exhausted || Atomics.load(job.control, CTRL_CANCEL) !== 0) continue;
+      if (Atomics.load(job.control, CTRL_PAUSE) !== 0) continue; // the pool posts 'resume'
+      const id = Atomics.add(job.control, CTRL_NEXT, 1);
+      if (id >= job.chunks) {
+        job.exhausted = true;
+        continue;
       }
+      turn = i + 1;
+      return { job, id };
+    }
+    return null;
+  };
+
+  let scheduled = false;
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(pump);
+  };
+  /** Scan one chunk, then yield to the event loop (messages) before the next. */
+  function pump(): void {
+    scheduled = false;
+    const next = take();
+    if (!next) return; // idle until a message brings work
+    const { job, id } = next;
+    state[STATE_SCAN_JOB] = job.id;
+    state[STATE_SCAN_CHUNK] = id + 1;
+    try {
+      const r = job.scanner.scan(planChunk(job.plan, id));
+      post({ type: 'done', job: job.id, id, hits: r.hits, absentBytes: r.absentBytes });
+    } catch (err) {
+      post({ type: 'chunk-error', job: job.id, id, message: messageOf(err) });
+    }
+    state[STATE_SCAN_CHUNK] = 0;
+    state[STATE_SCAN_JOB] = 0;
+    schedule();
+  }
+
+  const build = async (m: Extract<ToWorker, { type: 'job' }>): Promise<void> => {
+    state[STATE_BUILD_JOB] = m.job;
+    try {
+      const scanner = new ChunkScanner(src, await loadScanner(m.spec), buffer);
+      if (forgotten.delete(m.job)) return;
+      const plan = new Float64Array(m.plan);
+      jobs.push({ id: m.job, scanner, plan, chunks: plan.length / 3, control: new Int32Array(m.control), exhausted: false });
+      schedule();
+    } catch (err) {
+      if (!forgotten.delete(m.job)) post({ type: 'scanner-error', job: m.job, kind: kindOf(err), message: messageOf(err) });
+    } finally {
+      building.delete(m.job);
+      state[STATE_BUILD_JOB] = 0;
     }
   };
-  // Building a scanner is async (module import): handle messages strictly in order.
-  let queue: Promise<void> = Promise.resolve();
+
+  // Building a scanner is async (module import): build one at a time, in order; chunks of jobs
+  // already built go on meanwhile.
+  let builds: Promise<void> = Promise.resolve();
   port.on('message', (m: ToWorker) => {
-    queue = queue.then(() => handle(m));
+    switch (m.type) {
+      case 'job':
+        building.add(m.job);
+        builds = builds.then(() => build(m));
+        return;
+      case 'resume':
+        schedule();
+        return;
+      case 'forget': {
+        const i = jobs.findIndex((j) => j.id === m.job);
+        if (i >= 0) jobs.splice(i, 1);
+        else if (building.has(m.job)) forgotten.add(m.job);
+      }
+    }
   });
   // Load every built-in scanner module before reporting ready, so a warmed pool's first scan does
   // not pay for module loading.

@@ -15,7 +15,9 @@ import { bytesScan, asciiHex } from './scanners/bytes.js';
 import { pml4SelfRefScan } from './scanners/pml4-selfref.js';
 import { poolTagScan, type PoolTagHit } from './scanners/pool-tag.js';
 import { fixtureScan } from './testing/fixture-scanner.js';
-import type { ScanEvent, ScanHit } from './types.js';
+import { anyOfScan, type AnyOfHit } from './scanners/any-of.js';
+import { READ_WINDOW } from './chunk-loop.js';
+import type { ScanEvent, ScanHit, ScannerSpec } from './types.js';
 
 const PAGE = 4096;
 const C = 256 * 1024; // chunk size used throughout: many chunks from a small image
@@ -308,6 +310,42 @@ describe('scan over an ELF core with holes', () => {
       [MiB - 2, 'RSDSab'],
     ]);
     expect(r.progress.at(-1)).toEqual({ bytesDone: 3 * MiB, bytesTotal: 3 * MiB });
+  });
+});
+
+describe('read windows and one pass for several scanners', () => {
+  it('an any-of scan over chunks read in windows reports each part\'s hits exactly as its own scan does', async () => {
+    const size = 8 * MiB;
+    const w = READ_WINDOW;
+    const p = new Pages();
+    // hits at and across window boundaries inside one chunk (4 MiB chunks: several windows each)
+    for (const pa of [w - 16, w, 3 * w - 16, 5 * w + 0x40, size - 16]) p.tag(pa, 'Proc');
+    p.tag(2 * w - 16, 'Thre');
+    p.put(7 * w - 3, Buffer.from('RSDSwin1')); // straddles a window boundary
+    p.put(4 * MiB - 2, Buffer.from('RSDSchnk')); // straddles the chunk boundary
+    p.pml4(5 * w - PAGE, 0x1a1); // last page of a window
+    p.pml4(6 * w, 0x1b2); // first page of a window
+    const file = path.join(dir, 'windows.raw');
+    writeImage(file, 'raw', memoryFromPages([{ start: 0, length: size }], (pa) => p.map.get(pa) ?? null));
+    const parts = [poolTagScan({ tags: ['Proc', 'Thre'] }), bytesScan({ needles: [asciiHex('RSDS')], context: 8 }), pml4SelfRefScan({ maxPhysicalAddress: size })] as const;
+    const src = openSource(file);
+    try {
+      // each part alone, chunks no larger than a window (one read per chunk)
+      const alone = await Promise.all(parts.map(async (spec) => (await collect(scanSource(src, spec as ScannerSpec, { chunkSize: 64 * 1024 }))).hits));
+      expect(alone[0]!.map((h) => h.pa)).toEqual([w - 16, w, 2 * w - 16, 3 * w - 16, 5 * w + 0x40, size - 16]);
+      expect(alone[1]!.map((h) => h.pa)).toEqual([7 * w - 3, 4 * MiB - 2].sort((a, b) => a - b));
+      expect(alone[2]!.map((h) => h.pa)).toEqual([5 * w - PAGE, 6 * w]);
+      const byPart = (hits: readonly AnyOfHit[]) => parts.map((_, i) => hits.filter((h) => h.part === i).map((h) => h.hit).sort((a, b) => a.pa - b.pa));
+      const local = await collect(scanSource(src, anyOfScan([...parts]), { chunkSize: 4 * MiB }));
+      expect(byPart(local.hits)).toEqual(alone);
+      const pooled = await collect(scanPhysical({ sourcePath: file, scanner: anyOfScan([...parts]), workers: 2, chunkSize: 4 * MiB }));
+      expect(byPart(pooled.hits)).toEqual(alone);
+      expect(pooled.progress.at(-1)).toEqual({ bytesDone: size, bytesTotal: size });
+    } finally {
+      src.close();
+    }
+    await expect(collect(scanSource(new MemorySource({ runs: [{ start: 0, length: MiB }] }), anyOfScan([])))).rejects.toThrow(/parts must be a list/);
+    await expect(collect(scanSource(new MemorySource({ runs: [{ start: 0, length: MiB }] }), anyOfScan([anyOfScan([parts[0]])])))).rejects.toThrow(/cannot nest/);
   });
 });
 

@@ -28,9 +28,10 @@ export interface Scanner<H extends ScanHit = ScanHit> {
   /**
    * Report every hit found in `chunk`, whose first byte is at physical `chunkPa`. Report a hit only
    * when all the bytes it needs are inside `chunk` (a match cut off at the end is found by the
-   * next chunk, which starts earlier by `overlap`). Hits outside the chunk's owned range are dropped
-   * by the loop, so a scanner need not know about ownership. `chunk` is a reused buffer: a hit
-   * must hold copies (slice), never views, of the bytes it keeps.
+   * next read, which starts earlier by `overlap`). Hits outside the owned range are dropped by the
+   * loop, so a scanner need not know about ownership. `chunk` is one read window of a ScanChunk
+   * (chunk-loop.ts: READ_WINDOW bytes plus the overlap, or the whole chunk when smaller) in a
+   * reused buffer: a hit must hold copies (slice), never views, of the bytes it keeps.
    */
   scan(chunk: Uint8Array, chunkPa: number, emit: Emit<H>): void;
 }

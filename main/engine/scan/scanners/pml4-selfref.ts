@@ -7,7 +7,8 @@
  * `minKernelEntries` present entries in the kernel half, no present entry with the PS bit (bit 7 is
  * reserved in a PML4E) and, when `maxPhysicalAddress` is known, no present entry pointing beyond it.
  *
- * Speed: one Uint32Array over the chunk, two 32-bit compares per entry, no bigint per qword.
+ * Speed: an Int32Array over the window, the low dwords of four entries compared per step, no
+ * bigint per qword; the exact test (both dwords) only from the first entry that passes.
  */
 import { usageError } from '../../errors.js';
 import type { Emit, ScanHit, Scanner, ScannerSpec } from '../types.js';
@@ -74,26 +75,36 @@ export function createScanner(params: unknown): Scanner<Pml4SelfRefHit> {
     return kernel >= minKernel ? { kernel, user } : null;
   }
 
+  /** The self-reference test on one entry (dwords `lo`, `hi`) of the page whose address is paHi:paLo. */
+  const selfRef = (lo: number, hi: number, paLo: number, paHi: number): boolean =>
+    // bits 12..31 equal the page's and bits 0,1 (P, R/W) set; then bits 32..51
+    ((lo ^ paLo) & 0xfffff003) === 3 && (hi & 0xfffff) === paHi;
+
   return {
     overlap: PAGE - 1,
     scan(chunk: Uint8Array, chunkPa: number, emit: Emit<Pml4SelfRefHit>): void {
       const u32 = u32view(chunk);
+      // The same words as int32: comparisons stay in 32-bit integers (a Uint32 above 2^31 is a
+      // double to the JIT; measured 2x slower for this walk).
+      const i32 = new Int32Array(u32.buffer, u32.byteOffset, u32.length);
       let off = (PAGE - (chunkPa % PAGE)) % PAGE;
       for (; off + PAGE <= chunk.length; off += PAGE) {
         const pa = chunkPa + off;
         const paLo = pa >>> 0; // low 32 bits; low 12 are zero (page aligned)
         const paHi = Math.floor(pa / TWO32) & 0xfffff;
+        const want = (paLo | 3) & 0xfffff003; // int32, as (i32[..] & mask) is
         const base = off >>> 2;
-        for (let i = first; i <= last; i++) {
+        // prefilter four entries at a time on the low dword; the exact test runs in entry order
+        let i = first;
+        for (; i + 3 <= last; i += 4) {
+          const at = base + 2 * i;
+          if ((i32[at]! & 0xfffff003) === want || (i32[at + 2]! & 0xfffff003) === want || (i32[at + 4]! & 0xfffff003) === want || (i32[at + 6]! & 0xfffff003) === want) break;
+        }
+        for (; i <= last; i++) {
           const lo = u32[base + 2 * i]!;
-          // bits 12..31 equal the page's and bits 0,1 (P, R/W) set
-          if (((lo ^ paLo) & 0xfffff003) !== 3) continue;
-          const hi = u32[base + 2 * i + 1]!;
-          if ((hi & 0xfffff) !== paHi) continue;
+          if (!selfRef(lo, u32[base + 2 * i + 1]!, paLo, paHi)) continue;
           const s = sane(u32, base);
-          if (s) {
-            emit({ pa, index: i, entry: (BigInt(hi) << 32n) | BigInt(lo), kernelPresent: s.kernel, userPresent: s.user });
-          }
+          if (s) emit({ pa, index: i, entry: (BigInt(u32[base + 2 * i + 1]!) << 32n) | BigInt(lo), kernelPresent: s.kernel, userPresent: s.user });
           break;
         }
       }

@@ -6,13 +6,19 @@
  * want it pass that variant as a separate tag. Everything else (BlockSize, PoolType, object header)
  * is validated by the plugin.
  *
- * One pass per chunk whatever the tag set, chosen by measurement (8 MiB chunks of a random-filled
- * image, one thread; per GiB: read ≈ 65 ms, native Buffer.indexOf of a 3-byte needle ≈ 40–60 ms,
- * a JS loop over every 16th dword ≈ 110–140 ms):
- *  - tags grouped by their first 3 bytes: one indexOf per PREFIX, then the 4th byte decides which
- *    tag (psscan's `Proc` + `Pro\xe3` share `Pro`: one search, where one per tag doubled the cost);
- *  - more than MAX_PREFIX_SEARCHES distinct prefixes: one stride-16 walk over the tag dwords with a
- *    first-byte table in front of the exact compare (cost independent of the tag count).
+ * One pass per window whatever the tag set: a walk over the tag dword of every 16-byte slot (see
+ * slotSearch), chosen by measurement against native Buffer.indexOf, one search per 3-byte prefix
+ * (one thread, 512 KiB windows, CPU ms per GiB searched, medians):
+ *
+ *   data                                   psscan (`Pro`)      psxview (`Pro` + `Thr`)
+ *                                          indexOf   walk      indexOf   walk
+ *   random-filled bench pages                 35       36         86       46
+ *   a real triage dump (60% zero bytes)       26       36         37       44
+ *   pages dense in `P` (a `P` every 8 bytes)  1621     36       1598       43
+ *
+ * indexOf is memchr on the needle's FIRST byte, restarted at every `P`: fast over zeros, but its
+ * cost follows the data (45x on the last row, which text or a table of repeated records can be);
+ * the walk's does not, and one walk serves every prefix where indexOf pays once per prefix.
  */
 import { usageError } from '../../errors.js';
 import type { Emit, ScanHit, Scanner, ScannerSpec } from '../types.js';
@@ -20,8 +26,8 @@ import { asBuffer, paramsObject } from './util.js';
 
 export const POOL_HEADER_SIZE = 16;
 const TAG_OFFSET = 4;
-/** Up to this many distinct 3-byte prefixes, native indexOf per prefix beats one JS stride walk. */
-export const MAX_PREFIX_SEARCHES = 2;
+/** Up to this many distinct 3-byte prefixes the walk compares with each; beyond, a first-byte table (~105 ms/GiB). */
+export const MAX_PREFIX_COMPARES = 2;
 
 export interface PoolTagParams {
   /** 4-character tags, latin1 (one char = one byte), e.g. 'Proc', 'Thre', 'Pro\xe3'. */
@@ -50,46 +56,66 @@ function parse(params: unknown): string[] {
   return [...new Set(tags as string[])];
 }
 
-/** The tag as this machine's Uint32Array reads it (the same bytes, native byte order). */
-const tagWord = (tag: string): number => new Uint32Array(Uint8Array.from(Buffer.from(tag, 'latin1')).buffer)[0]!;
+/** The bytes as this machine's Uint32Array reads them (native byte order). */
+const nativeWord = (bytes: readonly number[]): number => new Uint32Array(Uint8Array.from(bytes).buffer)[0]!;
+const tagWord = (tag: string): number => nativeWord([...Buffer.from(tag, 'latin1')]);
+/** A tag dword's first three bytes (the prefix tags share: `Pro` of `Proc` and `Pro\xe3`). */
+const PREFIX_MASK = nativeWord([0xff, 0xff, 0xff, 0]);
+/** Shift that brings a tag dword's first byte to bits 0..7, whatever the byte order. */
+const FIRST_BYTE_SHIFT = nativeWord([0xff, 0, 0, 0]) === 0xff ? 0 : 24;
 
 type Found = (header: number, tag: string) => void;
 
-/** One native search per distinct 3-byte prefix; the 4th byte picks the tag. */
-function prefixSearch(tags: readonly string[]): (buf: Buffer, chunkPa: number, found: Found) => void {
-  const groups = new Map<string, Map<number, string>>();
-  for (const t of tags) {
-    const prefix = t.slice(0, 3);
-    let g = groups.get(prefix);
-    if (!g) groups.set(prefix, (g = new Map()));
-    g.set(t.charCodeAt(3), t);
+/*
+ * The hot loops take everything as parameters (registers to the JIT), not as closure variables:
+ * measured, the same loop reading its prefixes from a closure ran ~2x slower. Each returns the
+ * index (into u32) of the first group of four slots at or after `from` that may hold a hit or,
+ * when none does, where the whole groups end (the last slots, fewer than four, are the caller's).
+ */
+
+/** One prefix (psscan's `Pro`): one masked compare per slot. */
+function nextOne(u32: Uint32Array, from: number, len: number, mask: number, p0: number): number {
+  let i = from;
+  for (; i + 12 < len; i += 16) {
+    if ((u32[i]! & mask) === p0 || (u32[i + 4]! & mask) === p0 || (u32[i + 8]! & mask) === p0 || (u32[i + 12]! & mask) === p0) return i;
   }
-  const plan = [...groups].map(([prefix, byLast]) => ({ needle: Buffer.from(prefix, 'latin1'), byLast }));
-  return (buf, chunkPa, found) => {
-    for (const { needle, byLast } of plan) {
-      let pos = buf.indexOf(needle, TAG_OFFSET);
-      while (pos !== -1) {
-        const header = pos - TAG_OFFSET;
-        if ((chunkPa + header) % POOL_HEADER_SIZE === 0) {
-          if (header + POOL_HEADER_SIZE > buf.length) break; // cut off: the next chunk sees it whole
-          const tag = byLast.get(buf[pos + 3]!);
-          if (tag !== undefined) found(header, tag);
-          pos = buf.indexOf(needle, pos + POOL_HEADER_SIZE);
-        } else {
-          pos = buf.indexOf(needle, pos + 1);
-        }
-      }
-    }
-  };
+  return i;
 }
 
-/** One walk over the dword at +4 of every 16-byte slot: first-byte table, then exact compare. */
-function strideSearch(tags: readonly string[]): (buf: Buffer, chunkPa: number, found: Found) => void {
+/** Two prefixes (psxview's `Pro`, `Thr`): two masked compares per slot. */
+function nextFew(u32: Uint32Array, from: number, len: number, mask: number, p0: number, p1: number): number {
+  let i = from;
+  for (; i + 12 < len; i += 16) {
+    const a = u32[i]! & mask, b = u32[i + 4]! & mask, c = u32[i + 8]! & mask, d = u32[i + 12]! & mask;
+    if (a === p0 || a === p1 || b === p0 || b === p1 || c === p0 || c === p1 || d === p0 || d === p1) return i;
+  }
+  return i;
+}
+
+/** Any number of prefixes: a table of the tags' first bytes. */
+function nextMany(u32: Uint32Array, from: number, len: number, shift: number, firstByte: Uint8Array): number {
+  let i = from;
+  for (; i + 12 < len; i += 16) {
+    if ((firstByte[(u32[i]! >>> shift) & 0xff]! | firstByte[(u32[i + 4]! >>> shift) & 0xff]! | firstByte[(u32[i + 8]! >>> shift) & 0xff]! | firstByte[(u32[i + 12]! >>> shift) & 0xff]!) !== 0) return i;
+  }
+  return i;
+}
+
+/**
+ * One walk over the tag dword (+4) of every 16-byte slot, four slots per step: for up to
+ * MAX_PREFIX_COMPARES distinct prefixes the masked dword is compared with each (nextOne, nextFew),
+ * beyond that a first-byte table decides (nextMany); a group that passes has each of its slots compared with every tag in
+ * full. Slots are visited in order, so hits come out sorted by address.
+ */
+function slotSearch(tags: readonly string[]): (buf: Buffer, chunkPa: number, found: Found) => void {
   const words = Uint32Array.from(tags.map(tagWord));
+  const prefixes = [...new Set([...words].map((w) => w & PREFIX_MASK))]; // signed, as `u32[i] & PREFIX_MASK` is
+  const few = prefixes.length <= MAX_PREFIX_COMPARES;
+  const p0 = prefixes[0]!;
+  const p1 = prefixes[1] ?? p0;
   const firstByte = new Uint8Array(256);
   for (const t of tags) firstByte[t.charCodeAt(0)] = 1;
-  const lowByte = new Uint32Array(Uint8Array.of(0xff, 0, 0, 0).buffer)[0]!; // the dword's first byte, whatever the byte order
-  const shift = lowByte === 0xff ? 0 : 24;
+  const n = words.length;
   return (buf, chunkPa, found) => {
     // first header offset in this buffer on a 16-byte physical boundary
     const first = (POOL_HEADER_SIZE - (chunkPa % POOL_HEADER_SIZE)) % POOL_HEADER_SIZE;
@@ -104,38 +130,41 @@ function strideSearch(tags: readonly string[]): (buf: Buffer, chunkPa: number, f
       }
       return;
     }
+    // u32[4k] is the tag of the k-th slot
     const u32 = new Uint32Array(buf.buffer, buf.byteOffset + first + TAG_OFFSET, ((lastHeader - first) >>> 2) + 1);
-    const n = words.length;
-    for (let i = 0; i < u32.length; i += 4) {
+    const len = u32.length;
+    const check = (i: number): void => {
       const w = u32[i]!;
-      if (firstByte[(w >>> shift) & 0xff] === 0) continue;
       for (let k = 0; k < n; k++) {
         if (w === words[k]) {
           found(first + i * 4, tags[k]!);
-          break;
+          return;
         }
       }
+    };
+    let i = 0;
+    for (;;) {
+      i = prefixes.length === 1 ? nextOne(u32, i, len, PREFIX_MASK, p0) : few ? nextFew(u32, i, len, PREFIX_MASK, p0, p1) : nextMany(u32, i, len, FIRST_BYTE_SHIFT, firstByte);
+      if (i + 12 >= len) break;
+      check(i); check(i + 4); check(i + 8); check(i + 12);
+      i += 16;
     }
+    for (; i < len; i += 4) check(i); // the last slots, fewer than a group
   };
 }
 
 export function createScanner(params: unknown): Scanner<PoolTagHit> {
   const tags = parse(params);
-  const prefixes = new Set(tags.map((t) => t.slice(0, 3))).size;
-  const search = prefixes <= MAX_PREFIX_SEARCHES ? prefixSearch(tags) : strideSearch(tags);
-  const sortNeeded = prefixes > 1;
+  const search = slotSearch(tags);
   return {
     overlap: POOL_HEADER_SIZE - 1,
     scan(chunk: Uint8Array, chunkPa: number, emit: Emit<PoolTagHit>): void {
-      const found: PoolTagHit[] = [];
       search(asBuffer(chunk), chunkPa, (header, tag) => {
-        found.push({ pa: chunkPa + header, tag, header: chunk.slice(header, header + POOL_HEADER_SIZE) });
+        emit({ pa: chunkPa + header, tag, header: chunk.slice(header, header + POOL_HEADER_SIZE) });
       });
-      if (sortNeeded) found.sort((a, b) => a.pa - b.pa);
-      for (const h of found) emit(h);
     },
   };
 }
 
-/** Test hook: both strategies over the same bytes (they must agree). */
-export const searchStrategies = { prefixSearch, strideSearch } as const;
+/** Test hook: the search alone (header offset and tag per hit). */
+export const searchTags = slotSearch;

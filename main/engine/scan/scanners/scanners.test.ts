@@ -3,7 +3,7 @@ import { MemScopeError } from '../../errors.js';
 import type { ScanHit, Scanner } from '../types.js';
 import { createScanner as bytesScanner, asciiHex, type BytesHit } from './bytes.js';
 import { createScanner as pml4Scanner, type Pml4SelfRefHit } from './pml4-selfref.js';
-import { createScanner as poolScanner, MAX_PREFIX_SEARCHES, searchStrategies, type PoolTagHit } from './pool-tag.js';
+import { createScanner as poolScanner, MAX_PREFIX_COMPARES, searchTags, type PoolTagHit } from './pool-tag.js';
 
 const run = <H extends ScanHit>(s: Scanner<H>, chunk: Uint8Array, pa: number): H[] => {
   const out: H[] = [];
@@ -53,45 +53,61 @@ describe('pool-tag scanner', () => {
     expect(run(poolScanner({ tags: ['Proc'] }), buf.subarray(0, 0xfc), 0)).toEqual([]);
   });
 
-  it('one search for tags sharing a 3-byte prefix and one stride walk for many prefixes find the same hits', () => {
+  it('the slot walk finds exactly what a byte-by-byte reference finds, for 1, 2 and many prefixes, whatever the data', () => {
     // random bytes (like stale RAM) with tags planted aligned, misaligned and cut off at the end
     const size = 0x40000;
-    const buf = new Uint8Array(size);
+    const random = new Uint8Array(size);
     let s = 12345;
-    for (let i = 0; i < size; i++) buf[i] = (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24;
+    for (let i = 0; i < size; i++) random[i] = (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24;
+    // pages dense in the prefixes' first bytes and in near-miss prefixes ('Pro' + wrong 4th byte, 'Prx')
+    const dense = new Uint8Array(size);
+    for (let i = 0; i < size; i += 8) dense.set(Buffer.from(i % 48 === 0 ? 'Prox' : i % 24 === 0 ? 'Thrx' : 'PrxT', 'latin1'), i);
     const tags = ['Proc', 'Pro\xe3', 'Thre', 'Thr\xe5', 'File', 'MmSt'];
-    const planted: [number, string][] = [];
-    for (let i = 0; i < 200; i++) {
-      const at = (i * 1297 * 16) % (size - 32);
-      const tag = tags[i % tags.length]!;
-      putTag(buf, at + 4, tag);
-      planted.push([at, tag]);
-      putTag(buf, at + 4 + 16 * 3 + 1 + (i % 15), tag); // misaligned decoy
-    }
-    putTag(buf, size - 12, 'Proc'); // the last whole header of the chunk (size-16 .. size)
-    planted.push([size - 16, 'Proc']);
-    const want = (set: readonly string[]) => planted.filter(([, t]) => set.includes(t)).map(([a, t]) => [0x7000_0000_0000 + a, t]).sort((a, b) => (a[0] as number) - (b[0] as number));
-    for (const set of [['Proc'], ['Proc', 'Pro\xe3'], ['Proc', 'Pro\xe3', 'Thre', 'Thr\xe5'], tags]) {
-      const hits = run(poolScanner({ tags: set }), buf, 0x7000_0000_0000);
-      expect(hits.map((h) => [h.pa, h.tag]), set.join(',')).toEqual(want(set));
-      for (const make of [searchStrategies.prefixSearch, searchStrategies.strideSearch]) {
-        const got: [number, string][] = [];
-        make(set)(Buffer.from(buf.buffer), 0x7000_0000_0000, (h, t) => got.push([0x7000_0000_0000 + h, t]));
-        expect(got.sort((a, b) => a[0] - b[0])).toEqual(want(set));
+    for (const base of [random, dense]) {
+      const buf = Uint8Array.from(base);
+      for (let i = 0; i < 200; i++) {
+        const at = (i * 1297 * 16) % (size - 32);
+        const tag = tags[i % tags.length]!;
+        putTag(buf, at + 4, tag);
+        putTag(buf, at + 4 + 16 * 3 + 1 + (i % 15), tag); // misaligned decoy
+      }
+      putTag(buf, size - 12, 'Proc'); // the last whole header of the chunk (size-16 .. size)
+      putTag(buf, size - 8, 'Thre'); // cut off: its header would end past the chunk
+      for (const k of [2, 3, 4]) putTag(buf, size - 16 * k + 4, 'Proc'); // the last slots of the shorter views below
+      const pa = 0x7000_0000_0000;
+      const reference = (bytes: Uint8Array, set: readonly string[]): [number, string][] => {
+        const out: [number, string][] = [];
+        for (let h = 0; h + 16 <= bytes.length; h += 16) {
+          const t = Buffer.from(bytes.subarray(h + 4, h + 8)).toString('latin1');
+          if (set.includes(t)) out.push([pa + h, t]);
+        }
+        return out;
+      };
+      // whole buffer, and lengths whose slot count is not a multiple of the walk's 4-slot step
+      for (const bytes of [buf, buf.subarray(0, size - 16), buf.subarray(0, size - 40), buf.subarray(0, size - 48)]) {
+        for (const set of [['Proc'], ['Proc', 'Pro\xe3'], ['Proc', 'Pro\xe3', 'Thre', 'Thr\xe5'], tags]) {
+          const want = reference(bytes, set);
+          expect(want.length).toBeGreaterThan(20);
+          const hits = run(poolScanner({ tags: set }), bytes, pa);
+          expect(hits.map((h) => [h.pa, h.tag]), set.join(',')).toEqual(want);
+          const got: [number, string][] = [];
+          searchTags(set)(Buffer.from(bytes.buffer, 0, bytes.length), pa, (h, t) => got.push([pa + h, t]));
+          expect(got).toEqual(want); // in address order, no sort needed
+        }
       }
     }
-    expect(new Set(tags.map((t) => t.slice(0, 3))).size).toBeGreaterThan(MAX_PREFIX_SEARCHES); // the stride path is exercised by the scanner too
-    // a view at an odd byte offset (no aligned Uint32Array): the stride walk falls back to bytes
+    expect(new Set(tags.map((t) => t.slice(0, 3))).size).toBeGreaterThan(MAX_PREFIX_COMPARES); // the first-byte table path is exercised too
+    // a view at an odd byte offset (no aligned Uint32Array): the walk falls back to bytes
     const odd = new Uint8Array(0x1001);
     putTag(odd, 1 + 0x24, 'File');
     putTag(odd, 1 + 0x44, 'Thre');
     const view = Buffer.from(odd.buffer, 1, 0x1000);
     const got: [number, string][] = [];
-    searchStrategies.strideSearch(tags)(view, 0, (h, t) => got.push([h, t]));
+    searchTags(tags)(view, 0, (h, t) => got.push([h, t]));
     expect(got).toEqual([[0x20, 'File'], [0x40, 'Thre']]);
     // a chunk starting mid-slot: alignment is by physical address
     const got2: [number, string][] = [];
-    searchStrategies.strideSearch(tags)(view, 0x1008, (h, t) => got2.push([h, t]));
+    searchTags(tags)(view, 0x1008, (h, t) => got2.push([h, t]));
     expect(got2).toEqual([]);
   });
 
@@ -119,6 +135,35 @@ describe('bytes scanner', () => {
     expect(pages.map((h) => h.pa)).toEqual([0x41000]);
     const at16 = run<BytesHit>(bytesScanner({ needles: [asciiHex('MZ')], align: 32, offset: 0x10 }), buf, 0x40000);
     expect(at16.map((h) => h.pa)).toEqual([0x41010]);
+  });
+
+  it('aligned needles (align 4..32) are found exactly where a byte-by-byte reference finds them', () => {
+    const size = 0x20000;
+    const buf = new Uint8Array(size + 8);
+    let s = 777;
+    for (let i = 0; i < buf.length; i++) buf[i] = (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24;
+    const needle = Buffer.from('System\0\0\0\0\0\0\0\0\0', 'latin1');
+    const near = Buffer.from('System\0\0\0\0\0\0\0\0x', 'latin1'); // same first dword, differs later
+    for (let i = 0; i < 120; i++) buf.set(i % 3 === 2 ? near : needle, (i * 0x2b3) % (size - 16));
+    buf.set(needle, size - needle.length); // ends exactly at the end of the view below
+    buf.set(needle, size - 8); // cut off by the end of the view
+    const view = buf.subarray(0, size);
+    const hex = needle.toString('hex');
+    for (const [align, offset] of [[4, 0], [8, 0], [8, 4], [16, 8], [32, 4]] as const) {
+      for (const pa of [0x40000, 0x40004, 0x4000c]) {
+        const want: number[] = [];
+        for (let pos = 0; pos + needle.length <= size; pos++) {
+          if ((pa + pos) % align === offset && Buffer.from(view.subarray(pos, pos + needle.length)).equals(needle)) want.push(pa + pos);
+        }
+        const got = run<BytesHit>(bytesScanner({ needles: [hex], align, offset }), view, pa).map((h) => h.pa);
+        expect(got, `align ${align} offset ${offset} pa ${pa.toString(16)}`).toEqual(want);
+        // an odd byte offset in its buffer: the same answer from the indexOf path
+        const odd = new Uint8Array(size + 1);
+        odd.set(view, 1);
+        expect(run<BytesHit>(bytesScanner({ needles: [hex], align, offset }), odd.subarray(1), pa).map((h) => h.pa)).toEqual(want);
+      }
+    }
+    expect(run<BytesHit>(bytesScanner({ needles: [hex], align: 8 }), view, 0x40000).length).toBeGreaterThan(5);
   });
 
   it('rejects bad params', () => {
@@ -176,6 +221,20 @@ describe('pml4-selfref scanner', () => {
     const ok = new Uint8Array(PAGE);
     plantPml4(ok, 0, 0x5000, 0x1ed);
     expect(run(pml4Scanner({ maxPhysicalAddress: 0x1_0000_0000 }), ok, 0x5000)).toHaveLength(1);
+  });
+
+  it('any index inside a narrowed window, whatever its place in the four-entry step', () => {
+    for (const [firstIndex, lastIndex] of [[0x100, 0x1ff], [0x1e9, 0x1ef], [0x1ed, 0x1ed], [0x101, 0x106]] as const) {
+      for (let index = firstIndex; index <= lastIndex; index++) {
+        const buf = new Uint8Array(PAGE);
+        plantPml4(buf, 0, 0x9000, index);
+        const hits = run<Pml4SelfRefHit>(pml4Scanner({ firstIndex, lastIndex }), buf, 0x9000);
+        expect(hits.map((h) => h.index), `${firstIndex}..${lastIndex} @${index}`).toEqual([index]);
+      }
+      const outside = new Uint8Array(PAGE);
+      plantPml4(outside, 0, 0x9000, lastIndex === 0x1ff ? 0xff : lastIndex + 1);
+      expect(run(pml4Scanner({ firstIndex, lastIndex }), outside, 0x9000)).toEqual([]);
+    }
   });
 
   it('only examines whole, page-aligned pages', () => {

@@ -18,6 +18,8 @@ export interface FixtureParams {
 /** Which thread scanned the chunk (the scan loop may scan on the calling thread while workers start). */
 export interface FixtureHit extends ScanHit {
   readonly thread: 'main' | 'worker';
+  /** Date.now() when the chunk was scanned. */
+  readonly at: number;
 }
 
 export const fixtureScan = (params: FixtureParams): ScannerSpec<FixtureHit> => ({
@@ -45,7 +47,7 @@ export function createScanner(params: unknown): Scanner<FixtureHit> {
         if (p.mode === 'exit' && !isMainThread) process.exit(3);
         throw new Error(`fixture failure at ${p.failPa}`);
       }
-      emit({ pa: chunkPa, thread: isMainThread ? 'main' : 'worker' });
+      emit({ pa: chunkPa, thread: isMainThread ? 'main' : 'worker', at: Date.now() });
     },
   };
 }

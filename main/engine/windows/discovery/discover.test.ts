@@ -11,10 +11,12 @@ import { DiscoveryError, discoverKernel } from './discover.js';
 import { lowStub } from './dtb/low-stub.js';
 import { selfRefPml4 } from './dtb/selfref-pml4.js';
 import { sourceCr3 } from './dtb/source-cr3.js';
+import { systemProcess } from './dtb/system-process.js';
+import { type MethodCandidate, scanForCandidates } from './dtb/whole-memory.js';
 import { checkListHead } from './dtb/validate.js';
 import { enumerateMappings, inspectPml4 } from './page-walk.js';
 import { guidToSymbolForm, parsePe } from './pe.js';
-import { inProcessScan } from './scan-runner.js';
+import { inProcessScan, type PhysicalScanFn } from './scan-runner.js';
 import { isfProvider, isfProviders } from './testing/isf-providers.js';
 import { buildSyntheticKernel, peHeaderPage, symbolFormToGuidBytes, writeLowStub } from './testing/synthetic-kernel.js';
 import type { DtbCandidate } from './types.js';
@@ -31,6 +33,7 @@ beforeAll(async () => {
 });
 
 const collect = async (g: AsyncIterable<DtbCandidate>) => { const out: DtbCandidate[] = []; for await (const c of g) out.push(c); return out; };
+async function* candidatesOnly(g: AsyncIterable<MethodCandidate>): AsyncGenerator<DtbCandidate> { for await (const c of g) yield c.candidate; }
 const withHints = (s: PhysicalSource, hints: SourceHints): PhysicalSource =>
   new Proxy(s, { get: (t, k) => (k === 'hints' ? hints : Reflect.get(t, k, t)) });
 const mem = (mib = 32, hints: SourceHints = {}) => new MemorySource({ runs: [{ start: 0, length: mib * MIB }], hints });
@@ -64,9 +67,29 @@ describe('DTB strategies', () => {
   it('selfref-pml4 finds a PML4 at a randomised self-map index', async () => {
     const s = mem(32);
     const k = buildSyntheticKernel({ source: s, region: 9 * MIB, base: 0xfffff80412600000n, profile, selfRefIndex: 0x1a7 });
-    const cands = await collect(selfRefPml4(s, inProcessScan(s)));
+    const cands = await collect(candidatesOnly(scanForCandidates([selfRefPml4(s)], inProcessScan(s))));
     expect(cands.map((c) => c.pml4)).toEqual([k.pml4]);
     expect(cands[0]!.evidence[0]).toContain('entry 0x1a7');
+  });
+  it('the self-ref PML4 and System EPROCESS methods share one pass over memory', async () => {
+    const s = mem(32);
+    const k = buildSyntheticKernel({ source: s, region: 9 * MIB, base: 0xfffff80412600000n, profile, selfRefIndex: 0x133 });
+    // System's EPROCESS (Windows 10 2004+ layout) in a page the kernel image does not use
+    const eproc = 21 * MIB + 0x2c0;
+    s.writeU64(eproc + 0x28, BigInt(k.pml4) | 0x2n); // DirectoryTableBase with PCID bits
+    s.writeU64(eproc + 0x440, 4n);
+    s.write(eproc + 0x5a8, Buffer.from('System\0', 'latin1'));
+    const passes: string[] = [];
+    const counting: PhysicalScanFn = (spec, o) => { passes.push(spec.kind); return inProcessScan(s)(spec, o); };
+    const found: MethodCandidate[] = [];
+    for await (const c of scanForCandidates([selfRefPml4(s), systemProcess(s)], counting)) found.push(c);
+    expect(passes).toEqual(['any-of']);
+    expect(found.map((f) => [f.method, f.candidate.dtbRaw])).toEqual(expect.arrayContaining([
+      ['selfref-pml4', BigInt(k.pml4)],
+      ['system-process', BigInt(k.pml4) | 0x2n],
+    ]));
+    expect(found).toHaveLength(2);
+    expect(found.find((f) => f.method === 'system-process')!.candidate.evidence[0]).toContain(`EPROCESS at PA 0x${eproc.toString(16)}`);
   });
   it('bounded enumeration survives tables that point back at the PML4', () => {
     const s = mem(8);

@@ -2,7 +2,7 @@
  * discoverKernel: from an open physical source to a WindowsKernel (DTB, kernel base, build,
  * profile), explained. Order: the cheap methods first (the source's own CR3, the low stub), each
  * candidate validated as soon as it appears; only if none validates, the whole-memory scans
- * (self-referencing PML4, System EPROCESS) run in parallel on the worker pool and stop as soon as
+ * (self-referencing PML4, System EPROCESS) run as one pass on the worker pool and stop as soon as
  * one candidate validates (unless `exhaustive`). Validation of a candidate = sane PML4 → ntoskrnl
  * PE found through it → profile resolved for its PDB GUID/age → PsActiveProcessHead a consistent
  * LIST_ENTRY. Once the kernel is known, System's own DirectoryTableBase (via PsInitialSystemProcess)
@@ -28,6 +28,7 @@ import { backScan, checkKernelPe, type KernelImage, kernelFromHint, scanKernelRa
 import { readU64, readVa, translateVa } from './page-walk.js';
 import { type ProfileProviders, resolveProfile } from './profile-resolve.js';
 import { inProcessScan, lowFirstScan, type PhysicalScanFn, workerPoolScan } from './scan-runner.js';
+import { scanForCandidates } from './dtb/whole-memory.js';
 import {
   type CandidateReport, cancelled, type DiscoveryReport, type DtbCandidate, type MethodReport, type ProgressFn,
 } from './types.js';
@@ -219,30 +220,42 @@ export async function discoverKernel(source: PhysicalSource, opts: DiscoverOptio
   await runMethod('low-stub', lowStub(source, signal), !opts.exhaustive);
   timings.dtb! += performance.now() - cheapStart;
 
-  // 2. whole-memory scans, in parallel, only if needed
+  // 2. whole-memory scans, one pass for both methods, only if needed
   if ((accepted.length === 0 || opts.exhaustive) && !opts.noScan) {
     const scanStart = performance.now();
-    const inner = new AbortController();
-    const onOuter = () => inner.abort();
-    signal?.addEventListener('abort', onOuter, { once: true });
     const pooled = opts.scanPool ?? opts.sourcePath;
-    const scan = opts.scan ?? (pooled !== undefined ? lowFirstScan(source, workerPoolScan(pooled)) : inProcessScan(source));
+    // Low memory first, in-process, when the first validated candidate may end the scan; an
+    // exhaustive pass reads everything anyway, so all of it goes to the pool at once.
+    const pooledScan = pooled === undefined ? null : opts.exhaustive ? workerPoolScan(pooled) : lowFirstScan(source, workerPoolScan(pooled));
+    const scan = opts.scan ?? pooledScan ?? inProcessScan(source);
     const known = accepted[0]?.profile;
     const layouts: readonly EprocessLayout[] = known ? [layoutFromProfile(known)] : KNOWN_X64_LAYOUTS;
-    const stopBoth = () => { if (!opts.exhaustive) inner.abort(); };
-    const wrap = async function* (g: AsyncIterable<DtbCandidate>): AsyncGenerator<DtbCandidate> {
-      for await (const c of g) { yield c; if (accepted.length > 0 && !opts.exhaustive) { stopBoth(); return; } }
-    };
+    const passMethods = [selfRefPml4(source), systemProcess(source, layouts)];
+    const found = new Map(passMethods.map((m) => [m.name, { n: 0, ok: 0 }]));
+    let err: string | null = null;
+    let stopped = false;
     try {
-      await Promise.all([
-        runMethod('selfref-pml4', wrap(selfRefPml4(source, scan, { signal: inner.signal, onProgress: opts.onProgress })), true).then(stopBoth),
-        runMethod('system-process', wrap(systemProcess(source, scan, { layouts, signal: inner.signal, onProgress: opts.onProgress })), true).then(stopBoth),
-      ]);
-    } finally {
-      signal?.removeEventListener('abort', onOuter);
+      for await (const { method, candidate } of scanForCandidates(passMethods, scan, { signal, onProgress: opts.onProgress })) {
+        const f = found.get(method)!;
+        f.n++;
+        if (await consider(candidate)) {
+          f.ok++;
+          if (!opts.exhaustive) { stopped = true; break; } // leaving the loop stops the scan
+        }
+      }
+    } catch (e) {
+      if (signal?.aborted) throw cancelled();
+      err = (e as Error).message;
+    }
+    const ms = performance.now() - scanStart;
+    for (const m of passMethods) {
+      const { n, ok } = found.get(m.name)!;
+      const detail = err ? `failed: ${err}` :
+        n === 0 ? 'no candidate found' : `${n} candidate(s), ${ok} validated${stopped ? ' (scan stopped early)' : ''}`;
+      methods.push({ method: `dtb:${m.name}`, ok: ok > 0, detail: `${detail}; one pass shared with ${passMethods.filter((o) => o !== m).map((o) => o.name).join(', ')}`, ms });
     }
     check();
-    timings.dtb! += performance.now() - scanStart;
+    timings.dtb! += ms;
   } else if (accepted.length > 0) {
     methods.push({ method: 'dtb:selfref-pml4', ok: false, detail: 'not run: a cheaper method already validated', ms: 0 });
     methods.push({ method: 'dtb:system-process', ok: false, detail: 'not run: a cheaper method already validated', ms: 0 });
