@@ -76,22 +76,7 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
         className="process-grid"
         style={{ minWidth, ['--columns' as string]: template }}
       >
-        <div role="rowgroup" className="grid-head">
-          <div role="row" aria-rowindex={1} className="grid-row head-row">
-            {headers.map((h) => {
-              const m = metaOf(h.column);
-              const sorted = h.column.getIsSorted();
-              return (
-                <div role="columnheader" key={h.id} aria-sort={ariaSort(h)} className={`head-cell${m.align ? ` align-${m.align}` : ''}`}>
-                  <button type="button" className="sort-button" onClick={h.column.getToggleSortingHandler()} title={`Sort by ${m.label}`}>
-                    {flexRender(h.column.columnDef.header, h.getContext())}
-                    <span className="sort-mark" aria-hidden="true">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
-                  </button>
-                </div>
-              );
-            })}
-          </div>
-        </div>
+        <HeaderRow headers={headers} sortingKey={JSON.stringify(table.getState().sorting)} columnsKey={columnsKey} />
         <div role="rowgroup" className="grid-body" style={{ height: virtualizer.getTotalSize() }}>
           {virtualizer.getVirtualItems().map((vi) => {
             const row = rows[vi.index]!;
@@ -102,6 +87,29 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
     </div>
   );
 }
+
+/** The header row; memoized, so a scroll frame (which re-renders the table for its new window) does not
+ *  rebuild it. `sortingKey` and `columnsKey` change whenever what it shows does. */
+const HeaderRow = memo(function HeaderRow({ headers }: { headers: readonly Header<ProcessNode, unknown>[]; sortingKey: string; columnsKey: string }) {
+  return (
+    <div role="rowgroup" className="grid-head">
+      <div role="row" aria-rowindex={1} className="grid-row head-row">
+        {headers.map((h) => {
+          const m = metaOf(h.column);
+          const sorted = h.column.getIsSorted();
+          return (
+            <div role="columnheader" key={h.id} aria-sort={ariaSort(h)} className={`head-cell${m.align ? ` align-${m.align}` : ''}`}>
+              <button type="button" className="sort-button" onClick={h.column.getToggleSortingHandler()} title={`Sort by ${m.label}`}>
+                {flexRender(h.column.columnDef.header, h.getContext())}
+                <span className="sort-mark" aria-hidden="true">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
+              </button>
+            </div>
+          );
+        })}
+      </div>
+    </div>
+  );
+});
 
 interface RowProps {
   readonly row: Row<ProcessNode>;
