@@ -46,7 +46,6 @@ export const TARGETS = {
   discoveryMs: 1000,
   firstPslistRowMs: 300,
   rssMiB: 300,
-  rendererMs: 100,
 } as const;
 
 const sizeLabel = (mib: number): string => (mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`);
