@@ -39,7 +39,7 @@ describe('bad input', () => {
       const { page } = b;
       await bridgeDriver(page).open(file());
       const alert = page.getByRole('alert');
-      await alert.waitFor({ timeout: 30_000 });
+      await alert.filter({ hasText: basename(file()) }).waitFor({ timeout: 30_000 }); // this file's error, not the last one's
       expect(await alert.count()).toBe(1);
       const text = await alert.innerText();
       expect(text).toContain(basename(file()));

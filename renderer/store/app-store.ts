@@ -132,7 +132,8 @@ export function createAppStore(api: MemScopeApi | null): AppStore {
 
     const openWith = async (path: string, opener: () => Promise<{ ok: true; value: SessionInfo } | { ok: false; error: ContractErrorInfo }>): Promise<void> => {
       const hadRows = get().rows.size > 0;
-      set({ opening: path, notice: null });
+      // an error about the last file must not stand beside the open of another
+      set({ opening: path, notice: null, problem: null });
       performance.mark('memscope:open');
       const r = await opener();
       if (!r.ok) {
