@@ -80,7 +80,11 @@ export async function labelsMatchTruth(d: Driver, s: Sample, spec: string): Prom
   expect(wrong).toEqual([]);
   const hidden = s.truth.processes.find((p) => expectedStatus(p) === 'hidden');
   if (hidden) {
-    await grid(page).locator(`.grid-body [role="row"][data-key="${rowKey(hidden)}"]`).click();
+    const row = grid(page).locator(`.grid-body [role="row"][data-key="${rowKey(hidden)}"]`);
+    // Each source tick is named in words for a screen reader, not only by its glyph and colour.
+    await expect.poll(() => row.getByRole('img', { name: 'pslist: not seen' }).count()).toBe(1);
+    expect(await row.getByRole('img', { name: /^(pslist|psscan|thrdscan|cidtable|csrss|session): (seen|not seen)$/ }).count()).toBe(6);
+    await row.click();
     await expect.poll(() => page.getByRole('complementary', { name: 'Process details' }).innerText()).toContain('not seen');
     await shot(page, spec, 'hidden-selected');
   }
