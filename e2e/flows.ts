@@ -91,7 +91,10 @@ export async function labelsMatchTruth(d: Driver, s: Sample, spec: string): Prom
 }
 
 async function pidColumn(page: Page): Promise<number[]> {
-  return page.$$eval('[role="grid"][aria-label="Processes"] .grid-body [role="row"]', (trs) => trs.map((tr) => Number(tr.querySelector('[role="gridcell"]')?.textContent?.trim())));
+  // Screen order is aria-rowindex order (the DOM keeps rows in their recycled slots' order).
+  return page.$$eval('[role="grid"][aria-label="Processes"] .grid-body [role="row"]', (trs) => trs
+    .map((tr) => [Number(tr.getAttribute('aria-rowindex')), Number(tr.querySelector('[role="gridcell"]')?.textContent?.trim())] as const)
+    .sort((a, b) => a[0] - b[0]).map(([, pid]) => pid));
 }
 
 /** Sort by PID both ways (aria-sort follows), filter by name and by status word, then clear. */
@@ -142,7 +145,9 @@ export async function exportMatchesCli(d: Driver, s: Sample, cli: (format: 'csv'
   const filter = page.getByRole('searchbox', { name: 'Filter processes' });
   await filter.fill('svchost');
   await expect.poll(() => bodyRows(page).count()).toBe(s.truth.processes.filter((p) => p.name === 'svchost.exe').length);
-  const shownKeys = await bodyRows(page).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-key')));
+  const shownKeys = await bodyRows(page).evaluateAll((trs) => trs
+    .sort((a, b) => Number(a.getAttribute('aria-rowindex')) - Number(b.getAttribute('aria-rowindex')))
+    .map((tr) => tr.getAttribute('data-key')));
   const filtered = JSON.parse((await download(page, 'Export JSON')).toString('utf8')) as { offset: string | null }[];
   expect(filtered.map((r) => r.offset)).toEqual(shownKeys);
   await filter.fill('');

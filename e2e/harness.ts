@@ -65,6 +65,11 @@ export async function browse(url: string): Promise<Browsing> {
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  // React reports a recovered render error as a wrapper; log its cause too, or the report names no fault.
+  await page.addInitScript(() => {
+    const w = globalThis as unknown as { addEventListener(t: 'error', f: (e: { error?: { cause?: { stack?: string } } }) => void): void; console: { error(s: string): void } };
+    w.addEventListener('error', (e) => { if (e.error?.cause?.stack) w.console.error(`caused by: ${e.error.cause.stack}`); });
+  });
   const events: RunEvent[] = [];
   page.on('websocket', (ws) => ws.on('framereceived', (f) => {
     const frame = JSON.parse(String(f.payload)) as ServerFrame;

@@ -20,12 +20,15 @@ export interface ColumnMeta {
    *  objects: those are built and cached per row on first render, so a scroll through 10,000 rows would
    *  leave 200,000 of them on the heap (Chromium's scavenges then stalled scroll frames). */
   readonly render: (node: ProcessNode, depth: number) => React.ReactNode;
+  /** The cell's box in a row (flex: fixed width, or grow from a minimum): one object per column, so a
+   *  re-rendered cell never rewrites its style. */
+  readonly style: React.CSSProperties;
 }
 
+type SortValue = string | number | boolean | null;
+
 /** Nulls last in either direction; numbers numerically; strings by code unit (addresses are fixed-width hex). */
-const nullsLast: SortingFn<ProcessNode> = (a, b, id) => {
-  const x = a.getValue<string | number | boolean | null>(id);
-  const y = b.getValue<string | number | boolean | null>(id);
+const nullsLast = (x: SortValue, y: SortValue): number => {
   if (x === y) return 0;
   if (x === null) return 1;
   if (y === null) return -1;
@@ -47,16 +50,22 @@ const SOURCE_TITLE: Record<PsxSource, string> = {
   session: 'session: the session process lists (MM_SESSION_SPACE)',
 };
 
-/** One column: its sort value, its header, its layout and how its cell shows that value. */
-function column<V>(
+/** One column: its sort value, its header, its layout and how its cell shows that value. Sorting reads
+ *  the value straight from the node (react-table's getValue would cache it in a per-row object: 10,000
+ *  of them, built on the first sort, whose garbage then stalled the next scroll). */
+function column<V extends SortValue>(
   id: string,
   header: string | (() => React.ReactNode),
   value: (n: ProcessNode) => V,
-  meta: Omit<ColumnMeta, 'render'>,
+  meta: Omit<ColumnMeta, 'render' | 'style'>,
   show: (v: V, n: ProcessNode, depth: number) => React.ReactNode,
+  compare: (a: ProcessNode, b: ProcessNode) => number = (a, b) => nullsLast(value(a), value(b)),
 ) {
-  const full: ColumnMeta = { ...meta, render: (n, depth) => show(value(n), n, depth) };
-  return col.accessor(value, { id, header, sortingFn: nullsLast, meta: full, cell: (c) => full.render(c.row.original, c.row.depth) });
+  const style = { flex: `${meta.grow ? 1 : 0} 0 ${meta.width}px` };
+  const full: ColumnMeta = { ...meta, style, render: (n, depth) => show(value(n), n, depth) };
+  const sortingFn: SortingFn<ProcessNode> = (a, b) => compare(a.original, b.original);
+  // sortUndefined off: values are never undefined (missing is null, sorted last by nullsLast).
+  return col.accessor(value, { id, header, sortingFn, sortUndefined: false, meta: full, cell: (c) => full.render(c.row.original, c.row.depth) });
 }
 
 const plain = (v: string | number | null): React.ReactNode => dash(v);
@@ -80,12 +89,13 @@ export const columns = [
       {depth > 0 && <span className="tree-mark" aria-hidden="true">└ </span>}{dash(name)}
     </span>
   )),
-  column('verdict', 'Verdict', (n) => `${STATUS_RANK[n.row.status]} ${n.row.psxview.verdict}`, { label: 'Verdict', width: 340, grow: true }, (_v, n) => (
+  column('verdict', 'Verdict', (n) => n.row.psxview.verdict, { label: 'Verdict', width: 340, grow: true }, (_v, n) => (
     <span className="verdict" title={n.row.psxview.verdict}>
       <span className={`status-word status-${n.row.status}`}>{n.row.status}</span>
       <span className="verdict-reason">{n.row.psxview.verdict}</span>
     </span>
-  )),
+  // Most alarming status first, then by the reason's text.
+  ), (a, b) => STATUS_RANK[a.row.status] - STATUS_RANK[b.row.status] || nullsLast(a.row.psxview.verdict, b.row.psxview.verdict)),
   ...PSXVIEW_SOURCES.map(sourceColumn),
   column('offset', 'EPROCESS', (n) => n.row.psxview.offset, { label: 'EPROCESS address', width: 156, mono: true },
     (offset, n) => offset ?? <span className="muted" title={`physical ${n.row.process?.physicalOffset ?? 'unknown'}`}>unmapped</span>),

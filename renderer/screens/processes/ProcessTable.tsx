@@ -3,7 +3,7 @@
  * the DOM, each row laid out on its own, so 10,000 rows scroll as smoothly as 30), sortable headers with
  * `aria-sort`, rows highlighted by status and selected with ↑/↓/Home/End/PgUp/PgDn.
  */
-import { memo, useCallback, useEffect, useRef, type KeyboardEvent } from 'react';
+import { memo, useCallback, useEffect, useId, useRef, type KeyboardEvent } from 'react';
 import { flexRender, type Column, type Header, type Row } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { metaOf } from '../../components/columns.js';
@@ -25,6 +25,7 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
   const selectedKey = useApp((s) => s.ui.selectedKey);
   const setUi = useApp((s) => s.setUi);
   const scrollRef = useRef<HTMLDivElement>(null);
+  const idBase = `process-row${useId().replace(/[^\w-]/g, '')}`;
   const rows = table.getRowModel().rows;
   const headers = table.getHeaderGroups()[0]!.headers;
 
@@ -61,15 +62,26 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
     virtualizer.scrollToIndex(next, { align: 'auto' });
   };
 
-  // Rows are keyed by their slot in the rendered window, not by process: the row that scrolls out and
-  // the one that scrolls in share a key, so React rewrites that row's text in place instead of
-  // discarding ~40 DOM nodes and building 40 more each frame (the garbage made scroll frames wait on
-  // 20-30 ms major GCs in Chromium traces).
+  // Rows are keyed by their slot in the rendered window (index mod window size), not by process, and
+  // stay in slot order in the DOM: the row that scrolls out hands its nodes to the one that scrolls in,
+  // which only rewrites text, where building new rows (or moving nodes, which detaches and re-lays out
+  // them) left enough garbage behind that scroll frames waited on 20-30 ms major GCs in Chromium traces.
+  // Rows are placed by transform, and aria-owns gives assistive technology the visual order.
+  // The window is always the widest the virtualizer has asked for at this height (its count flips
+  // between n and n+1 rows with the scroll offset; a changing modulus would re-key every row).
   const items = virtualizer.getVirtualItems();
+  const viewHeight = virtualizer.scrollRect?.height ?? 0;
+  const widest = useRef({ viewHeight: -1, rows: 0 });
+  if (widest.current.viewHeight !== viewHeight) widest.current = { viewHeight, rows: 0 };
+  widest.current.rows = Math.max(widest.current.rows, items.length);
+  const slots = Math.min(rows.length, widest.current.rows);
+  const first = Math.max(0, Math.min(items[0]?.index ?? 0, rows.length - slots));
+  const windowIndexes = Array.from({ length: slots }, (_, k) => first + k);
+  const slotOf = (i: number): number => i % slots;
+  const bySlot = [...windowIndexes].sort((a, b) => slotOf(a) - slotOf(b));
   const visibleCols = table.getVisibleLeafColumns();
   const columnsKey = visibleCols.map((c) => c.id).join(',');
   const minWidth = visibleCols.reduce((w, c) => w + metaOf(c).width, 0);
-  const template = visibleCols.map((c) => (metaOf(c).grow ? `minmax(${metaOf(c).width}px, 1fr)` : `${metaOf(c).width}px`)).join(' ');
 
   return (
     <div className="table-scroll" ref={scrollRef} tabIndex={0} onKeyDown={onKeyDown} data-testid="process-scroll">
@@ -79,13 +91,14 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
         aria-rowcount={rows.length + 1}
         aria-colcount={visibleCols.length}
         className="process-grid"
-        style={{ minWidth, ['--columns' as string]: template }}
+        style={{ minWidth }}
       >
         <HeaderRow headers={headers} sortingKey={JSON.stringify(table.getState().sorting)} columnsKey={columnsKey} />
-        <div role="rowgroup" className="grid-body" style={{ height: virtualizer.getTotalSize() }}>
-          {items.map((vi) => {
-            const row = rows[vi.index]!;
-            return <ProcessRowView key={vi.index % items.length} row={row} index={vi.index} top={vi.start} selected={row.id === selectedKey} columns={visibleCols} onSelect={select} />;
+        <div role="rowgroup" className="grid-body" style={{ height: virtualizer.getTotalSize() }} aria-owns={windowIndexes.map((i) => `${idBase}-${slotOf(i)}`).join(' ')}>
+          {bySlot.map((i) => {
+            const row = rows[i]!;
+            const slot = slotOf(i);
+            return <ProcessRowView key={slot} id={`${idBase}-${slot}`} row={row} index={i} top={i * ROW_HEIGHT} selected={row.id === selectedKey} columns={visibleCols} onSelect={select} />;
           })}
         </div>
       </div>
@@ -103,7 +116,7 @@ const HeaderRow = memo(function HeaderRow({ headers }: { headers: readonly Heade
           const m = metaOf(h.column);
           const sorted = h.column.getIsSorted();
           return (
-            <div role="columnheader" key={h.id} aria-sort={ariaSort(h)} className={`head-cell${m.align ? ` align-${m.align}` : ''}`}>
+            <div role="columnheader" key={h.id} aria-sort={ariaSort(h)} style={m.style} className={`head-cell${m.align ? ` align-${m.align}` : ''}`}>
               <button type="button" className="sort-button" onClick={h.column.getToggleSortingHandler()} title={`Sort by ${m.label}`}>
                 {flexRender(h.column.columnDef.header, h.getContext())}
                 <span className="sort-mark" aria-hidden="true">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
@@ -117,6 +130,8 @@ const HeaderRow = memo(function HeaderRow({ headers }: { headers: readonly Heade
 });
 
 interface RowProps {
+  /** The slot's element id, named in the row group's aria-owns. */
+  readonly id: string;
   readonly row: Row<ProcessNode>;
   readonly index: number;
   readonly top: number;
@@ -127,10 +142,11 @@ interface RowProps {
 }
 
 /** One row; memoized, so scrolling renders only the rows that come into view. */
-const ProcessRowView = memo(function ProcessRowView({ row, index, top, selected, columns, onSelect }: RowProps) {
+const ProcessRowView = memo(function ProcessRowView({ id, row, index, top, selected, columns, onSelect }: RowProps) {
   const status = row.original.row.status;
   return (
     <div
+      id={id}
       role="row"
       aria-rowindex={index + 2}
       aria-selected={selected}
@@ -142,7 +158,7 @@ const ProcessRowView = memo(function ProcessRowView({ row, index, top, selected,
     >
       {columns.map((c) => {
         const m = metaOf(c);
-        return <div key={c.id} role="gridcell" className={cellClass(m)}>{m.render(row.original, row.depth)}</div>;
+        return <div key={c.id} role="gridcell" className={cellClass(m)} style={m.style}>{m.render(row.original, row.depth)}</div>;
       })}
     </div>
   );

@@ -5,12 +5,13 @@
  */
 import { useMemo } from 'react';
 import {
-  getCoreRowModel, getExpandedRowModel, getFilteredRowModel, getSortedRowModel, useReactTable,
+  getCoreRowModel, getExpandedRowModel, getFilteredRowModel, useReactTable,
   type FilterFn, type SortingState, type Table, type Updater, type VisibilityState,
 } from '@tanstack/react-table';
 import type { ProcessTableRow } from '../../../common/contract.js';
 import { columns } from '../../components/columns.js';
 import { useApp } from '../../store/context.js';
+import { sortedRowModelWithoutCopies } from './sorted-row-model.js';
 import { buildTree, flatNodes, type ProcessNode } from '../../store/process-tree.js';
 import type { UiState } from '../../store/app-store.js';
 
@@ -78,7 +79,7 @@ export function useProcessTable(): ProcessTableModel {
     sortDescFirst: false,
     getCoreRowModel: getCoreRowModel(),
     getFilteredRowModel: getFilteredRowModel(),
-    getSortedRowModel: getSortedRowModel(),
+    getSortedRowModel: sortedRowModelWithoutCopies<ProcessNode>(),
     getExpandedRowModel: getExpandedRowModel(),
   });
 
