@@ -50,7 +50,7 @@ export function App() {
   return (
     <div className="app">
       <SessionBar />
-      <Toolbar refs={{ pathRef, filterRef }} table={model.table} shownKeys={model.shownKeys} />
+      <Toolbar refs={{ pathRef, filterRef }} table={model.table} shown={model.rows.length} shownKeys={model.shownKeys} />
       <main className="main-view">
         <ErrorPanel />
         {session ? <ProcessesScreen model={model} /> : <SourcePicker />}

@@ -22,7 +22,7 @@ export function useExport(shownKeys: () => string[] | null): (format: 'csv' | 'j
   };
 }
 
-export function Toolbar({ refs, table, shownKeys }: { refs: ToolbarRefs; table: Table<ProcessNode>; shownKeys: () => string[] | null }) {
+export function Toolbar({ refs, table, shown, shownKeys }: { refs: ToolbarRefs; table: Table<ProcessNode>; shown: number; shownKeys: () => string[] | null }) {
   const caps = useApp((s) => s.capabilities);
   const session = useApp((s) => s.session);
   const opening = useApp((s) => s.opening);
@@ -35,7 +35,6 @@ export function Toolbar({ refs, table, shownKeys }: { refs: ToolbarRefs; table: 
   const doExport = useExport(shownKeys);
   const [path, setPath] = useState('');
   const dialogs = caps?.nativeDialogs ?? false;
-  const shown = table.getRowModel().rows.length;
   // Every row the run produced (in tree mode the core model holds only the roots).
   const total = useApp((st) => st.order.length);
 

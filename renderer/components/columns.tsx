@@ -2,7 +2,7 @@
  * The process table's columns: identity (PID, PPID, name, EPROCESS address), one tick per psxview source
  * (its tooltip says what the source saw), process details, and the verdict (status word, then why).
  */
-import { createColumnHelper, type SortingFn } from '@tanstack/react-table';
+import { createColumnHelper } from '@tanstack/react-table';
 import { PSXVIEW_SOURCES, type ProcessStatus, type PsxSource } from '../../common/contract.js';
 import type { ProcessNode } from '../store/process-tree.js';
 import { dash } from './format.js';
@@ -23,6 +23,8 @@ export interface ColumnMeta {
   /** The cell's box in a row (flex: fixed width, or grow from a minimum): one object per column, so a
    *  re-rendered cell never rewrites its style. */
   readonly style: React.CSSProperties;
+  /** The column's sort order over nodes (nulls last either way); shown-rows.ts applies it. */
+  readonly compare: (a: ProcessNode, b: ProcessNode) => number;
 }
 
 type SortValue = string | number | boolean | null;
@@ -50,22 +52,20 @@ const SOURCE_TITLE: Record<PsxSource, string> = {
   session: 'session: the session process lists (MM_SESSION_SPACE)',
 };
 
-/** One column: its sort value, its header, its layout and how its cell shows that value. Sorting reads
- *  the value straight from the node (react-table's getValue would cache it in a per-row object: 10,000
- *  of them, built on the first sort, whose garbage then stalled the next scroll). */
+/** One column: its sort value, its header, its layout and how its cell shows that value. The table
+ *  sorts and renders from the node itself (shown-rows.ts, ProcessTable), not through react-table's
+ *  per-row objects, so no value or cell is cached per row. */
 function column<V extends SortValue>(
   id: string,
   header: string | (() => React.ReactNode),
   value: (n: ProcessNode) => V,
-  meta: Omit<ColumnMeta, 'render' | 'style'>,
+  meta: Omit<ColumnMeta, 'render' | 'style' | 'compare'>,
   show: (v: V, n: ProcessNode, depth: number) => React.ReactNode,
   compare: (a: ProcessNode, b: ProcessNode) => number = (a, b) => nullsLast(value(a), value(b)),
 ) {
   const style = { flex: `${meta.grow ? 1 : 0} 0 ${meta.width}px` };
-  const full: ColumnMeta = { ...meta, style, render: (n, depth) => show(value(n), n, depth) };
-  const sortingFn: SortingFn<ProcessNode> = (a, b) => compare(a.original, b.original);
-  // sortUndefined off: values are never undefined (missing is null, sorted last by nullsLast).
-  return col.accessor(value, { id, header, sortingFn, sortUndefined: false, meta: full, cell: (c) => full.render(c.row.original, c.row.depth) });
+  const full: ColumnMeta = { ...meta, style, compare, render: (n, depth) => show(value(n), n, depth) };
+  return col.accessor(value, { id, header, meta: full, cell: (c) => full.render(c.row.original, c.row.depth) });
 }
 
 const plain = (v: string | number | null): React.ReactNode => dash(v);

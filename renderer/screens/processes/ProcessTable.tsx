@@ -4,11 +4,12 @@
  * `aria-sort`, rows highlighted by status and selected with ↑/↓/Home/End/PgUp/PgDn.
  */
 import { memo, useCallback, useEffect, useId, useRef, type KeyboardEvent } from 'react';
-import { flexRender, type Column, type Header, type Row } from '@tanstack/react-table';
+import { flexRender, type Column, type Header } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { metaOf } from '../../components/columns.js';
 import { useApp } from '../../store/context.js';
 import type { ProcessNode } from '../../store/process-tree.js';
+import type { ShownRow } from './shown-rows.js';
 import type { ProcessTableModel } from './use-process-table.js';
 
 export const ROW_HEIGHT = 23;
@@ -26,7 +27,7 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
   const setUi = useApp((s) => s.setUi);
   const scrollRef = useRef<HTMLDivElement>(null);
   const idBase = `process-row${useId().replace(/[^\w-]/g, '')}`;
-  const rows = table.getRowModel().rows;
+  const { rows } = model;
   const headers = table.getHeaderGroups()[0]!.headers;
 
   const virtualizer = useVirtualizer({
@@ -132,7 +133,7 @@ const HeaderRow = memo(function HeaderRow({ headers }: { headers: readonly Heade
 interface RowProps {
   /** The slot's element id, named in the row group's aria-owns. */
   readonly id: string;
-  readonly row: Row<ProcessNode>;
+  readonly row: ShownRow;
   readonly index: number;
   readonly top: number;
   readonly selected: boolean;
@@ -143,7 +144,7 @@ interface RowProps {
 
 /** One row; memoized, so scrolling renders only the rows that come into view. */
 const ProcessRowView = memo(function ProcessRowView({ id, row, index, top, selected, columns, onSelect }: RowProps) {
-  const status = row.original.row.status;
+  const status = row.node.row.status;
   return (
     <div
       id={id}
@@ -158,7 +159,7 @@ const ProcessRowView = memo(function ProcessRowView({ id, row, index, top, selec
     >
       {columns.map((c) => {
         const m = metaOf(c);
-        return <div key={c.id} role="gridcell" className={cellClass(m)} style={m.style}>{m.render(row.original, row.depth)}</div>;
+        return <div key={c.id} role="gridcell" className={cellClass(m)} style={m.style}>{m.render(row.node, row.depth)}</div>;
       })}
     </div>
   );

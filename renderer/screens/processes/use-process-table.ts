@@ -1,49 +1,33 @@
 /**
  * The process table's model over the store's rows: flat (engine order) or a tree by parent, filtered by
- * the filter box, sorted by the clicked headers, with the chosen columns. The toolbar's export asks it
- * for what is on screen.
+ * the filter box, sorted by the clicked headers, with the chosen columns. react-table holds the columns
+ * and the sort / visibility state (headers, aria-sort, the column chooser); the rows themselves come from
+ * shown-rows.ts. The toolbar's export asks it for what is on screen.
  */
 import { useMemo } from 'react';
-import {
-  getCoreRowModel, getExpandedRowModel, getFilteredRowModel, useReactTable,
-  type FilterFn, type SortingState, type Table, type Updater, type VisibilityState,
-} from '@tanstack/react-table';
+import { getCoreRowModel, useReactTable, type SortingState, type Table, type Updater, type VisibilityState } from '@tanstack/react-table';
 import type { ProcessTableRow } from '../../../common/contract.js';
-import { columns } from '../../components/columns.js';
+import { columns, metaOf } from '../../components/columns.js';
 import { useApp } from '../../store/context.js';
-import { sortedRowModelWithoutCopies } from './sorted-row-model.js';
 import { buildTree, flatNodes, type ProcessNode } from '../../store/process-tree.js';
 import type { UiState } from '../../store/app-store.js';
-
-const haystacks = new WeakMap<ProcessTableRow, string>();
-
-/** What the filter box searches: identity, addresses, paths, status word and verdict. */
-function haystack(r: ProcessTableRow): string {
-  let h = haystacks.get(r);
-  if (h === undefined) {
-    const p = r.process;
-    h = [r.psxview.pid, p?.ppid, r.psxview.name, r.psxview.offset, p?.physicalOffset, r.status, r.psxview.verdict, p?.imagePath, p?.commandLine, r.psxview.exitTime]
-      .filter((v) => v !== null && v !== undefined).join('\n').toLowerCase();
-    haystacks.set(r, h);
-  }
-  return h;
-}
-
-/** Every word of the filter must occur (case-insensitive) somewhere in the row. */
-const matchesFilter: FilterFn<ProcessNode> = (row, _columnId, value: string) => {
-  const words = value.toLowerCase().split(/\s+/).filter(Boolean);
-  const h = haystack(row.original.row);
-  return words.every((w) => h.includes(w));
-};
+import { shownRows, type CompareNodes, type ShownRow } from './shown-rows.js';
 
 /** Unfiltered, unsorted and flat: what is on screen is the engine's default table (export `keys: null`). */
 export const isDefaultView = (ui: UiState): boolean => ui.filter.trim() === '' && ui.sorting.length === 0 && !ui.tree;
 
 export interface ProcessTableModel {
+  /** Columns, headers and sort / visibility state (it holds no rows). */
   readonly table: Table<ProcessNode>;
+  /** The rows on screen, in screen order. */
+  readonly rows: readonly ShownRow[];
   /** Keys of the rows on screen in screen order, or null when that is the default table. */
   readonly shownKeys: () => string[] | null;
 }
+
+const NO_ROWS: ProcessNode[] = [];
+const compareById = new Map<string, CompareNodes>(columns.map((c) => [c.id!, metaOf({ columnDef: c }).compare]));
+const compareOf = (id: string): CompareNodes | undefined => compareById.get(id);
 
 export function useProcessTable(): ProcessTableModel {
   const rows = useApp((s) => s.rows);
@@ -51,40 +35,33 @@ export function useProcessTable(): ProcessTableModel {
   const ui = useApp((s) => s.ui);
   const setUi = useApp((s) => s.setUi);
 
-  const data = useMemo(() => {
+  const nodes = useMemo(() => {
     const list = order.map((k) => rows.get(k)).filter((r): r is ProcessTableRow => r !== undefined);
     return ui.tree ? buildTree(list) : flatNodes(list);
   }, [rows, order, ui.tree]);
+  const shown = useMemo(
+    () => shownRows(nodes, { filter: ui.filter, sorting: ui.sorting, tree: ui.tree }, compareOf),
+    [nodes, ui.filter, ui.sorting, ui.tree],
+  );
 
   const table = useReactTable<ProcessNode>({
-    data,
+    data: NO_ROWS,
     columns,
-    getRowId: (n) => n.row.key,
-    getSubRows: (n) => (n.children.length ? n.children : undefined),
-    state: {
-      sorting: ui.sorting as SortingState,
-      globalFilter: ui.filter,
-      columnVisibility: ui.visibility as VisibilityState,
-      expanded: true,
-    },
+    state: { sorting: ui.sorting as SortingState, columnVisibility: ui.visibility as VisibilityState },
     onSortingChange: (u: Updater<SortingState>) => setUi({ sorting: typeof u === 'function' ? u(ui.sorting as SortingState) : u }),
     onColumnVisibilityChange: (u: Updater<VisibilityState>) => {
       const next = typeof u === 'function' ? u(ui.visibility as VisibilityState) : u;
       setUi({ visibility: next });
     },
-    globalFilterFn: matchesFilter,
-    // One column carries the row-wide filter, so each row is tested once, not once per column.
-    getColumnCanGlobalFilter: (c) => c.id === 'name',
-    filterFromLeafRows: ui.tree,
+    manualSorting: true,
+    manualFiltering: true,
     sortDescFirst: false,
     getCoreRowModel: getCoreRowModel(),
-    getFilteredRowModel: getFilteredRowModel(),
-    getSortedRowModel: sortedRowModelWithoutCopies<ProcessNode>(),
-    getExpandedRowModel: getExpandedRowModel(),
   });
 
   return {
     table,
-    shownKeys: () => (isDefaultView(ui) ? null : table.getRowModel().rows.map((r) => r.id)),
+    rows: shown,
+    shownKeys: () => (isDefaultView(ui) ? null : shown.map((r) => r.id)),
   };
 }
