@@ -84,6 +84,9 @@ export async function labelsMatchTruth(d: Driver, s: Sample, spec: string): Prom
     // Each source tick is named in words for a screen reader, not only by its glyph and colour.
     await expect.poll(() => row.getByRole('img', { name: 'pslist: not seen' }).count()).toBe(1);
     expect(await row.getByRole('img', { name: /^(pslist|psscan|thrdscan|cidtable|csrss|session): (seen|not seen)$/ }).count()).toBe(6);
+    // The tick's tooltip says what the source saw (set when the pointer comes over the cell).
+    await row.locator('[role="gridcell"][data-col="pslist"]').hover();
+    expect(await row.locator('[role="gridcell"][data-col="pslist"]').getAttribute('title')).toBe('not on the PsActiveProcessHead list');
     await row.click();
     await expect.poll(() => page.getByRole('complementary', { name: 'Process details' }).innerText()).toContain('not seen');
     await shot(page, spec, 'hidden-selected');

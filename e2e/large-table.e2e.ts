@@ -106,6 +106,34 @@ describe('process table with 10,000 rows', () => {
     expect(axPids).toEqual([...domPids].sort((a, b) => a - b));
   });
 
+  it('gives a hovered cell the tooltip of the row it shows, also after rows scroll under a resting pointer', async () => {
+    await shownAt(4600);
+    const tooltipUnderPointer = async (): Promise<{ key: string; title: string | null }> => b.page.evaluate(() => {
+      const d = globalThis as unknown as { document: { querySelector(s: string): { getAttribute(a: string): string | null; closest(s: string): { getAttribute(a: string): string | null } | null } | null } };
+      const cell = d.document.querySelector('[role="gridcell"][data-col="thrdscan"]:hover');
+      return { key: cell?.closest('[role="row"]')?.getAttribute('data-key') ?? '', title: cell?.getAttribute('title') ?? null };
+    });
+    const expected = (key: string): string => truth.get(key)!.evidence.thrdscan!;
+    const cell = b.page.locator('.grid-body [role="row"][aria-rowindex="215"] [role="gridcell"][data-col="thrdscan"]');
+    await cell.hover();
+    const first = await tooltipUnderPointer();
+    expect(first.title).toBe(expected(first.key));
+    // Scroll under the resting pointer: the cell there now shows another process, and so must its tooltip.
+    const wrong: string[] = [];
+    for (const top of [4830, 5060, 9000, 9230]) {
+      await shownAt(top);
+      const now = await tooltipUnderPointer();
+      if (!now.key || now.title !== expected(now.key)) wrong.push(`scrollTop ${top}: ${now.key} has tooltip ${JSON.stringify(now.title)}`);
+    }
+    expect(wrong).toEqual([]);
+    // Every cell that has a tooltip has its own row's (none kept one from a process it no longer shows).
+    const titled = await b.page.$$eval('.grid-body [role="gridcell"][title]', (cells) => cells.map((c) => ({
+      key: c.closest('[role="row"]')?.getAttribute('data-key') ?? '', col: c.getAttribute('data-col'), title: c.getAttribute('title'),
+    })));
+    expect(titled.length).toBeGreaterThan(0);
+    expect(titled.filter((t) => t.col !== 'thrdscan' || t.title !== expected(t.key))).toEqual([]);
+  });
+
   it('keeps rows true after a sort, at the top and deep in the list', async () => {
     await shownAt(0);
     const header = b.page.getByRole('columnheader', { name: 'PID', exact: true });

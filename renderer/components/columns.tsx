@@ -25,6 +25,10 @@ export interface ColumnMeta {
   readonly style: React.CSSProperties;
   /** The column's sort order over nodes (nulls last either way); shown-rows.ts applies it. */
   readonly compare: (a: ProcessNode, b: ProcessNode) => number;
+  /** The cell's tooltip. ProcessTable sets it when the pointer comes over the cell, not on every row it
+   *  renders: ten long unique strings per row handed to the DOM on each scroll frame made V8's external
+   *  string table the longest part of its GC pauses (20-40 ms, in Chromium traces). */
+  readonly tooltip?: (node: ProcessNode) => string | null | undefined;
 }
 
 type SortValue = string | number | boolean | null;
@@ -42,7 +46,7 @@ export const STATUS_RANK: Record<ProcessStatus, number> = { hidden: 0, suspiciou
 const SOURCE_LABEL: Record<PsxSource, string> = { pslist: 'pslist', psscan: 'psscan', thrdscan: 'thrd', cidtable: 'cid', csrss: 'csrss', session: 'sess' };
 
 /** ISO 8601 to the second for the cell (the full value, milliseconds included, is in the title and the export). */
-const shortTime = (iso: string | null): React.ReactNode => (iso ? <span title={iso}>{iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '')}</span> : '-');
+const shortTime = (iso: string | null): React.ReactNode => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-');
 const SOURCE_TITLE: Record<PsxSource, string> = {
   pslist: 'pslist: the active process list (PsActiveProcessHead)',
   psscan: 'psscan: a pool scan of all physical memory for EPROCESS allocations',
@@ -69,45 +73,41 @@ function column<V extends SortValue>(
 }
 
 const plain = (v: string | number | null): React.ReactNode => dash(v);
-const titled = (v: string | null): React.ReactNode => <span title={v ?? undefined}>{dash(v)}</span>;
 
 function sourceColumn(source: PsxSource) {
   return column(source, () => <span title={SOURCE_TITLE[source]}>{SOURCE_LABEL[source]}</span>, (n) => n.row.psxview[source],
-    { label: SOURCE_TITLE[source], width: 44, align: 'center' },
-    (seen, n) => {
-      const evidence = n.row.evidence[source] ?? (seen ? `${source}: seen` : `${source}: not seen`);
-      // One element per tick (a row has six): role img carries the spoken name, the glyph is its picture.
-      return <span role="img" aria-label={seen ? `${source}: seen` : `${source}: not seen`} className={seen ? 'tick seen' : 'tick unseen'} title={evidence}>{seen ? '✓' : '·'}</span>;
-    });
+    { label: SOURCE_TITLE[source], width: 44, align: 'center', tooltip: (n) => n.row.evidence[source] ?? `${source}: ${n.row.psxview[source] ? 'seen' : 'not seen'}` },
+    // One element per tick (a row has six): role img carries the spoken name, the glyph is its picture.
+    (seen) => <span role="img" aria-label={seen ? `${source}: seen` : `${source}: not seen`} className={seen ? 'tick seen' : 'tick unseen'}>{seen ? '✓' : '·'}</span>);
 }
 
 export const columns = [
   column('pid', 'PID', (n) => n.row.psxview.pid, { label: 'PID', width: 64, align: 'right', mono: true }, plain),
   column('ppid', 'PPID', (n) => n.row.process?.ppid ?? null, { label: 'PPID', width: 56, align: 'right', mono: true }, plain),
-  column('name', 'Name', (n) => n.row.psxview.name, { label: 'Name', width: 190 }, (name, n, depth) => (
-    <span className="name-cell" style={{ paddingLeft: Math.min(depth, 16) * 14 }} title={n.row.process?.imagePath ?? undefined}>
+  column('name', 'Name', (n) => n.row.psxview.name, { label: 'Name', width: 190, tooltip: (n) => n.row.process?.imagePath }, (name, _n, depth) => (
+    <span className="name-cell" style={{ paddingLeft: Math.min(depth, 16) * 14 }}>
       {depth > 0 && <span className="tree-mark" aria-hidden="true">└ </span>}{dash(name)}
     </span>
   )),
-  column('verdict', 'Verdict', (n) => n.row.psxview.verdict, { label: 'Verdict', width: 340, grow: true }, (_v, n) => (
-    <span className="verdict" title={n.row.psxview.verdict}>
+  column('verdict', 'Verdict', (n) => n.row.psxview.verdict, { label: 'Verdict', width: 340, grow: true, tooltip: (n) => n.row.psxview.verdict }, (_v, n) => (
+    <span className="verdict">
       <span className={`status-word status-${n.row.status}`}>{n.row.status}</span>
       <span className="verdict-reason">{n.row.psxview.verdict}</span>
     </span>
   // Most alarming status first, then by the reason's text.
   ), (a, b) => STATUS_RANK[a.row.status] - STATUS_RANK[b.row.status] || nullsLast(a.row.psxview.verdict, b.row.psxview.verdict)),
   ...PSXVIEW_SOURCES.map(sourceColumn),
-  column('offset', 'EPROCESS', (n) => n.row.psxview.offset, { label: 'EPROCESS address', width: 156, mono: true },
-    (offset, n) => offset ?? <span className="muted" title={`physical ${n.row.process?.physicalOffset ?? 'unknown'}`}>unmapped</span>),
+  column('offset', 'EPROCESS', (n) => n.row.psxview.offset, { label: 'EPROCESS address', width: 156, mono: true, tooltip: (n) => (n.row.psxview.offset ? null : `not mapped in kernel space; physical ${n.row.process?.physicalOffset ?? 'unknown'}`) },
+    (offset) => offset ?? <span className="muted">unmapped</span>),
   column('threads', 'Thr', (n) => n.row.process?.threads ?? null, { label: 'Threads', width: 48, align: 'right', mono: true }, plain),
-  column('createTime', 'Created (UTC)', (n) => n.row.process?.createTime ?? null, { label: 'Created (UTC)', width: 162, mono: true }, shortTime),
-  column('exitTime', 'Exited (UTC)', (n) => n.row.psxview.exitTime, { label: 'Exited (UTC)', width: 162, mono: true }, shortTime),
+  column('createTime', 'Created (UTC)', (n) => n.row.process?.createTime ?? null, { label: 'Created (UTC)', width: 162, mono: true, tooltip: (n) => n.row.process?.createTime }, shortTime),
+  column('exitTime', 'Exited (UTC)', (n) => n.row.psxview.exitTime, { label: 'Exited (UTC)', width: 162, mono: true, tooltip: (n) => n.row.psxview.exitTime }, shortTime),
   column('sessionId', 'Sess', (n) => n.row.process?.sessionId ?? null, { label: 'Session ID', width: 48, align: 'right', mono: true }, plain),
   column('wow64', 'WoW64', (n) => n.row.process?.wow64 ?? null, { label: 'WoW64 (32-bit)', width: 56, align: 'center' }, (v) => dash(v === null ? null : v ? 'yes' : 'no')),
   column('physicalOffset', 'Physical', (n) => n.row.process?.physicalOffset ?? null, { label: 'EPROCESS physical address', width: 120, mono: true }, plain),
   column('dtb', 'DirBase', (n) => n.row.process?.dtb ?? null, { label: 'DirectoryTableBase', width: 110, mono: true }, plain),
-  column('imagePath', 'Image path', (n) => n.row.process?.imagePath ?? null, { label: 'Image path', width: 260 }, titled),
-  column('commandLine', 'Command line', (n) => n.row.process?.commandLine ?? null, { label: 'Command line', width: 300 }, titled),
+  column('imagePath', 'Image path', (n) => n.row.process?.imagePath ?? null, { label: 'Image path', width: 260, tooltip: (n) => n.row.process?.imagePath }, plain),
+  column('commandLine', 'Command line', (n) => n.row.process?.commandLine ?? null, { label: 'Command line', width: 300, tooltip: (n) => n.row.process?.commandLine }, plain),
 ];
 
 /** Columns the user can hide (identity and verdict always show). */

@@ -3,7 +3,7 @@
  * the DOM, each row laid out on its own, so 10,000 rows scroll as smoothly as 30), sortable headers with
  * `aria-sort`, rows highlighted by status and selected with ↑/↓/Home/End/PgUp/PgDn.
  */
-import { memo, useCallback, useEffect, useId, useRef, type KeyboardEvent } from 'react';
+import { memo, useCallback, useEffect, useId, useLayoutEffect, useRef, type KeyboardEvent, type PointerEvent } from 'react';
 import { flexRender, type Column, type Header } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { metaOf } from '../../components/columns.js';
@@ -20,6 +20,14 @@ function ariaSort(h: Header<ProcessNode, unknown>): 'ascending' | 'descending' |
 }
 
 const cellClass = (m: ReturnType<typeof metaOf>): string => ['cell', m.align ? `align-${m.align}` : '', m.mono ? 'mono' : ''].filter(Boolean).join(' ');
+
+/** Sets a cell's tooltip from its column and the row it now shows (the title attribute is not rendered
+ *  with the row: see ColumnMeta.tooltip). */
+function setTooltip(cell: Element, row: ShownRow, columns: readonly Column<ProcessNode, unknown>[]): void {
+  const column = columns.find((c) => c.id === (cell as HTMLElement).dataset['col']);
+  const text = column ? metaOf(column).tooltip?.(row.node) : null;
+  if (text) { if (cell.getAttribute('title') !== text) cell.setAttribute('title', text); } else cell.removeAttribute('title');
+}
 
 export function ProcessTable({ model }: { model: ProcessTableModel }) {
   const { table } = model;
@@ -81,6 +89,11 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
   const slotOf = (i: number): number => i % slots;
   const bySlot = [...windowIndexes].sort((a, b) => slotOf(a) - slotOf(b));
   const visibleCols = table.getVisibleLeafColumns();
+  const onPointerOver = (e: PointerEvent<HTMLDivElement>): void => {
+    const cell = (e.target as Element).closest('[role="gridcell"]');
+    const index = Number(cell?.parentElement?.getAttribute('aria-rowindex')) - 2;
+    if (cell && rows[index]) setTooltip(cell, rows[index], visibleCols);
+  };
   const columnsKey = visibleCols.map((c) => c.id).join(',');
   const minWidth = visibleCols.reduce((w, c) => w + metaOf(c).width, 0);
 
@@ -95,7 +108,7 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
         style={{ minWidth }}
       >
         <HeaderRow headers={headers} sortingKey={JSON.stringify(table.getState().sorting)} columnsKey={columnsKey} />
-        <div role="rowgroup" className="grid-body" style={{ height: virtualizer.getTotalSize() }} aria-owns={windowIndexes.map((i) => `${idBase}-${slotOf(i)}`).join(' ')}>
+        <div role="rowgroup" className="grid-body" style={{ height: virtualizer.getTotalSize() }} onPointerOver={onPointerOver} aria-owns={windowIndexes.map((i) => `${idBase}-${slotOf(i)}`).join(' ')}>
           {bySlot.map((i) => {
             const row = rows[i]!;
             const slot = slotOf(i);
@@ -145,8 +158,19 @@ interface RowProps {
 /** One row; memoized, so scrolling renders only the rows that come into view. */
 const ProcessRowView = memo(function ProcessRowView({ id, row, index, top, selected, columns, onSelect }: RowProps) {
   const status = row.node.row.status;
+  const ref = useRef<HTMLDivElement>(null);
+  // A reused row must not keep the last process's tooltips: drop them, and give the cell under a
+  // resting pointer its tooltip for this row.
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    for (const t of el.querySelectorAll('[role="gridcell"][title]')) t.removeAttribute('title');
+    const hovered = el.querySelector('[role="gridcell"]:hover');
+    if (hovered) setTooltip(hovered, row, columns);
+  }, [row, columns]);
   return (
     <div
+      ref={ref}
       id={id}
       role="row"
       aria-rowindex={index + 2}
@@ -159,7 +183,7 @@ const ProcessRowView = memo(function ProcessRowView({ id, row, index, top, selec
     >
       {columns.map((c) => {
         const m = metaOf(c);
-        return <div key={c.id} role="gridcell" className={cellClass(m)} style={m.style}>{m.render(row.node, row.depth)}</div>;
+        return <div key={c.id} role="gridcell" data-col={c.id} className={cellClass(m)} style={m.style}>{m.render(row.node, row.depth)}</div>;
       })}
     </div>
   );

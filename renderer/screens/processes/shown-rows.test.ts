@@ -33,7 +33,7 @@ const SORTS: SortingState[] = [
 // Filters whose meaning is plain from one field, so the reference can test that field alone.
 const FILTERS: [string, ((n: ProcessNode) => boolean) | null][] = [
   ['', null],
-  ['svchost', (n) => n.row.psxview.name.includes('svchost')],
+  ['svchost', (n) => (n.row.psxview.name ?? '').includes('svchost')],
   ['HIDDEN', (n) => n.row.status === 'hidden'],
 ];
 
