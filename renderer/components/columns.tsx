@@ -69,7 +69,7 @@ function column<V extends SortValue>(
 ) {
   const style = { flex: `${meta.grow ? 1 : 0} 0 ${meta.width}px` };
   const full: ColumnMeta = { ...meta, style, compare, render: (n, depth) => show(value(n), n, depth) };
-  return col.accessor(value, { id, header, meta: full, cell: (c) => full.render(c.row.original, c.row.depth) });
+  return col.accessor(value, { id, header, meta: full });
 }
 
 const plain = (v: string | number | null): React.ReactNode => dash(v);

@@ -39,10 +39,6 @@ function haystack(r: ProcessTableRow): string {
 }
 
 /** Every word of the filter must occur (case-insensitive) somewhere in the row. */
-export function filterWords(filter: string): string[] {
-  return filter.toLowerCase().split(/\s+/).filter(Boolean);
-}
-
 const matches = (n: ProcessNode, words: readonly string[]): boolean => {
   const h = haystack(n.row);
   return words.every((w) => h.includes(w));
@@ -55,7 +51,7 @@ export function shownRows(
   view: { readonly filter: string; readonly sorting: readonly SortBy[]; readonly tree: boolean },
   compareOf: (columnId: string) => CompareNodes | undefined,
 ): ShownRow[] {
-  const words = filterWords(view.filter);
+  const words = view.filter.toLowerCase().split(/\s+/).filter(Boolean);
   // A tree row stays when it or any descendant matches (react-table's filterFromLeafRows); flat rows alone.
   const keep = (list: readonly ProcessNode[]): Level[] => {
     const out: Level[] = [];
