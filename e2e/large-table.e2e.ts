@@ -80,6 +80,48 @@ describe('process table with 10,000 rows', () => {
     await shot(b.page, 'large-table', 'scrolled');
   });
 
+  it('lets only cells that might overflow clip: an unclipped cell never spills out of its box', async () => {
+    // Cells clip (overflow: hidden, for the ellipsis) only when their text may not fit (ColumnMeta.fits):
+    // here, with Chromium's real fonts, each unclipped cell's content must fit inside it.
+    const spills = (): Promise<{ unclipped: number; spilled: string[] }> => b.page.$$eval('.grid-body [role="gridcell"]', (cells) => {
+      const open = cells.filter((c) => !c.classList.contains('clip'));
+      return { unclipped: open.length, spilled: open.filter((c) => c.scrollWidth > c.clientWidth).map((c) => `${c.getAttribute('data-col')}: ${c.textContent}`) };
+    });
+    const wrong: string[] = [];
+    for (const top of [0, 3000, 100_000, 229_000]) {
+      await shownAt(top);
+      const r = await spills();
+      if (r.unclipped === 0) wrong.push(`scrollTop ${top}: no unclipped cells`);
+      wrong.push(...r.spilled.map((x) => `scrollTop ${top}: ${x}`));
+    }
+    expect(wrong).toEqual([]);
+    // At the rule's limit: in a copy of a row, each monospace column holds the longest text the rule lets
+    // go unclipped (digits: in a monospace face every glyph is as wide); none spills.
+    // The control, a PID far longer than its cell, must spill, or the measure proves nothing.
+    const limits = await b.page.evaluate('window.memscopeBench.fitLimits()') as Record<string, number>;
+    const longest = Object.entries(limits).map(([col, n]) => ({ col, text: '0'.repeat(n) }));
+    expect(longest.map((l) => l.col)).toEqual(expect.arrayContaining(['pid', 'createTime', 'offset']));
+    const atLimit = await b.page.$eval('.grid-body', (bodyElement, cases) => {
+      // This side has no DOM types: the little of the DOM the check uses.
+      interface El { querySelector(s: string): El | null; cloneNode(deep: boolean): El; append(n: El): void; remove(): void; classList: { remove(c: string): void }; textContent: string | null; scrollWidth: number; clientWidth: number }
+      const body = bodyElement as unknown as El;
+      const copy = body.querySelector('[role="row"]')!.cloneNode(true);
+      body.append(copy);
+      const spilled: string[] = [];
+      for (const { col, text } of [...cases, { col: 'pid', text: '1234567890123' }]) {
+        const cell = copy.querySelector(`[data-col="${col}"]`);
+        if (!cell) continue;
+        cell.classList.remove('clip');
+        cell.textContent = text;
+        if (cell.scrollWidth > cell.clientWidth) spilled.push(`${col}: ${text.length} chars`);
+        if (col === 'pid') cell.textContent = '0';
+      }
+      copy.remove();
+      return spilled;
+    }, longest.filter((l) => ['pid', 'ppid', 'offset', 'threads', 'createTime', 'exitTime'].includes(l.col)));
+    expect(atLimit).toEqual(['pid: 13 chars']);
+  });
+
   it('gives assistive technology the rows in screen order, though the DOM keeps them in slot order', async () => {
     const shown = await shownAt(100_000);
     const domPids = shown.map((s) => Number(s.pid));

@@ -5,6 +5,7 @@
  */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { columns, metaOf } from '../components/columns.js';
 import { ProcessTable } from '../screens/processes/ProcessTable.js';
 import { useProcessTable } from '../screens/processes/use-process-table.js';
 import { createAppStore } from '../store/app-store.js';
@@ -18,6 +19,8 @@ declare global {
       readonly rows: number;
       sort(header: string): Promise<number>;
       scroll(pxPerFrame: number): Promise<{ frames: number; maxFrameMs: number; p95FrameMs: number; reachedEnd: boolean }>;
+      /** Per monospace column, the longest text its cells show unclipped (ColumnMeta.fits; e2e/large-table checks it in real fonts). */
+      fitLimits(): Record<string, number>;
     };
   }
 }
@@ -44,6 +47,16 @@ window.memscopeBench = {
     button.click();
     const t1 = await nextPaint();
     return t1 - t0;
+  },
+  fitLimits() {
+    const limits: Record<string, number> = {};
+    for (const c of columns) {
+      const m = metaOf({ columnDef: c });
+      let n = 0;
+      while (n < 64 && m.fits('0'.repeat(n + 1))) n++;
+      if (m.mono && n > 0 && n < 64) limits[c.id!] = n;
+    }
+    return limits;
   },
   scroll(pxPerFrame) {
     const el = document.querySelector<HTMLElement>('.table-scroll')!;

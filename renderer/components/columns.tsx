@@ -29,7 +29,20 @@ export interface ColumnMeta {
    *  renders: ten long unique strings per row handed to the DOM on each scroll frame made V8's external
    *  string table the longest part of its GC pauses (20-40 ms, in Chromium traces). */
   readonly tooltip?: (node: ProcessNode) => string | null | undefined;
+  /** The cell's class names, with and without clipping (one string per column, not built per cell). */
+  readonly cellClass: string;
+  readonly clipClass: string;
+  /** Whether the cell's content surely fits its box, so it needs no clip. A clip (overflow: hidden, for
+   *  the ellipsis) is a paint property node of its own: ~600 of them in a window of rows made Chromium's
+   *  layerization and paint about 1.5 ms of every scroll frame, a fifth of the frame, in traces. */
+  readonly fits: (content: React.ReactNode) => boolean;
 }
+
+/** Monospace advance as a share of the font size: 0.6 em for DejaVu Sans Mono, Cascadia Mono, SF Mono
+ *  and Consolas (0.55), rounded up so the estimate errs towards clipping. */
+const MONO_ADVANCE_EM = 0.62;
+const MONO_FONT_PX = 12.5; // styles.css .mono
+const CELL_PADDING_PX = 12; // styles.css .cell, both sides
 
 type SortValue = string | number | boolean | null;
 
@@ -63,12 +76,16 @@ function column<V extends SortValue>(
   id: string,
   header: string | (() => React.ReactNode),
   value: (n: ProcessNode) => V,
-  meta: Omit<ColumnMeta, 'render' | 'style' | 'compare'>,
+  meta: Omit<ColumnMeta, 'render' | 'style' | 'compare' | 'cellClass' | 'clipClass' | 'fits'> & { readonly fits?: ColumnMeta['fits'] },
   show: (v: V, n: ProcessNode, depth: number) => React.ReactNode,
   compare: (a: ProcessNode, b: ProcessNode) => number = (a, b) => nullsLast(value(a), value(b)),
 ) {
   const style = { flex: `${meta.grow ? 1 : 0} 0 ${meta.width}px` };
-  const full: ColumnMeta = { ...meta, style, compare, render: (n, depth) => show(value(n), n, depth) };
+  const cellClass = ['cell', meta.align ? `align-${meta.align}` : '', meta.mono ? 'mono' : ''].filter(Boolean).join(' ');
+  // A monospace text fits when its characters do; anything else (proportional text, elements) clips.
+  const fitChars = meta.mono && !meta.grow ? Math.floor((meta.width - CELL_PADDING_PX) / (MONO_FONT_PX * MONO_ADVANCE_EM)) : -1;
+  const fits = meta.fits ?? ((c: React.ReactNode): boolean => typeof c === 'string' && c.length <= fitChars);
+  const full: ColumnMeta = { ...meta, style, compare, cellClass, clipClass: `${cellClass} clip`, fits, render: (n, depth) => show(value(n), n, depth) };
   return col.accessor(value, { id, header, meta: full });
 }
 
@@ -76,8 +93,9 @@ const plain = (v: string | number | null): React.ReactNode => dash(v);
 
 function sourceColumn(source: PsxSource) {
   return column(source, () => <span title={SOURCE_TITLE[source]}>{SOURCE_LABEL[source]}</span>, (n) => n.row.psxview[source],
-    { label: SOURCE_TITLE[source], width: 44, align: 'center', tooltip: (n) => n.row.evidence[source] ?? `${source}: ${n.row.psxview[source] ? 'seen' : 'not seen'}` },
-    // One element per tick (a row has six): role img carries the spoken name, the glyph is its picture.
+    { label: SOURCE_TITLE[source], width: 44, align: 'center', fits: () => true, tooltip: (n) => n.row.evidence[source] ?? `${source}: ${n.row.psxview[source] ? 'seen' : 'not seen'}` },
+    // One element per tick (a row has six): role img carries the spoken name, the glyph is its picture
+    // (one glyph in a 44 px cell: it always fits).
     (seen) => <span role="img" aria-label={seen ? `${source}: seen` : `${source}: not seen`} className={seen ? 'tick seen' : 'tick unseen'}>{seen ? '✓' : '·'}</span>);
 }
 

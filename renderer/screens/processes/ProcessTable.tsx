@@ -3,7 +3,7 @@
  * the DOM, each row laid out on its own, so 10,000 rows scroll as smoothly as 30), sortable headers with
  * `aria-sort`, rows highlighted by status and selected with ↑/↓/Home/End/PgUp/PgDn.
  */
-import { memo, useCallback, useEffect, useId, useLayoutEffect, useRef, type KeyboardEvent, type PointerEvent } from 'react';
+import { memo, useCallback, useEffect, useId, useLayoutEffect, useRef, type KeyboardEvent, type MouseEvent, type PointerEvent } from 'react';
 import { flexRender, type Column, type Header } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { metaOf } from '../../components/columns.js';
@@ -18,8 +18,6 @@ function ariaSort(h: Header<ProcessNode, unknown>): 'ascending' | 'descending' |
   const s = h.column.getIsSorted();
   return s === 'asc' ? 'ascending' : s === 'desc' ? 'descending' : 'none';
 }
-
-const cellClass = (m: ReturnType<typeof metaOf>): string => ['cell', m.align ? `align-${m.align}` : '', m.mono ? 'mono' : ''].filter(Boolean).join(' ');
 
 /** Sets a cell's tooltip from its column and the row it now shows (the title attribute is not rendered
  *  with the row: see ColumnMeta.tooltip). */
@@ -94,6 +92,11 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
     const index = Number(cell?.parentElement?.getAttribute('aria-rowindex')) - 2;
     if (cell && rows[index]) setTooltip(cell, rows[index], visibleCols);
   };
+  // One click handler for the row group, not a closure per rendered row.
+  const onClick = (e: MouseEvent<HTMLDivElement>): void => {
+    const key = (e.target as Element).closest<HTMLElement>('[role="row"]')?.dataset['key'];
+    if (key !== undefined) select(key);
+  };
   const columnsKey = visibleCols.map((c) => c.id).join(',');
   const minWidth = visibleCols.reduce((w, c) => w + metaOf(c).width, 0);
 
@@ -108,11 +111,11 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
         style={{ minWidth }}
       >
         <HeaderRow headers={headers} sortingKey={JSON.stringify(table.getState().sorting)} columnsKey={columnsKey} />
-        <div role="rowgroup" className="grid-body" style={{ height: virtualizer.getTotalSize() }} onPointerOver={onPointerOver} aria-owns={windowIndexes.map((i) => `${idBase}-${slotOf(i)}`).join(' ')}>
+        <div role="rowgroup" className="grid-body" style={{ height: virtualizer.getTotalSize() }} onPointerOver={onPointerOver} onClick={onClick} aria-owns={windowIndexes.map((i) => `${idBase}-${slotOf(i)}`).join(' ')}>
           {bySlot.map((i) => {
             const row = rows[i]!;
             const slot = slotOf(i);
-            return <ProcessRowView key={slot} id={`${idBase}-${slot}`} row={row} index={i} top={i * ROW_HEIGHT} selected={row.id === selectedKey} columns={visibleCols} onSelect={select} />;
+            return <ProcessRowView key={slot} id={`${idBase}-${slot}`} row={row} index={i} top={i * ROW_HEIGHT} selected={row.id === selectedKey} columns={visibleCols} />;
           })}
         </div>
       </div>
@@ -152,11 +155,14 @@ interface RowProps {
   readonly selected: boolean;
   /** The visible columns (react-table memoizes the array, so it changes only when they do). */
   readonly columns: readonly Column<ProcessNode, unknown>[];
-  readonly onSelect: (key: string) => void;
 }
 
+/** memo's default comparison lists both props objects' keys (two arrays per row per scroll frame). */
+const sameRowProps = (a: RowProps, b: RowProps): boolean =>
+  a.row === b.row && a.index === b.index && a.top === b.top && a.selected === b.selected && a.columns === b.columns && a.id === b.id;
+
 /** One row; memoized, so scrolling renders only the rows that come into view. */
-const ProcessRowView = memo(function ProcessRowView({ id, row, index, top, selected, columns, onSelect }: RowProps) {
+const ProcessRowView = memo(function ProcessRowView({ id, row, index, top, selected, columns }: RowProps) {
   const status = row.node.row.status;
   const ref = useRef<HTMLDivElement>(null);
   // A reused row must not keep the last process's tooltips: drop them, and give the cell under a
@@ -179,12 +185,12 @@ const ProcessRowView = memo(function ProcessRowView({ id, row, index, top, selec
       data-status={status}
       className={`grid-row row status-row-${status}${selected ? ' selected' : ''}`}
       style={{ transform: `translateY(${top}px)` }}
-      onClick={() => onSelect(row.id)}
     >
       {columns.map((c) => {
         const m = metaOf(c);
-        return <div key={c.id} role="gridcell" data-col={c.id} className={cellClass(m)} style={m.style}>{m.render(row.node, row.depth)}</div>;
+        const content = m.render(row.node, row.depth);
+        return <div key={c.id} role="gridcell" data-col={c.id} className={m.fits(content) ? m.cellClass : m.clipClass} style={m.style}>{content}</div>;
       })}
     </div>
   );
-});
+}, sameRowProps);
