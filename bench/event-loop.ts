@@ -52,7 +52,7 @@ async function ok<T>(p: Promise<{ ok: true; value: unknown } | { ok: false; erro
 
 /** One psxview run (pool scans of all memory) in the engine host, the parent's event loop watched throughout. */
 export async function measureMainLoop(imagePath: string, env: NodeJS.ProcessEnv): Promise<MainLoopSample> {
-  const engine = new EngineClient(forkNodeUtilityProcess(ENGINE_HOST_MODULE, [], { env }));
+  const engine = new EngineClient(() => forkNodeUtilityProcess(ENGINE_HOST_MODULE, [], { env }));
   try {
     const info = await ok<SessionInfo>(engine.request('openSession', { path: imagePath }));
     let events = 0;

@@ -59,7 +59,7 @@ async function startRealHost(initialImage: string | null = null) {
     }
   };
   expect(children).toHaveLength(1);
-  return { shell, win, invoke, events, doneOf, child: children[0]! };
+  return { shell, win, invoke, events, doneOf, child: children[0]!, children };
 }
 
 describe('engine host in a child process', () => {
@@ -125,5 +125,38 @@ describe('engine host in a child process', () => {
     // the close cancelled the run, and it says so rather than finishing as if complete
     const runId = started.ok ? started.value.runId : '';
     expect(fromHost.filter((e) => e.type === 'done' && e.runId === runId)).toEqual([expect.objectContaining({ outcome: 'cancelled' })]);
+  }, 120_000);
+
+  it('a host killed mid-scan: the run ends failed and says so, and a fresh host opens the image again', async () => {
+    const { shell, win, invoke, doneOf, children } = await startRealHost();
+    const opened = await invoke<SessionInfo>('openSession', { path: image });
+    if (!opened.ok) throw new Error(opened.error.message);
+    const started = await invoke<{ runId: string }>('startRun', { sessionId: opened.value.sessionId, request: { plugin: 'psscan' } });
+    if (!started.ok) throw new Error(started.error.message);
+    const first = children[0]!;
+    process.kill(first.pid!, 'SIGKILL'); // a crash, not a close: nothing in the host gets to say goodbye
+
+    const failed = await doneOf(started.value.runId);
+    expect(failed.outcome).toBe('failed');
+    expect(failed.error).toMatch(/^the analysis engine stopped unexpectedly \(exit code \d+\) during this run, after \d+ rows; it was restarted: open the image again$/);
+    while (children.length < 2) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(first.pid!)).toBe(false);
+    expect(shell.engine.restarts).toBe(1);
+    expect(existsSync(image)).toBe(true);
+
+    // The old session died with its host; the image opens again in the new one and scans to the end.
+    expect(await invoke('startRun', { sessionId: opened.value.sessionId, request: { plugin: 'psxview' } })).toMatchObject({ ok: false });
+    const again = await invoke<SessionInfo>('openSession', { path: image });
+    if (!again.ok) throw new Error(again.error.message);
+    expect(again.value.kernel.kernelBase).toBe(truth.kernelBase);
+    const rerun = await invoke<{ runId: string }>('startRun', { sessionId: again.value.sessionId, request: { plugin: 'psxview' } });
+    if (!rerun.ok) throw new Error(rerun.error.message);
+    expect((await doneOf(rerun.value.runId)).outcome).toBe('completed');
+
+    win.close();
+    await shell.closed;
+    expect(shell.engine.lastExitCode).toBe(0); // the new host was disposed, not killed
+    expect(alive(children[1]!.pid!)).toBe(false);
+    expect(children).toHaveLength(2);
   }, 120_000);
 });

@@ -37,7 +37,8 @@ export function registerAppScheme(): void {
 
 export function startEngine(engineHostModule: string, initialImage: string | null = null): EngineClient {
   const args = initialImage ? [INITIAL_IMAGE_FLAG, initialImage] : [];
-  return new EngineClient(utilityProcess.fork(engineHostModule, args, { serviceName: 'MemScope engine', stdio: 'inherit' }));
+  // A restarted host (after a crash) starts empty: the image named at launch was opened by the first.
+  return new EngineClient((restart) => utilityProcess.fork(engineHostModule, restart === 0 ? args : [], { serviceName: 'MemScope engine', stdio: 'inherit' }));
 }
 
 /** Start the app; null when another instance already runs (it gets focused instead). */
