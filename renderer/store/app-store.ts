@@ -6,7 +6,7 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type {
-  Capabilities, ContractErrorInfo, ExportResult, MemScopeApi, ProcessTableRow, RunEvent, RunOutcome, SessionInfo,
+  Capabilities, ContractErrorInfo, ExportResult, MemScopeApi, ProcessStatus, ProcessTableRow, RunEvent, RunOutcome, SessionInfo,
 } from '../../common/contract.js';
 import { addSample, type RateSample } from './scan-rate.js';
 
@@ -34,6 +34,10 @@ export interface UiState {
   readonly visibility: Readonly<Record<string, boolean>>;
   readonly tree: boolean;
   readonly selectedKey: string | null;
+  /** Only rows of this status (the status summary's count buttons), or null for every row. */
+  readonly status: ProcessStatus | null;
+  /** The filter also searches verdicts, image paths and command lines (default: identity fields only). */
+  readonly searchVerdicts: boolean;
 }
 
 /** What the error panel shows: one sentence, and what was kept. */
@@ -70,7 +74,12 @@ export interface AppActions {
 
 export type AppStore = StoreApi<AppState & AppActions>;
 
-const initialUi: UiState = { filter: '', sorting: [], visibility: { imagePath: false, commandLine: false, physicalOffset: false, dtb: false, sessionId: false, wow64: false }, tree: false, selectedKey: null };
+const initialUi: UiState = { filter: '', sorting: [], visibility: { imagePath: false, commandLine: false, physicalOffset: false, dtb: false, sessionId: false, wow64: false }, tree: false, selectedKey: null, status: null, searchVerdicts: false };
+
+/** A new image starts unfiltered, flat and in the default order: the last image's filter, status
+ *  filter, sort and tree mode would hide rows of this one without saying so. Columns and the filter's
+ *  scope are the user's preferences and stay. */
+export const uiForNewImage = (ui: UiState): UiState => ({ ...ui, filter: '', sorting: [], tree: false, selectedKey: null, status: null });
 
 const sentence = (e: ContractErrorInfo): string => e.message;
 
@@ -142,7 +151,7 @@ export function createAppStore(api: MemScopeApi | null): AppStore {
         return;
       }
       closeCurrent();
-      set({ opening: null, problem: null, session: r.value, run: null, rows: new Map(), order: [], ui: { ...get().ui, selectedKey: null } });
+      set({ opening: null, problem: null, session: r.value, run: null, rows: new Map(), order: [], ui: uiForNewImage(get().ui) });
       await startProcessRun(r.value.sessionId);
     };
 

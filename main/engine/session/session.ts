@@ -28,6 +28,7 @@ import { inspectDtbs, type DtbInspectRow } from '../plugins/dtb-inspect/index.js
 import { dumpStruct, physicalMemory, type StructDump } from '../plugins/struct/index.js';
 import { hex } from '../util/hex.js';
 import { EventQueue } from './event-queue.js';
+import { openStages, type OpenStageFn } from './open-stages.js';
 import { profileProviders } from './profile-providers.js';
 import { processKey, psscanOrder, psxviewOrder, renderDtbRows, renderProcesses, renderPsxview, type ExportFormat } from './tables.js';
 import { dtbRowWire, processRowWire, psxEntryWire, structBytes, structDumpWire } from './wire.js';
@@ -51,6 +52,8 @@ export interface OpenSessionOptions {
   readonly heuristicOnly?: boolean;
   /** What to call an already-open source in the session header (default its name). */
   readonly path?: string;
+  /** Told each stage of the open as it begins (and a scanning stage's bytes): open-stages.ts. */
+  readonly onStage?: OpenStageFn;
 }
 
 /** The plugins whose results a session keeps (struct is per address, cheap, and not kept). */
@@ -441,6 +444,8 @@ export async function openSession(pathOrSource: string | PhysicalSource, opts: O
   const t0 = performance.now();
   const id = opts.id ?? newId();
   const path = typeof pathOrSource === 'string' ? pathOrSource : (opts.path ?? pathOrSource.name);
+  const stages = opts.onStage ? openStages(opts.onStage) : null;
+  stages?.begin('header');
   const source = typeof pathOrSource === 'string' ? openSource(pathOrSource) : pathOrSource;
   let pool: ScanPool | null = null;
   try {
@@ -457,6 +462,7 @@ export async function openSession(pathOrSource: string | PhysicalSource, opts: O
       ...(opts.allowNetwork ? { allowNetwork: true } : {}),
       ...(opts.exhaustive ? { exhaustive: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(stages ? { onProgress: stages.onDiscovery } : {}),
     });
     return new AnalysisSession(id, sessionInfo(id, path, source, kernel, report, performance.now() - t0), source, kernel, report, pool);
   } catch (e) {
