@@ -87,6 +87,18 @@ function fakeApi() {
 
 const flush = () => new Promise((r) => setTimeout(r, 30));
 
+/** A store over a fake host with image /img/<id>.raw open. */
+async function opened(id: string) {
+  const f = fakeApi();
+  const store = createAppStore(f.api);
+  await store.getState().init();
+  const p = store.getState().openImage(`/img/${id}.raw`);
+  await flush();
+  f.answerOpen(id);
+  await p;
+  return { f, store };
+}
+
 describe('app store: opening, cancel, rescan, a new image, the connection', () => {
   it('shows the open\'s stage from its own open-progress events; Cancel abandons it and closes a session that opened anyway', async () => {
     const f = fakeApi();
@@ -122,13 +134,7 @@ describe('app store: opening, cancel, rescan, a new image, the connection', () =
   });
 
   it('Rescan after a cancel starts a new run and keeps the rows on screen until it replaces them', async () => {
-    const f = fakeApi();
-    const store = createAppStore(f.api);
-    await store.getState().init();
-    const p = store.getState().openImage('/img/c.raw');
-    await flush();
-    f.answerOpen('c');
-    await p;
+    const { f, store } = await opened('c');
     store.getState().applyEvents([row('0xa', 4, true, 'on the active list'), { type: 'done', runId: 'run1', outcome: 'cancelled', error: null, rows: 1, ms: 5, bytesDone: 1, bytesTotal: 2 }].map((e) => ({ ...e, runId: 'run1' }) as RunEvent));
     expect(store.getState().run?.state).toBe('cancelled');
     await store.getState().rescan();
@@ -138,13 +144,7 @@ describe('app store: opening, cancel, rescan, a new image, the connection', () =
   });
 
   it('a lost connection keeps the rows and ends the scan in flight; back again, it says the session is gone', async () => {
-    const f = fakeApi();
-    const store = createAppStore(f.api);
-    await store.getState().init();
-    const p = store.getState().openImage('/img/d.raw');
-    await flush();
-    f.answerOpen('d');
-    await p;
+    const { f, store } = await opened('d');
     store.getState().applyEvents([{ ...row('0xa', 4, true, 'x'), runId: 'run1' } as RunEvent]);
     f.link(false, 'the connection to the MemScope server at h was lost (code 1006)');
     expect(store.getState().link).toMatchObject({ up: false, reason: expect.stringContaining('code 1006'), restored: false });
