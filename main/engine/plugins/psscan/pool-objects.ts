@@ -51,7 +51,9 @@ export function kernelObjects(kernel: WindowsKernel): { pages: KernelPageMap; ty
       pages: KernelPageMap.build(kernel.source, pml4FromDtb(kernel.dtb)),
       types: new ObjectTypes(kernel.profile, kernel.kernel, (n) => kernel.symbolVa(n)),
     };
-    caches.set(kernel, c);
+    // Kept only when built from readable memory: a read that failed once (a live device's page) must
+    // not make every later scan of the session unusable; the next scan builds them again.
+    if (c.pages.problems.length === 0 && !c.types.cookieUnreadable) caches.set(kernel, c);
   }
   return c;
 }
