@@ -66,6 +66,38 @@ const u64 = (v: bigint): Uint8Array => {
   return b;
 };
 
+/** B exits mid-walk: RemoveEntryList(B) sets A.Flink = C and C.Blink = A once A's links were read (B keeps its stale links). */
+async function listSmear(session: AnalysisSession): Promise<{ plan: FaultPlan; listed: bigint[]; a: bigint; b: bigint; c: bigint }> {
+  const linksOff = BigInt(session.kernel.profile.offsetOf('_EPROCESS', 'ActiveProcessLinks'));
+  const listed = (await collectPslist(session.kernel)).rows.map((r) => BigInt(r.offset!) + linksOff);
+  // A → B → C on three different pages: A's page is read (and cached) before B exits, C's after.
+  const page = (va: bigint) => Math.floor(paOf(session, va) / 4096);
+  const i = listed.findIndex((a, j) => j > 0 && j + 2 < listed.length && new Set([a, listed[j + 1]!, listed[j + 2]!].map(page)).size === 3);
+  expect(i).toBeGreaterThan(0);
+  const [a, b, c] = [listed[i]!, listed[i + 1]!, listed[i + 2]!];
+  const plan = { seed: 1, changes: [
+    { pa: paOf(session, a), bytes: u64(c), after: { pa: paOf(session, a) } },
+    { pa: paOf(session, c + 8n), bytes: u64(a), after: { pa: paOf(session, a) } },
+  ] };
+  return { plan, listed, a, b, c };
+}
+
+/** A process exits mid-scan: its pool block (header to the end of the page) is cleared once the scan read it. */
+function exitSmear(session: AnalysisSession): { plan: FaultPlan; headerPa: number; victim: GroundTruth['processes'][number] } {
+  const victim = truth.processes.find((p) => p.foundBy.pslist && p.foundBy.psscan && p.pid !== 4 && p.poolHeader !== undefined && !p.straddles)!;
+  expect(victim).toBeDefined();
+  const header = BigInt(victim.poolHeader!);
+  const headerPa = paOf(session, header);
+  const length = Number(BigInt(victim.offset) - header) + session.kernel.profile.sizeOf('_EPROCESS');
+  const plan = { seed: 2, changes: [{ pa: headerPa, bytes: new Uint8Array(Math.min(length, 4096 - (headerPa % 4096))), after: { pa: headerPa } }] };
+  return { plan, headerPa, victim };
+}
+
+const unlinkWarning = (s: { a: bigint; b: bigint; c: bigint }): string =>
+  `PsActiveProcessHead: _EPROCESS.ActiveProcessLinks at ${hex(s.c)} no longer points back to ${hex(s.b)} (its Blink is ${hex(s.a)}): the list changed during the walk`;
+const exitWarning = (headerPa: number): string =>
+  `_EPROCESS: _POOL_HEADER at PA ${hex(headerPa)} changed after the scan found its 'Proc' tag (the block was freed or reused while memory was read); the object is left out`;
+
 /** Every row of a run is a process of the image: its key names a truth process's EPROCESS (VA or PA). */
 function realProcessKeys(keys: readonly string[]): string[] {
   const known = new Set(truth.processes.flatMap((p) => [p.offset, p.physicalOffset]));
@@ -103,26 +135,16 @@ describe('the clean runs the faulty ones are compared with', () => {
 describe('smear: memory changes between two reads of one walk or scan', () => {
   it('a process exits during pslist: its neighbours are relinked behind the walk, which warns naming _EPROCESS.ActiveProcessLinks', async () => {
     const { session, faults } = await open();
+    const smear = await listSmear(session);
+    const { listed, b } = smear;
     const linksOff = BigInt(session.kernel.profile.offsetOf('_EPROCESS', 'ActiveProcessLinks'));
-    const listed = (await collectPslist(session.kernel)).rows.map((r) => BigInt(r.offset!) + linksOff);
-    // A → B → C on three different pages: A's page is read (and cached) before B exits, C's after.
-    const page = (va: bigint) => Math.floor(paOf(session, va) / 4096);
-    const i = listed.findIndex((a, j) => j > 0 && j + 2 < listed.length && new Set([a, listed[j + 1]!, listed[j + 2]!].map(page)).size === 3);
-    expect(i).toBeGreaterThan(0);
-    const [a, b, c] = [listed[i]!, listed[i + 1]!, listed[i + 2]!];
-    // RemoveEntryList(B): A.Flink = C, C.Blink = A; B keeps its stale links. Lands once A's links were read.
-    faults.inject({ seed: 1, changes: [
-      { pa: paOf(session, a), bytes: u64(c), after: { pa: paOf(session, a) } },
-      { pa: paOf(session, c + 8n), bytes: u64(a), after: { pa: paOf(session, a) } },
-    ] });
+    faults.inject(smear.plan);
     dropCache(session);
 
     const smeared = await run(session, 'pslist');
     expect(smeared.outcome).toBe('completed');
     expect(faults.counts.changesLanded).toBe(2);
-    expect(smeared.warnings).toEqual([
-      `PsActiveProcessHead: _EPROCESS.ActiveProcessLinks at ${hex(c)} no longer points back to ${hex(b)} (its Blink is ${hex(a)}): the list changed during the walk`,
-    ]);
+    expect(smeared.warnings).toEqual([unlinkWarning(smear)]);
     // The walk had passed A when B left: it still lists B (as it was), nothing twice, nothing invented.
     expect(smeared.keys).toEqual(clean.get('pslist')!.keys);
 
@@ -147,21 +169,14 @@ describe('smear: memory changes between two reads of one walk or scan', () => {
 
   it('a process exits during psscan: its pool block is cleared after the scan read its tag; a warning names the _POOL_HEADER', async () => {
     const { session, faults } = await open();
-    const victim = truth.processes.find((p) => p.foundBy.pslist && p.foundBy.psscan && p.pid !== 4 && p.poolHeader !== undefined && !p.straddles)!;
-    expect(victim).toBeDefined();
-    const header = BigInt(victim.poolHeader!);
-    const headerPa = paOf(session, header);
-    const length = Number(BigInt(victim.offset) - header) + session.kernel.profile.sizeOf('_EPROCESS');
-    expect(Math.floor(headerPa / 4096)).toBe(Math.floor((headerPa + 16) / 4096));
-    faults.inject({ seed: 2, changes: [{ pa: headerPa, bytes: new Uint8Array(Math.min(length, 4096 - (headerPa % 4096))), after: { pa: headerPa } }] });
+    const { plan, headerPa, victim } = exitSmear(session);
+    faults.inject(plan);
     dropCache(session);
 
     const smeared = await run(session, 'psscan');
     expect(smeared.outcome).toBe('completed');
     expect(faults.counts.changesLanded).toBe(1);
-    expect(smeared.warnings).toEqual([
-      `_EPROCESS: _POOL_HEADER at PA ${hex(headerPa)} changed after the scan found its 'Proc' tag (the block was freed or reused while memory was read); the object is left out`,
-    ]);
+    expect(smeared.warnings).toEqual([exitWarning(headerPa)]);
     // Exactly the exited process is gone; every other row is the clean scan's.
     const gone = clean.get('psscan')!.keys.filter((k) => !smeared.keys.includes(k));
     expect(gone.length).toBe(1);
@@ -174,6 +189,20 @@ describe('smear: memory changes between two reads of one walk or scan', () => {
     const again = await collectPsscan(session.kernel);
     expect(again.warnings).toEqual([]);
     expect(again.rows.length).toBe(clean.get('psscan')!.keys.length);
+  });
+});
+
+describe('psxview while a process exits', () => {
+  it('its list pass warns naming _EPROCESS.ActiveProcessLinks; every row is a real process of the clean view', async () => {
+    const { session, faults } = await open();
+    const unlink = await listSmear(session);
+    faults.inject(unlink.plan);
+    dropCache(session);
+    const view = await run(session, 'psxview');
+    expect(view.outcome).toBe('completed');
+    expect(faults.counts.changesLanded).toBe(2);
+    expect(view.warnings).toEqual([unlinkWarning(unlink)]);
+    expect(view.keys).toEqual(clean.get('psxview')!.keys);
   });
 });
 
