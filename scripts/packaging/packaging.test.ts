@@ -141,7 +141,8 @@ describe('what the Windows x64 package holds', () => {
     expect(koffi?.files).toContain('node_modules/koffi/index.js');
     for (const file of koffi?.files ?? []) expect(win.isUnpacked(file), file).toBe(true);
     // npm ci on the Windows build machine installs koffi's optional @koromix/koffi-win32-x64, whose
-    // win32_x64/koffi.node is what koffi loads there (`@koromix/koffi-${platform}-${arch}`).
+    // win32_x64/koffi.node is what koffi loads there (`@koromix/koffi-${platform}-${arch}`; the package's
+    // files, per `npm pack @koromix/koffi-win32-x64@3.3.4 --dry-run`: index.js, win32_x64/koffi.{node,lib}).
     expect(win.modules.has('node_modules/@koromix/koffi-win32-x64')).toBe(true);
     expect(win.isUnpacked('node_modules/@koromix/koffi-win32-x64/win32_x64/koffi.node')).toBe(true);
     expect(win.isUnpacked('dist/main/app/main.js')).toBe(false);
