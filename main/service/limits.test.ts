@@ -208,7 +208,7 @@ describe('export: de-duplicated, chunked, capped', () => {
     expect(csv.trim().split('\r\n')).toHaveLength(3);
     // bounds that prove no amplification (1M rows took 1-2 GB and seconds), not speed targets
     expect(grown).toBeLessThan(256 * 2 ** 20);
-    expect(delay.max / 1e6).toBeLessThan(3000);
+    expect(delay.max / 1e6).toBeLessThan(5000); // parsing 1M keys is the rest
   });
 
   it.each(['csv', 'json'] as const)('built in chunks, %s is byte for byte the one-piece export', async (format) => {

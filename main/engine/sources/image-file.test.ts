@@ -5,10 +5,10 @@
  * with its real size; an unreadable file says only that it cannot be read (no size); a relative
  * path's error names the directory it was resolved against.
  *
- * The FIFO case has a safety valve: a shell opens the pipe for writing after a few seconds, so a
- * regressed (blocking) open returns at last and the test fails on its message instead of hanging.
+ * The FIFO cases have a safety valve (testing/fifo.ts): a regressed, blocking open fails on its
+ * message instead of hanging the runner.
  */
-import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -17,12 +17,13 @@ import { MemScopeError } from '../errors.js';
 import { makeTempDir, removeTempDir } from '../sample/writers/testing.js';
 import { openSource } from './detect.js';
 import { ImageFile, win32DeviceReason } from './image-file.js';
+import { fifoWithValve } from './testing/fifo.js';
 
 let dir: string;
-const valves: ChildProcess[] = [];
+const valves: { stop: () => void }[] = [];
 beforeAll(() => { dir = makeTempDir('memscope-image-file-'); });
 afterAll(() => {
-  for (const v of valves) if (v.exitCode === null && v.pid !== undefined) v.kill('SIGKILL');
+  for (const v of valves) v.stop();
   removeTempDir(dir);
 });
 
@@ -36,21 +37,15 @@ function refusal(path: string): MemScopeError {
   throw new Error(`${path} opened`);
 }
 
-/** A FIFO, and a shell that opens it for writing after `afterS` seconds (unblocks a blocking reader). */
-function fifoWithValve(path: string, afterS = 4): ChildProcess {
-  execFileSync('mkfifo', [path]);
-  const valve = spawn('sh', ['-c', `sleep ${afterS}; : > "$1"`, 'valve', path], { stdio: 'ignore' });
-  valves.push(valve);
-  return valve;
-}
+const fifo = (path: string): void => { valves.push(fifoWithValve(path)); };
 
 describe('ImageFile.open: what it refuses, before opening', () => {
   it('a named pipe: one line naming the path and its type, without waiting for a writer', () => {
-    const fifo = join(dir, 'evidence.raw');
-    fifoWithValve(fifo);
-    const e = refusal(fifo);
+    const pipe = join(dir, 'evidence.raw');
+    fifo(pipe);
+    const e = refusal(pipe);
     expect(e.kind).toBe('io');
-    expect(e.message).toBe(`${fifo}: is a named pipe (FIFO), not a memory image`);
+    expect(e.message).toBe(`${pipe}: is a named pipe (FIFO), not a memory image`);
   });
 
   it('a character device (/dev/zero)', () => {
@@ -86,10 +81,10 @@ describe('ImageFile.open: what it refuses, before opening', () => {
   });
 
   it('a symbolic link to a FIFO is refused as the FIFO it points to', () => {
-    const fifo = join(dir, 'pipe2');
-    fifoWithValve(fifo);
+    const pipe = join(dir, 'pipe2');
+    fifo(pipe);
     const link = join(dir, 'link-to-pipe.raw');
-    symlinkSync(fifo, link);
+    symlinkSync(pipe, link);
     expect(refusal(link).message).toBe(`${link}: is a named pipe (FIFO), not a memory image`);
   });
 
