@@ -314,6 +314,7 @@ describe('bridge under bad input', () => {
       const [answer, page] = await Promise.all([c.call('openSession', { path: pipe }), get('/')]);
       expect(answer).toEqual({ ok: false, error: { code: 'io', message: `${pipe}: is a named pipe (FIFO), not a memory image` } });
       expect(page.status).toBe(200);
+      expect(valve.fired()).toBe(false); // answered without waiting for a writer
       expect(await c.call('openSession', { path: '/dev/zero' })).toEqual({ ok: false, error: { code: 'io', message: '/dev/zero: is a character device, not a memory image' } });
       expect(await c.call('openSession', { path: '/proc/self/mem' })).toEqual({ ok: false, error: { code: 'io', message: '/proc/self/mem: is a /proc pseudo-file, not a memory image' } });
       expect(await c.call('openSession', { path: www })).toMatchObject({ ok: false, error: { code: 'io', message: `${www}: is a directory, not an image file` } });

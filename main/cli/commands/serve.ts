@@ -1,8 +1,9 @@
 /**
  * `memscope serve [image] [--port N]`: the browser bridge. Serves the built renderer (dist/renderer/)
  * on 127.0.0.1 and the contract over a WebSocket; prints exactly one line, the URL to open with its
- * per-run token, then nothing else on stdout. Image-only (never live). Runs until SIGINT / SIGTERM,
- * then cancels scans and closes every session.
+ * per-run token, then nothing else on stdout (stderr: a line when a client is dropped or refused,
+ * never the token). Image-only (never live). Runs until SIGINT / SIGTERM, then cancels scans and
+ * closes every session.
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -46,7 +47,8 @@ export async function serve(opts: ServeOptions, io: CliIo, until: Promise<unknow
   const service = createContractService(bridgeHost({ initialImage, sampleImage: existsSync(sample) ? sample : null }));
   const staticDir = opts.staticDir ?? rendererDir(fileURLToPath(new URL('.', import.meta.url)));
   try {
-    const bridge = await startBridge({ service, staticDir, port });
+    // stderr lines about dropped or refused clients; they never carry a URL or the token
+    const bridge = await startBridge({ service, staticDir, port, log: (line) => io.err(`memscope serve: ${line}\n`) });
     io.out(`MemScope: open ${bridge.url}\n`);
     try {
       await until;

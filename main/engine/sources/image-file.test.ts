@@ -37,13 +37,14 @@ function refusal(path: string): MemScopeError {
   throw new Error(`${path} opened`);
 }
 
-const fifo = (path: string): void => { valves.push(fifoWithValve(path)); };
+const fifo = (path: string): { fired: () => boolean } => { const v = fifoWithValve(path); valves.push(v); return v; };
 
 describe('ImageFile.open: what it refuses, before opening', () => {
   it('a named pipe: one line naming the path and its type, without waiting for a writer', () => {
     const pipe = join(dir, 'evidence.raw');
-    fifo(pipe);
+    const valve = fifo(pipe);
     const e = refusal(pipe);
+    expect(valve.fired()).toBe(false); // refused without waiting for a writer
     expect(e.kind).toBe('io');
     expect(e.message).toBe(`${pipe}: is a named pipe (FIFO), not a memory image`);
   });
