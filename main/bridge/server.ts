@@ -46,7 +46,11 @@ export interface BridgeOptions {
 export interface BridgeLimits {
   /** WebSockets open at once; one more is refused with 503. */
   readonly sockets: number;
-  /** Output queued for one socket beyond which the client, having stopped reading, is dropped. */
+  /**
+   * Output queued for one socket beyond which the client, having stopped reading, is dropped. The
+   * largest frame the socket was sent is allowed on top, so a reader still taking in one big export
+   * answer is not mistaken for a stalled one.
+   */
   readonly bufferedBytes: number;
   /** Time a connection may take to send its request head (a half-sent handshake is closed). */
   readonly handshakeMs: number;
@@ -56,7 +60,7 @@ export interface BridgeLimits {
 
 export const BRIDGE_LIMITS: BridgeLimits = {
   sockets: 8,
-  bufferedBytes: 64 * 2 ** 20, // above one capped export answer (service limits.ts), so only a stalled reader hits it
+  bufferedBytes: 16 * 2 ** 20,
   handshakeMs: 10_000,
   idleMs: 30_000,
 };
@@ -173,16 +177,19 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     ws.terminate(); // the close frame would wait behind what it does not read
   };
 
+  /** The largest frame each socket was sent (its allowance on top of limits.bufferedBytes). */
+  const largest = new WeakMap<WebSocket, number>();
   /** Send one frame; a frame that cannot be serialized becomes a typed error. Never throws. */
   const send = (ws: WebSocket, frame: ServerFrame): void => {
     if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > limits.bufferedBytes) { dropSlow(ws); return; }
+    if (ws.bufferedAmount > limits.bufferedBytes + (largest.get(ws) ?? 0)) { dropSlow(ws); return; }
     let text: string;
     try {
       text = JSON.stringify(frame);
     } catch (e) {
       text = JSON.stringify(unsendable(frame, e));
     }
+    if (text.length > (largest.get(ws) ?? 0)) largest.set(ws, text.length);
     try {
       ws.send(text);
     } catch {
@@ -210,7 +217,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     ws.on('error', () => ws.terminate());
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) { send(ws, malformedFrame('frames must be JSON text, not binary')); return; }
-      void answerFrameText(connection, rawText(data)).then((frame) => send(ws, frame), (e: unknown) => send(ws, malformedFrame(`internal error: ${String(e)}`)));
+      void answerFrameText(connection, rawText(data)).then((frame) => send(ws, frame), (e: unknown) => send(ws, unsendable({ id: null, response: { ok: false, error: { code: 'internal', message: '' } } }, e)));
     });
   });
 
