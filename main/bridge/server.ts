@@ -67,6 +67,8 @@ export const BRIDGE_LIMITS: BridgeLimits = {
 
 /** WebSocket close code and reason of a client dropped for not reading (1008: policy violation). */
 export const SLOW_CLIENT_CLOSE = { code: 1008, reason: 'dropped: the client stopped reading its answers' } as const;
+/** How long a dropped slow client has to read up to the close frame before its connection is cut. */
+const SLOW_CLIENT_GRACE_MS = 2000;
 
 export interface Bridge {
   readonly port: number;
@@ -173,8 +175,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   const dropSlow = (ws: WebSocket): void => {
     if (ws.readyState !== ws.OPEN) return;
     log(`dropped a WebSocket client that stopped reading (${ws.bufferedAmount} bytes unsent)`);
-    ws.close(SLOW_CLIENT_CLOSE.code, SLOW_CLIENT_CLOSE.reason);
-    ws.terminate(); // the close frame would wait behind what it does not read
+    ws.close(SLOW_CLIENT_CLOSE.code, SLOW_CLIENT_CLOSE.reason); // nothing more is queued once it is closing
+    const cut = setTimeout(() => ws.terminate(), SLOW_CLIENT_GRACE_MS); // the close frame waits behind what it does not read
+    ws.once('close', () => clearTimeout(cut));
   };
 
   /** The largest frame each socket was sent (its allowance on top of limits.bufferedBytes). */
