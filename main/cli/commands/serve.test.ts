@@ -116,7 +116,7 @@ describe('memscope serve', () => {
     }
   });
 
-  it('refuses a bad --port (usage, exit 2) and a missing image (exit 1) before serving', async () => {
+  it('refuses a bad --port (usage, exit 2), a missing image and a named pipe (exit 1) before serving', async () => {
     const bad = memscope(['serve', '--port', '70000']);
     expect(await bad.exited).toBe(2);
     expect(bad.err()).toMatch(/^memscope: --port must be an integer in 0\.\.65535 \(got "70000"\)\n$/);
@@ -124,5 +124,11 @@ describe('memscope serve', () => {
     expect(await missing.exited).toBe(1);
     expect(missing.err()).toMatch(/nope\.raw: no such file\n$/);
     expect(missing.out()).toBe('');
+    const pipe = join(dir, 'served.fifo');
+    execFileSync('mkfifo', [pipe]);
+    const fifo = memscope(['serve', pipe]);
+    expect(await fifo.exited).toBe(1);
+    expect(fifo.err()).toBe(`memscope: ${pipe}: is a named pipe (FIFO), not a memory image\n`);
+    expect(fifo.out()).toBe('');
   });
 });
