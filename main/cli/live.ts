@@ -59,7 +59,7 @@ export function resolveTarget(image: string | undefined, flags: LiveFlags): Targ
   if (flags.driver !== undefined && !flags.live) throw usageError('--driver applies only with --live');
   if (flags.live && image !== undefined) throw usageError(`give an image or --live, not both (got "${image}")`);
   if (!flags.live) {
-    if (image === undefined) throw usageError('missing memory image (or --live for this machine\'s memory)');
+    if (image === undefined) throw usageError("missing required argument 'image'");
     return { ref: fileRef(image), path: image, simulated: false, release: () => [] };
   }
   const { ref, driver, simulated } = liveRef(flags);
