@@ -14,6 +14,7 @@ import { MemScopeError } from '../engine/errors.js';
 import { AnalysisSession, newId, openSession, type OpenSessionOptions } from '../engine/session/session.js';
 import type { PhysicalSource } from '../engine/sources/physical-source.js';
 import type { ContractService, ServiceHost } from './types.js';
+import { liveHandlers } from './live.js';
 
 export interface ServiceOptions {
   /** Options for every session opened (tests: workers, a profile store). */
@@ -63,7 +64,9 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
     return s.info;
   };
 
+  const { stopAll: stopAcquisitions, ...live } = liveHandlers(host, sessionOf);
   const handlers: Handlers = {
+    ...live,
     capabilities: async () => host.capabilities(),
     pickImage: async () => {
       if (!host.pickImage) throw new ContractError('unsupported', 'this host has no file dialog: type the path of the image to open');
@@ -71,6 +74,8 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
     },
     openSession: async ({ path }) => adopt(() => openSession(path, { warmScan: true, ...options.session })), // as typed: errors name the file the user gave
     openLive: async () => {
+      const ref = host.liveRef;
+      if (ref) return adopt(async () => openSession(await ref(), { warmScan: true, ...options.session })); // workers open the device themselves
       const open = host.openLive;
       if (!open) throw new ContractError('unsupported', host.capabilities().live.reason);
       return adopt(async () => {
@@ -130,6 +135,7 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
     },
     async dispose() {
       disposed = true;
+      stopAcquisitions();
       for (const r of runs.values()) r.controller.abort();
       const all = [...sessions.values()];
       sessions.clear();

@@ -6,29 +6,15 @@
  * SHA-256). Progress on stderr (bytes, MB/s, time left); Ctrl-C cancels, keeping the partial file
  * and its sidecar; --resume continues it. Never overwrites a file, never writes into the image read.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { acquireInWorker, type AcquireFormat, type AcquireStatus } from '../../engine/acquire/index.js';
 import { usageError } from '../../engine/errors.js';
 import { fileRef } from '../../engine/sources/source-ref.js';
+import { toolVersion } from '../../engine/util/tool-version.js';
 import { driverFileFacts } from '../../../native/winpmem/preflight.js';
 import type { CliIo } from '../context.js';
 import { cliTarget, DRIVER_OPTION, LIVE_OPTION, type LiveFlags } from '../live.js';
 import type { RegisterCommand } from './index.js';
-
-/** MemScope's version from the package.json above this file (source or dist). */
-export function toolVersion(): string {
-  for (let d = dirname(fileURLToPath(import.meta.url)); d !== dirname(d); d = dirname(d)) {
-    const p = join(d, 'package.json');
-    if (existsSync(p)) {
-      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'memscope' && pkg.version) return pkg.version;
-    }
-  }
-  return 'unknown';
-}
 
 const mib = (n: number): string => (n / 2 ** 20).toFixed(0);
 

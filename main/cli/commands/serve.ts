@@ -9,6 +9,9 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemScopeError, ioError, usageError } from '../../engine/errors.js';
 import { bridgeHost } from '../../bridge/host.js';
+import { simulatedLiveHost } from '../../../native/winpmem/live-host.js';
+import { simulatedImage } from '../live.js';
+import { toolVersion } from '../../engine/util/tool-version.js';
 import { startBridge } from '../../bridge/server.js';
 import { rendererDir } from '../../bridge/static-files.js';
 import { createContractService } from '../../service/service.js';
@@ -43,7 +46,8 @@ export async function serve(opts: ServeOptions, io: CliIo, until: Promise<unknow
     }
   }
   const sample = demoSamplePath();
-  const service = createContractService(bridgeHost({ initialImage, sampleImage: existsSync(sample) ? sample : null }));
+  const sim = simulatedImage(); // the bridge serves live memory only from the simulated device
+  const service = createContractService(bridgeHost({ initialImage, sampleImage: existsSync(sample) ? sample : null, ...(sim ? { live: simulatedLiveHost(resolve(sim), toolVersion()) } : {}) }));
   const staticDir = opts.staticDir ?? rendererDir(fileURLToPath(new URL('.', import.meta.url)));
   try {
     const bridge = await startBridge({ service, staticDir, port });
