@@ -33,7 +33,8 @@ describe('a live session on the simulated WinPmem device', () => {
     const img = await openSession(image, { workers: 2 });
     try {
       expect(live.info.source).toMatchObject({ format: 'winpmem', live: true, runs: truth.runs.length });
-      expect(live.info.kernel.dtbMethod).toBe('source-cr3');
+      expect(live.info.kernel.dtbMethod).toBe('GET_INFO CR3, verified'); // discovery's source-cr3: the driver's CR3, validated
+      expect(live.info.source.fileName).toBe('SIMULATED live memory (sample.raw)');
       expect(live.info.kernel.kernelBase).toBe(img.info.kernel.kernelBase);
       expect(live.info.kernel.dtb).toBe(img.info.kernel.dtb);
       expect(live.info.warnings[0]).toMatch(/^simulated live memory: the WinPmem driver protocol served from .*sample\.raw/);

@@ -460,7 +460,7 @@ export async function openSession(pathOrSource: string | PhysicalSource | Source
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const info = sessionInfo(id, path, source, kernel, report, performance.now() - t0);
-    return new AnalysisSession(id, ref?.kind === 'simulated' ? { ...info, warnings: [...info.warnings, ...liveNotes(source, true)] } : ref?.kind === 'winpmem' ? { ...info, warnings: [...info.warnings, ...liveNotes(source, false)] } : info, source, kernel, report, pool);
+    return new AnalysisSession(id, ref && ref.kind !== 'file' ? liveSessionInfo(info, ref, source) : info, source, kernel, report, pool);
   } catch (e) {
     await pool?.close();
     source.close();
@@ -487,6 +487,18 @@ function refOf(x: string | PhysicalSource | SourceRef): SourceRef | null {
  */
 function poolWorkers(ref: SourceRef, requested: number | undefined): number | undefined {
   return ref.kind === 'winpmem' ? 1 : requested;
+}
+
+/**
+ * The header of a live session says what it is: "SIMULATED live memory (image)" or "live memory
+ * (\\.\pmem)" as the file name, the DTB method as the driver's GET_INFO CR3 when discovery verified
+ * that hint, and the live notes as warnings.
+ */
+function liveSessionInfo(info: SessionInfo, ref: Exclude<SourceRef, { kind: 'file' }>, source: PhysicalSource): SessionInfo {
+  const simulated = ref.kind === 'simulated';
+  const fileName = simulated ? `SIMULATED live memory (${basename(ref.image)})` : `live memory (${ref.device})`;
+  const dtbMethod = info.kernel.dtbMethod === 'source-cr3' ? 'GET_INFO CR3, verified' : info.kernel.dtbMethod;
+  return { ...info, source: { ...info.source, fileName }, kernel: { ...info.kernel, dtbMethod }, warnings: [...info.warnings, ...liveNotes(source, simulated)] };
 }
 
 /** Header warnings for a live source: simulated or not, the acquisition mode notes, unreadable pages so far. */
