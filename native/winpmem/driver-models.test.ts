@@ -157,4 +157,16 @@ describe('reads', () => {
     src.close();
     expect(d2.writeEnableCount).toBe(0);
   });
+
+  it('a device that disappears mid-read costs the pages it no longer serves, named and counted, never an exception', () => {
+    const d = dev();
+    const src = WinPmemSource.open(d);
+    expect(src.read(0, 0x2000).absent).toEqual([]);
+    d.close(); // the driver went away (unloaded, handle invalidated)
+    const r = src.read(0x10000, 0x3000);
+    expect(r.absent).toEqual([expect.objectContaining({ start: 0x10000, length: 0x3000, reason: expect.stringMatching(/handle closed/) })]);
+    expect(r.data.every((b) => b === 0)).toBe(true);
+    expect(src.readFailures().pages).toBe(3);
+    src.close();
+  });
 });
