@@ -47,7 +47,7 @@ describe('live memory (simulated WinPmem device)', () => {
     await dialog.waitFor();
     const checks = dialog.getByRole('list', { name: 'Pre-flight checks' }).locator('li');
     await checks.first().waitFor({ timeout: 30_000 });
-    expect(await dialog.getByText('Simulated device').count()).toBe(1);
+    expect(await dialog.getByText('Simulated device', { exact: true }).count()).toBe(1);
     const lines = await checks.allInnerTexts();
     expect(lines.length).toBe(5);
     expect(lines.find((l) => l.includes('Physical memory'))).toMatch(/pass[\s\S]*MiB in \d+ runs \(GET_INFO\)/i);
