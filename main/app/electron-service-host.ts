@@ -39,8 +39,10 @@ export function electronServiceHost(opts: ElectronHostOptions = {}): ServiceHost
   // driver on Windows (MEMSCOPE_WINPMEM_DRIVER names winpmem_x64.sys to load; unloaded on every exit).
   const parts: LiveHostParts | null = opts.simulatedPmem
     ? simulatedLiveHost(opts.simulatedPmem, toolVersion())
-    : windows ? windowsLiveHost(process.env['MEMSCOPE_WINPMEM_DRIVER'] ?? null, toolVersion()) : null;
-  if (parts && !opts.simulatedPmem) guardRelease(parts.release, process, (w) => process.stderr.write(`memscope: ${w}\n`));
+    : windows
+      ? windowsLiveHost(process.env['MEMSCOPE_WINPMEM_DRIVER'] ?? null, toolVersion(), undefined,
+        (release) => guardRelease(release, process, (w) => process.stderr.write(`memscope: ${w}\n`)))
+      : null;
   const capabilities = (): Capabilities => ({
     host: 'electron',
     nativeDialogs: true,

@@ -35,6 +35,8 @@ export interface Target {
   /** What to call it. */
   readonly path: string;
   readonly simulated: boolean;
+  /** This run loaded the driver (and must unload it). */
+  readonly ownsDriver: boolean;
   /** Unload a driver we loaded (idempotent); returns warnings. */
   release(): string[];
 }
@@ -60,11 +62,11 @@ export function resolveTarget(image: string | undefined, flags: LiveFlags): Targ
   if (flags.live && image !== undefined) throw usageError(`give an image or --live, not both (got "${image}")`);
   if (!flags.live) {
     if (image === undefined) throw usageError("missing required argument 'image'");
-    return { ref: fileRef(image), path: image, simulated: false, release: () => [] };
+    return { ref: fileRef(image), path: image, simulated: false, ownsDriver: false, release: () => [] };
   }
   const { ref, driver, simulated } = liveRef(flags);
   for (const n of driver?.notes ?? []) process.stderr.write(`memscope: ${n}\n`);
-  return { ref, path: describeRef(ref), simulated, release: () => driver?.release() ?? [] };
+  return { ref, path: describeRef(ref), simulated, ownsDriver: driver?.owner === true, release: () => driver?.release() ?? [] };
 }
 
 /**
@@ -75,6 +77,7 @@ export function resolveTarget(image: string | undefined, flags: LiveFlags): Targ
 export function cliTarget(image: string | undefined, flags: LiveFlags, io: CliIo): string | SourceRef {
   const t = resolveTarget(image, flags);
   if (t.ref.kind === 'file') return t.path;
+  if (!t.ownsDriver) return t.ref; // nothing to unload (the driver was loaded before us, or simulated)
   let released = false;
   const release = (): void => {
     if (released) return;

@@ -50,16 +50,24 @@ export function simulatedLiveHost(image: string, version: string): LiveHostParts
 }
 
 /** The real driver on Windows: `driverPath` is loaded (private copy, service winpmem) at the first Start. */
-export function windowsLiveHost(driverPath: string | null, version: string, api: () => PreflightApi = loadPreflightApi): LiveHostParts {
+export function windowsLiveHost(driverPath: string | null, version: string, api: () => PreflightApi = loadPreflightApi, onDriverLoaded?: (release: () => string[]) => void): LiveHostParts {
   let driver: OwnedDriver | null = null;
   let memory: { bytes: number; runs: number } | null = null;
+  const release = (): string[] => {
+    const d = driver;
+    driver = null;
+    return d?.release() ?? [];
+  };
   const ref = (): SourceRef => ({ kind: 'winpmem', device: PMEM_DEVICE_PATH, mode: 'auto', physicalFallback: physicalFallbackAllowed(api()) });
   return {
     reason: 'Reads physical memory through the WinPmem driver; MemScope must run as administrator',
     liveRef: async () => {
       const a = api();
       if (!a.isElevated()) throw new MemScopeError('io', 'live analysis needs Windows and administrator rights (WinPmem driver): MemScope is not running as administrator');
-      if (driverPath && !driver) driver = acquireDriver(driverPath);
+      if (driverPath && !driver) {
+        driver = acquireDriver(driverPath);
+        onDriverLoaded?.(release); // the host hooks every way out of the process to it
+      }
       const r = ref();
       const probe = openLiveRef(r as Extract<SourceRef, { kind: 'winpmem' }>); // the driver answers: memory size and runs for the pre-flight panel
       const runs = probe.runs();
@@ -69,11 +77,7 @@ export function windowsLiveHost(driverPath: string | null, version: string, api:
     },
     livePreflight: async () => verdict(false, preflightChecks({ platform: process.platform, api: safeApi(api), driverPath, memory })),
     acquire: { tool: { name: 'MemScope', version }, driverSha256: () => (driverPath ? safeSha(driverPath) : null) },
-    release: () => {
-      const d = driver;
-      driver = null;
-      return d?.release() ?? [];
-    },
+    release,
   };
 }
 
