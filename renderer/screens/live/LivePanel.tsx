@@ -82,8 +82,13 @@ export function LivePanel() {
     if (!open || !api) return;
     setPf(null);
     setError(null);
-    void api.livePreflight({}).then((r) => (r.ok ? setPf(r.value) : setError(r.error.message)));
-  }, [open, api, session?.sessionId]);
+    void api.livePreflight({}).then((r) => {
+      if (r.ok) { setPf(r.value); return; }
+      // No live memory here at all (not Windows, the bridge): the one-line notice says why, as before.
+      if (r.error.code === 'unsupported') { hide(); void openLive(); return; }
+      setError(r.error.message);
+    });
+  }, [open, api, session?.sessionId, hide, openLive]);
   useEffect(() => { if (pf?.canStart) startRef.current?.focus(); }, [pf]);
   if (!open) return null;
   const live = session?.source.live === true;
