@@ -17,7 +17,8 @@ import { mainLoopRows } from './event-loop.js';
 import { benchImage, type BenchImage } from './images.js';
 import { benchBundledDir } from './profiles.js';
 import { guidAgeKey } from '../main/engine/profile/model.js';
-import type { AnalyzeResult, DiscoverResult, PsxviewStreamResult, ScanResult, TranslateResult } from './protocol.js';
+import type { AnalyzeResult, CopyResult, DiscoverResult, PsxviewStreamResult, ScanResult, TranslateResult } from './protocol.js';
+import { dirname, join } from 'node:path';
 import { makeRow, renderTable, type BenchReport, type BenchRow } from './report.js';
 import { measureSparseRss, SPARSE_SIZES_MIB } from './sparse-rss.js';
 import { rendererRows } from './renderer-rows.js';
@@ -46,6 +47,9 @@ export const TARGETS = {
   discoveryMs: 1000,
   firstPslistRowMs: 300,
   rssMiB: 300,
+  /** Issue 20: live memory (the simulated WinPmem device) and acquisition. */
+  livePsscanVsImage: 1.3,
+  acquireVsCopy: 0.8,
 } as const;
 
 const sizeLabel = (mib: number): string => (mib >= 1024 && mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`);
@@ -73,6 +77,9 @@ async function measureImage(img: BenchImage, label: string, o: BenchOptions, war
   const scanFw: ScanResult[] = [];
   const scanPsx: ScanResult[] = [];
   const discover: DiscoverResult[] = [];
+  const wLive: AnalyzeResult[] = [];
+  const copies: { plain: CopyResult; acquire: CopyResult }[] = [];
+  const scratch = join(dirname(path), `bench-copy-${process.pid}.raw`);
   for (let r = 0; r < o.runs; r++) {
     const cpu = process.cpuUsage();
     reads.push(sequentialReadBaseline(path).ms);
@@ -83,6 +90,11 @@ async function measureImage(img: BenchImage, label: string, o: BenchOptions, war
     scanFw.push(await runChild<ScanResult>({ task: 'scan', image: path, workers: 2, tags: PSSCAN_TAGS }));
     scanPsx.push(await runChild<ScanResult>({ task: 'scan', image: path, workers: 2, tags: PSXVIEW_TAGS }));
     discover.push(await runChild<DiscoverResult>({ task: 'discover', image: path, bundledDir, exhaustive: true }));
+    wLive.push(await runChild<AnalyzeResult>({ task: 'analyze', image: path, bundledDir, workers: 2, live: true }));
+    copies.push({
+      plain: await runChild<CopyResult>({ task: 'copy', image: path, out: scratch, acquire: false }),
+      acquire: await runChild<CopyResult>({ task: 'copy', image: path, out: scratch, acquire: true }),
+    });
     o.log(`${label}: run ${r + 1}/${o.runs}: read ${fmtMs(reads[r]!)}, psscan 2 workers ${fmtMs(w2[r]!.psscanMs!)} (again on the same pool ${fmtMs(w2[r]!.psscanAgainMs!)}), 1 worker ${fmtMs(w1[r]!.psscanMs!)}, discovery ${fmtMs(w2[r]!.discoveryMs)}, pool-tag scan ${fmtMs(scanFw[r]!.ms)} (psxview tags ${fmtMs(scanPsx[r]!.ms)}), exhaustive discovery ${fmtMs(discover[r]!.totalMs)}`);
   }
   const psx: PsxviewStreamResult[] = [];
@@ -119,6 +131,7 @@ async function measureImage(img: BenchImage, label: string, o: BenchOptions, war
     }
     for (const m of DISCOVERY_SCANS) if (!d.methodOk[`dtb:${m}`]) warnings.push(`${label}: exhaustive discovery: the ${m} scan validated no candidate`);
   }
+  for (const a of wLive) if (a.psscanRows !== wantPsscan) warnings.push(`${label}: live psscan (simulated WinPmem device) found ${a.psscanRows} processes, the truth says ${wantPsscan}`);
   const all = [...w2, ...w1];
   const ratios = w2.map((a, i) => a.psscanMs! / reads[i]!);
   const readRate = (img.fileBytes / 2 ** 30) / (median(reads) / 1000);
@@ -147,6 +160,16 @@ async function measureImage(img: BenchImage, label: string, o: BenchOptions, war
       id: 'pool-tag-scan-cpu-vs-read', image: label, label: '  bare pool-tag scan CPU time ÷ read CPU time', unit: '×',
       values: scanFw.map((s, i) => (s.userMs + s.systemMs) / readCpu[i]!),
       note: `what the scan costs the machine, less sensitive to a shared machine than wall time: scan user ${fmtMs(median(scanFw.map((s) => s.userMs)))} + system ${fmtMs(median(scanFw.map((s) => s.systemMs)))} (both workers and start-up); read ${fmtMs(median(readCpu))}; psxview tags ${fmtMs(median(scanPsx.map((s) => s.userMs + s.systemMs)))}`,
+    }),
+    makeRow({
+      id: 'live-psscan-vs-image', image: label, label: 'live psscan (simulated WinPmem device) ÷ image psscan', unit: '×',
+      values: wLive.map((a, i) => a.psscanMs! / w2[i]!.psscanMs!), target: { op: '<=', value: TARGETS.livePsscanVsImage },
+      note: `live ${fmtMs(median(wLive.map((a) => a.psscanMs!)))} vs image ${fmtMs(median(w2.map((a) => a.psscanMs!)))}, 2 workers each opening the device; DTB via ${wLive[0]!.dtbMethod}`,
+    }),
+    makeRow({
+      id: 'acquire-vs-copy', image: label, label: 'acquisition with SHA-256 ÷ plain copy (throughput)', unit: '×',
+      values: copies.map((c) => c.plain.ms / c.acquire.ms), target: { op: '>=', value: TARGETS.acquireVsCopy },
+      note: `acquire ${fmtMs(median(copies.map((c) => c.acquire.ms)))} (simulated device, hash, sidecar, fsync checkpoints) vs read + write ${fmtMs(median(copies.map((c) => c.plain.ms)))}, same bytes, same disk`,
     }),
     makeRow({ id: 'read-ms', image: label, label: 'plain sequential read of the file', unit: 'ms', values: reads, note: `${(img.fileBytes / 2 ** 20).toFixed(0)} MiB file, 8 MiB reads` }),
     makeRow({ id: 'psscan-ms', image: label, label: 'psscan wall time (2 workers)', unit: 'ms', values: w2.map((a) => a.psscanMs!) }),

@@ -16,7 +16,7 @@ import { buildImage } from '../main/engine/sample/image.js';
 import { PAGE_SIZE } from '../main/engine/sample/physmem.js';
 import { resolveSampleProfile } from '../main/engine/sample/profile-source.js';
 import type { GroundTruth } from '../main/engine/sample/truth.js';
-import { memoryFromPages, writeImage } from '../main/engine/sample/writers/index.js';
+import { memoryFromPages, writeImage } from '../main/engine/acquire/writers/index.js';
 import { repoRoot } from './paths.js';
 
 /** Bump when the fill changes: cached images then rebuild. */

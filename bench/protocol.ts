@@ -1,7 +1,9 @@
 /** What bench.ts asks a child runner (runner.ts) to measure, and what comes back. */
 
 export type ChildTask =
-  | { readonly task: 'analyze'; readonly image: string; readonly bundledDir: string | null; /** psscan workers; null = skip psscan */ readonly workers: number | null }
+  | { readonly task: 'analyze'; readonly image: string; readonly bundledDir: string | null; /** psscan workers; null = skip psscan */ readonly workers: number | null; /** through the simulated WinPmem device serving the image */ readonly live?: boolean }
+  /** Copy every run of the image to `out`: plainly (read + write), or as `memscope acquire` (simulated device, SHA-256, sidecar). */
+  | { readonly task: 'copy'; readonly image: string; readonly out: string; readonly acquire: boolean }
   | { readonly task: 'discover'; readonly image: string; readonly bundledDir: string | null; /** every method validated (false: as the CLI runs it) */ readonly exhaustive: boolean }
   | { readonly task: 'scan'; readonly image: string; readonly workers: number; readonly tags: readonly string[] }
   | { readonly task: 'translate'; readonly image: string; readonly dtb: string; readonly addresses: number }
@@ -83,4 +85,11 @@ export interface ScanResult {
   /** CPU time of the process during the scan (every thread: workers included), user and kernel. */
   readonly userMs: number;
   readonly systemMs: number;
+}
+
+/** A copy of the image's runs to a file: a plain read + write loop, or the acquisition pipeline. */
+export interface CopyResult {
+  readonly task: 'copy';
+  readonly ms: number;
+  readonly bytes: number;
 }

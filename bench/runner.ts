@@ -19,7 +19,10 @@ import type { ProfileProviders } from '../main/engine/windows/discovery/profile-
 import { defaultProfileProviders } from '../main/engine/windows/discovery/providers.js';
 import { poolTagScan, scanPhysical } from '../main/engine/scan/index.js';
 import { measureTranslation } from './translate-rate.js';
-import type { AnalyzeResult, ChildTask, DiscoverResult, PsxviewStreamResult, ScanResult } from './protocol.js';
+import type { AnalyzeResult, ChildTask, CopyResult, DiscoverResult, PsxviewStreamResult, ScanResult } from './protocol.js';
+import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { acquireInWorker } from '../main/engine/acquire/index.js';
+import { openSource } from '../main/engine/sources/detect.js';
 
 const RESULT_PREFIX = 'BENCH-RESULT '; // child.ts looks for it
 
@@ -37,12 +40,13 @@ function store(bundledDir: string | null): ProfileProviders {
   return bundledDir ? { ...cli, bundled: defaultProfileProviders({ bundledDir }).bundled } : cli;
 }
 
-async function analyze(image: string, bundledDir: string | null, workers: number | null): Promise<AnalyzeResult> {
+async function analyze(image: string, bundledDir: string | null, workers: number | null, live = false): Promise<AnalyzeResult> {
   // As `memscope psscan|psxview` open it: the analysis session (one ScanPool per open image, its
   // workers started at open so their start-up overlaps discovery; the discovery and first-row
   // timings below therefore include that contention).
   const tOpen = performance.now();
-  const session = await openSession(image, { store: store(bundledDir), ...(workers !== null ? { workers, warmScan: true } : {}) });
+  if (live) await import('../native/winpmem/live-ref.js'); // registers the simulated device's opener (workers import it too)
+  const session = await openSession(live ? { kind: 'simulated', image } : image, { store: store(bundledDir), ...(workers !== null ? { workers, warmScan: true } : {}) });
   try {
     const { kernel, report } = session;
     const tKernel = performance.now();
@@ -159,12 +163,58 @@ async function scanOnly(image: string, workers: number, tags: readonly string[])
   return { task: 'scan', tags, ms, firstEventMs: first ?? NaN, hits, userMs: used.user / 1000, systemMs: used.system / 1000 };
 }
 
+/**
+ * The image's runs to `out` (removed afterwards): a plain loop of 8 MiB reads and positioned writes
+ * (the baseline), or the acquisition pipeline on the simulated device (device reads, SHA-256 in the
+ * stream, sidecar, checkpoints with fsync) in its worker thread.
+ */
+async function copyRuns(image: string, out: string, acquire: boolean): Promise<CopyResult> {
+  rmSync(out, { force: true });
+  rmSync(`${out}.json`, { force: true });
+  const t = performance.now();
+  let bytes = 0;
+  try {
+    if (acquire) {
+      await import('../native/winpmem/live-ref.js');
+      const s = await acquireInWorker({ ref: { kind: 'simulated', image }, out, format: 'raw', tool: { name: 'MemScope bench', version: 'bench' } });
+      bytes = s.fileSize;
+    } else {
+      const src = openSource(image);
+      const fd = openSync(out, 'wx');
+      const buf = new Uint8Array(8 * 1024 * 1024);
+      try {
+        for (const r of src.runs()) {
+          for (let a = r.start; a < r.start + r.length;) {
+            const n = Math.min(buf.length, r.start + r.length - a);
+            const part = buf.subarray(0, n);
+            if (src.readInto) src.readInto(a, part); else part.set(src.read(a, n).data);
+            for (let off = 0; off < n;) off += writeSync(fd, part, off, n - off, a + off);
+            a += n;
+            bytes += n;
+          }
+        }
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+        src.close();
+      }
+    }
+    return { task: 'copy', ms: performance.now() - t, bytes };
+  } finally {
+    rmSync(out, { force: true });
+    rmSync(`${out}.json`, { force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as ChildTask;
   let result: unknown;
   switch (task.task) {
     case 'analyze':
-      result = await analyze(task.image, task.bundledDir, task.workers);
+      result = await analyze(task.image, task.bundledDir, task.workers, task.live === true);
+      break;
+    case 'copy':
+      result = await copyRuns(task.image, task.out, task.acquire);
       break;
     case 'discover':
       result = await discover(task.image, task.bundledDir, task.exhaustive);

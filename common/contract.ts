@@ -238,6 +238,42 @@ export const ExportResult = z.discriminatedUnion('kind', [
 export type ExportResult = z.infer<typeof ExportResult>;
 
 // ---------------------------------------------------------------------------------------------
+// Live memory: pre-flight and acquisition (issue 20)
+
+/** One pre-flight line: pass / fail / warn / info, with what was found and what it means. */
+export const PreflightCheck = z.object({
+  id: z.enum(['elevated', 'driver', 'windows', 'vbs', 'memory']),
+  status: z.enum(['pass', 'fail', 'warn', 'info']),
+  label: z.string(),
+  detail: z.string(),
+});
+export type PreflightCheck = z.infer<typeof PreflightCheck>;
+
+export const LivePreflight = z.object({
+  /** The simulated WinPmem device serves an image (MEMSCOPE_SIMULATED_PMEM; never in a packaged build). */
+  simulated: z.boolean(),
+  checks: z.array(PreflightCheck),
+  /** No check failed: Start may load the driver. */
+  canStart: z.boolean(),
+});
+export type LivePreflight = z.infer<typeof LivePreflight>;
+
+/** An acquisition's state (polled): progress while running, then the SHA-256 and sidecar, or why it stopped. */
+export const AcquireState = z.object({
+  state: z.enum(['running', 'complete', 'partial', 'failed']),
+  out: z.string(),
+  bytesDone: z.number(),
+  bytesTotal: z.number(),
+  mbPerSecond: z.number(),
+  secondsLeft: z.number().nullable(),
+  unreadablePages: z.number(),
+  sha256: z.string().nullable(),
+  sidecar: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type AcquireState = z.infer<typeof AcquireState>;
+
+// ---------------------------------------------------------------------------------------------
 // Requests
 
 const Empty = z.object({}).strict();
@@ -281,6 +317,17 @@ export const requests = {
     }).strict(),
     result: ExportResult,
   },
+  // ── live memory (issue 20) ──
+  /** The pre-flight lines before Start (elevated, driver file, Windows build, VBS / memory integrity). */
+  livePreflight: { args: Empty, result: LivePreflight },
+  /** Write the live session's memory to `out` (raw or ELF) with SHA-256 and a `out.json` sidecar; poll acquireStatus. */
+  acquireStart: {
+    args: z.object({ sessionId: Id, out: z.string().min(1).max(4096), format: z.enum(['raw', 'elf']) }).strict(),
+    result: z.object({ acquireId: Id }),
+  },
+  acquireStatus: { args: z.object({ acquireId: Id }).strict(), result: AcquireState },
+  /** Stop an acquisition: the partial file and its sidecar are kept (resumable from the CLI). */
+  acquireCancel: { args: z.object({ acquireId: Id }).strict(), result: Empty },
 } as const;
 
 export type Method = keyof typeof requests;

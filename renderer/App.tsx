@@ -9,6 +9,7 @@ import { ScanStatus } from './components/ScanStatus.js';
 import { SessionBar } from './components/SessionBar.js';
 import { Toolbar, useExport } from './components/Toolbar.js';
 import { ProcessesScreen } from './screens/ProcessesScreen.js';
+import { LivePanel } from './screens/live/LivePanel.js';
 import { SourcePicker } from './screens/SourcePicker.js';
 import { useProcessTable } from './screens/processes/use-process-table.js';
 import { useApp, useAppStore } from './store/context.js';
@@ -57,6 +58,7 @@ export function App() {
         {session ? <ProcessesScreen model={model} /> : <SourcePicker />}
       </main>
       <ScanStatus />
+      <LivePanel />
     </div>
   );
 }

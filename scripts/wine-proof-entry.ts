@@ -7,6 +7,8 @@
  * 3. loadDriver with a path that is not a driver → a clear usage error before any SCM call;
  * 4. QueryServiceConfigW through koffi reads back the binary path of a service we register, and
  *    loadDriver refuses that service (another driver's binary) without starting or deleting it.
+ * 5. the pre-flight calls (native/winpmem/preflight.ts): IsUserAnAdmin, RtlGetVersion, RegGetValueW
+ *    on the DeviceGuard keys, and the pre-flight lines built from them.
  * Prints one `RESULT <name> <ok|FAIL> <detail>` line per check.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,8 +17,9 @@ import {
   SERVICE_KERNEL_DRIVER, SERVICE_QUERY_CONFIG,
 } from '../native/winpmem/driver.js';
 import { openLiveWinPmem } from '../native/winpmem/index.js';
+import { loadPreflightApi, preflightChecks } from '../native/winpmem/preflight.js';
 import { PMEM_IOCTLS } from '../native/winpmem/protocol.js';
-import { Win32PmemDevice } from '../native/winpmem/win32-device.js';
+import { pinReaderThread, Win32PmemDevice } from '../native/winpmem/win32-device.js';
 
 const results: boolean[] = [];
 const report = (name: string, ok: boolean, detail: string) => {
@@ -108,6 +111,30 @@ try {
     }
   }
   api.CloseServiceHandle(scm);
+}
+
+// 4b. the reader thread is pinned to one CPU (2.0.1 PTE mode needs it)
+try {
+  const previous = pinReaderThread(0);
+  report('pin-thread', previous !== 0n, `SetThreadAffinityMask(GetCurrentThread(), 1) → previous mask 0x${previous.toString(16)}`);
+} catch (e) {
+  report('pin-thread', false, msg(e));
+}
+
+// 5. pre-flight: the koffi declarations run and answer plausibly (Wine reports its own "Windows 10")
+try {
+  const pf = loadPreflightApi();
+  const elevated = pf.isElevated();
+  report('preflight-elevated', typeof elevated === 'boolean', `IsUserAnAdmin → ${elevated}`);
+  const v = pf.windowsVersion();
+  report('preflight-version', v.major >= 6 && v.build > 0, `RtlGetVersion → ${v.major}.${v.minor}.${v.build}`);
+  const vbs = pf.hklmDword('SYSTEM\\CurrentControlSet\\Control\\DeviceGuard', 'EnableVirtualizationBasedSecurity');
+  const missing = pf.hklmDword('SYSTEM\\MemScopeProof\\NoSuchKey', 'Nope');
+  report('preflight-registry', (vbs === null || typeof vbs === 'number') && missing === null, `DeviceGuard VBS → ${vbs}, absent key → ${missing}`);
+  const lines = preflightChecks({ platform: process.platform, api: pf, driverPath: null });
+  report('preflight-lines', lines.some((l) => l.id === 'windows' && /Windows \d+\.\d+ build \d+/.test(l.detail)) && lines.some((l) => l.id === 'driver' && l.status === 'fail'), lines.map((l) => `${l.id}:${l.status}`).join(' '));
+} catch (e) {
+  report('preflight', false, msg(e));
 }
 
 console.log(`SUMMARY ${results.filter(Boolean).length}/${results.length} ok`);

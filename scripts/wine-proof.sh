@@ -4,7 +4,8 @@
 #   needs: Debian wine64 (apt-get install -y wine64), network for `npm pack`.
 # What it checks (scripts/wine-proof-entry.ts): CreateFileW on \\.\pmem → "driver not loaded";
 # SetFilePointerEx + ReadFile + DeviceIoControl marshal correctly on a plain file; loadDriver errors;
-# QueryServiceConfigW reads a service's binary back and loadDriver refuses one registered for another driver.
+# QueryServiceConfigW reads a service's binary back and loadDriver refuses one registered for another driver;
+# the pre-flight calls (IsUserAnAdmin, RtlGetVersion, RegGetValueW on the DeviceGuard keys) answer.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="${WINE_PROOF_DIR:-$(mktemp -d /tmp/memscope-wine-proof.XXXXXX)}"

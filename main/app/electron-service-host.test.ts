@@ -17,9 +17,10 @@ describe('Electron service host', () => {
   it('on Windows: live is WinPmem; a failure to open it says what is needed and what Windows said', async () => {
     const host = electronServiceHost({ platform: 'win32' });
     expect(host.capabilities().live.available).toBe(true);
-    expect(host.openLive).toBeTypeOf('function');
+    expect(host.liveRef).toBeTypeOf('function'); // the session and its scan workers open the device themselves
+    expect(host.livePreflight).toBeTypeOf('function');
     if (process.platform === 'win32') return; // a real Windows machine may well open it
-    const err = await host.openLive!().catch((e: unknown) => e);
+    const err = await host.liveRef!().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ContractError);
     expect(err).toMatchObject({ code: 'unsupported', message: expect.stringContaining(LIVE_UNSUPPORTED) });
   });

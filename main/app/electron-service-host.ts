@@ -7,6 +7,12 @@
  */
 import { ContractError, type Capabilities } from '../../common/contract.js';
 import type { ServiceHost } from '../service/types.js';
+import { toolVersion } from '../engine/util/tool-version.js';
+import { simulatedLiveHost, windowsLiveHost, type LiveHostParts } from '../../native/winpmem/live-host.js';
+import { guardRelease } from './live-driver.js';
+
+/** How main hands the host MEMSCOPE_SIMULATED_PMEM (only when the app is not packaged: main checks app.isPackaged). */
+export const SIMULATED_PMEM_FLAG = '--simulated-pmem';
 
 /** How main hands the host an image named on the command line. */
 export const INITIAL_IMAGE_FLAG = '--initial-image';
@@ -22,28 +28,36 @@ export interface ElectronHostOptions {
   readonly platform?: NodeJS.Platform;
   /** An image named on the command line (`electron . image.raw`), opened by the renderer at start. */
   readonly initialImage?: string | null;
+  /** The simulated WinPmem device's image (never set in a packaged build). */
+  readonly simulatedPmem?: string | null;
 }
 
 export function electronServiceHost(opts: ElectronHostOptions = {}): ServiceHost {
   const platform = opts.platform ?? process.platform;
   const windows = platform === 'win32';
+  // Live memory: the simulated device when main passed one (development and tests), else the real
+  // driver on Windows (MEMSCOPE_WINPMEM_DRIVER names winpmem_x64.sys to load; unloaded on every exit).
+  const parts: LiveHostParts | null = opts.simulatedPmem
+    ? simulatedLiveHost(opts.simulatedPmem, toolVersion())
+    : windows
+      ? windowsLiveHost(process.env['MEMSCOPE_WINPMEM_DRIVER'] ?? null, toolVersion(), undefined,
+        (release) => guardRelease(release, process, (w) => process.stderr.write(`memscope: ${w}\n`)))
+      : null;
   const capabilities = (): Capabilities => ({
     host: 'electron',
     nativeDialogs: true,
-    live: windows
-      ? { available: true, reason: 'Reads physical memory through the WinPmem driver; MemScope must run as administrator' }
-      : { available: false, reason: LIVE_UNSUPPORTED },
+    live: parts ? { available: true, reason: parts.reason } : { available: false, reason: LIVE_UNSUPPORTED },
     initialImage: opts.initialImage ?? null,
     sampleImage: null,
   });
-  if (!windows) return { capabilities };
+  if (!parts) return { capabilities };
   return {
     capabilities,
-    openLive: async () => {
-      const { openLiveWinPmem } = await import('../../native/winpmem/index.js'); // koffi loads on Windows only
-      const driverPath = process.env['MEMSCOPE_WINPMEM_DRIVER'];
+    livePreflight: () => parts.livePreflight(),
+    acquire: parts.acquire,
+    liveRef: async () => {
       try {
-        return openLiveWinPmem(driverPath ? { driverPath } : {});
+        return await parts.liveRef();
       } catch (e) {
         // not administrator, no driver loaded, no \\.\pmem: the one sentence, with what Windows said
         throw new ContractError('unsupported', `${LIVE_UNSUPPORTED}: ${e instanceof Error ? e.message : String(e)}`);

@@ -6,7 +6,7 @@
 import { constants, setPriority } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createContractService } from '../service/service.js';
-import { electronServiceHost, INITIAL_IMAGE_FLAG } from './electron-service-host.js';
+import { electronServiceHost, INITIAL_IMAGE_FLAG, SIMULATED_PMEM_FLAG } from './electron-service-host.js';
 import { runEngineHost } from './engine-host-loop.js';
 
 const port = process.parentPort;
@@ -22,8 +22,9 @@ try {
 } catch {
   // not permitted here: run at normal priority
 }
-const { values } = parseArgs({ args: process.argv.slice(2), options: { [INITIAL_IMAGE_FLAG.slice(2)]: { type: 'string' } }, strict: false });
+const { values } = parseArgs({ args: process.argv.slice(2), options: { [INITIAL_IMAGE_FLAG.slice(2)]: { type: 'string' }, [SIMULATED_PMEM_FLAG.slice(2)]: { type: 'string' } }, strict: false });
 const initial = values[INITIAL_IMAGE_FLAG.slice(2)];
-const host = electronServiceHost({ initialImage: typeof initial === 'string' ? initial : null });
+const simulated = values[SIMULATED_PMEM_FLAG.slice(2)];
+const host = electronServiceHost({ initialImage: typeof initial === 'string' ? initial : null, simulatedPmem: typeof simulated === 'string' ? simulated : null });
 // exit on the next turn so the `disposed` message is flushed first
 runEngineHost(port, createContractService(host), () => setImmediate(() => process.exit(0)));

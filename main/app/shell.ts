@@ -6,7 +6,7 @@
  */
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, utilityProcess } from 'electron';
 import { EVENT_CHANNEL } from '../../common/contract.js';
-import { INITIAL_IMAGE_FLAG } from './electron-service-host.js';
+import { INITIAL_IMAGE_FLAG, SIMULATED_PMEM_FLAG } from './electron-service-host.js';
 import { EngineClient } from './engine-client.js';
 import { registerIpc } from './ipc.js';
 import { APP_INDEX_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, rendererProtocolHandler } from './renderer-protocol.js';
@@ -37,8 +37,11 @@ export function registerAppScheme(): void {
 
 export function startEngine(engineHostModule: string, initialImage: string | null = null): EngineClient {
   const args = initialImage ? [INITIAL_IMAGE_FLAG, initialImage] : [];
+  // MEMSCOPE_SIMULATED_PMEM (the simulated WinPmem device) only in development: a packaged build ignores it.
+  const sim = app.isPackaged ? undefined : process.env['MEMSCOPE_SIMULATED_PMEM'];
+  const always = sim ? [SIMULATED_PMEM_FLAG, sim] : [];
   // A restarted host (after a crash) starts empty: the image named at launch was opened by the first.
-  return new EngineClient((restart) => utilityProcess.fork(engineHostModule, restart === 0 ? args : [], { serviceName: 'MemScope engine', stdio: 'inherit' }));
+  return new EngineClient((restart) => utilityProcess.fork(engineHostModule, [...(restart === 0 ? args : []), ...always], { serviceName: 'MemScope engine', stdio: 'inherit' }));
 }
 
 /** Start the app; null when another instance already runs (it gets focused instead). */

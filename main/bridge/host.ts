@@ -4,13 +4,17 @@ import type { ServiceHost } from '../service/types.js';
 
 export const BRIDGE_LIVE_REASON = 'Live memory needs MemScope running on Windows as administrator (WinPmem driver)';
 
-export function bridgeHost(opts: { initialImage: string | null; sampleImage: string | null }): ServiceHost {
+/** Live memory in the bridge: only the simulated WinPmem device (`memscope serve` with MEMSCOPE_SIMULATED_PMEM). */
+export type BridgeLive = Required<Pick<ServiceHost, 'liveRef' | 'livePreflight' | 'acquire'>> & { readonly reason: string };
+
+export function bridgeHost(opts: { initialImage: string | null; sampleImage: string | null; live?: BridgeLive }): ServiceHost {
   const caps: Capabilities = {
     host: 'bridge',
     nativeDialogs: false,
-    live: { available: false, reason: BRIDGE_LIVE_REASON },
+    live: opts.live ? { available: true, reason: opts.live.reason } : { available: false, reason: BRIDGE_LIVE_REASON },
     initialImage: opts.initialImage,
     sampleImage: opts.sampleImage,
   };
-  return { capabilities: () => caps };
+  if (!opts.live) return { capabilities: () => caps };
+  return { capabilities: () => caps, liveRef: opts.live.liveRef, livePreflight: opts.live.livePreflight, acquire: opts.live.acquire };
 }

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSample, type GroundTruth } from '../engine/sample/index.js';
-import { makeTempDir, removeTempDir } from '../engine/sample/writers/testing.js';
+import { makeTempDir, removeTempDir } from '../engine/acquire/writers/testing.js';
 import { openSource } from '../engine/sources/detect.js';
 import { FuzzChild, FuzzFailures, Prng } from '../engine/util/testing/fuzz.js';
 import { corruptionTargets, randomCorruption } from '../engine/windows/discovery/testing/corrupt-sample.js';

@@ -20,7 +20,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   export: [],
   windows: ['sources', 'translate', 'profile', 'scan'],
   plugins: ['sources', 'translate', 'profile', 'scan', 'windows'],
-  sample: ['profile'], // independent of windows/: it is what the engine is cross-checked against
+  sample: ['profile', 'acquire'], // independent of windows/: it is what the engine is cross-checked against (acquire/writers: the shared image writers)
+  acquire: ['sources', 'scan'], // streaming writers + acquisition (scan/: the worker spawner)
   session: ['sources', 'translate', 'profile', 'scan', 'windows', 'plugins', 'export'],
   util: [],
 };

@@ -83,6 +83,11 @@ describe('contract service', () => {
       cancelOpen: [{}, { openId: 3 }, { openId: 'a b' }, { openId: 'x', more: 1 }],
       exportTable: [{}, { sessionId: 'abc', table: 'psxview', format: 'xml', keys: null }, { sessionId: 'abc', table: 'modules', format: 'csv', keys: null },
         { sessionId: 'abc', table: 'psxview', format: 'csv' }, { sessionId: 'abc', table: 'psxview', format: 'csv', keys: [1] }],
+      // live memory (issue 20)
+      livePreflight: [null, { driver: 'x.sys' }],
+      acquireStart: [{}, { sessionId: 'abc', out: '', format: 'raw' }, { sessionId: 'abc', out: '/x', format: 'dmp' }, { sessionId: 'abc', out: 'a'.repeat(5000), format: 'raw' }, { sessionId: '../x', out: '/x', format: 'raw' }],
+      acquireStatus: [{}, { acquireId: 'a b' }],
+      acquireCancel: [{}, { acquireId: 7 }],
     };
     expect(Object.keys(malformed).sort()).toEqual([...METHODS].sort());
     for (const [method, cases] of Object.entries(malformed)) {

@@ -22,6 +22,7 @@ import type { PhysicalSource } from '../engine/sources/physical-source.js';
 import { exportCapped } from './export.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './limits.js';
 import type { ContractService, ServiceConnection, ServiceHost } from './types.js';
+import { liveHandlers } from './live.js';
 
 export interface ServiceOptions {
   /** Options for every session opened (tests: workers, a profile store). */
@@ -151,7 +152,9 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
     }
   };
 
+  const { stopAll: stopAcquisitions, ...live } = liveHandlers(host, sessionOf);
   const handlers: Handlers = {
+    ...live,
     capabilities: async () => host.capabilities(),
     pickImage: async () => {
       if (!host.pickImage) throw new ContractError('unsupported', 'this host has no file dialog: type the path of the image to open');
@@ -168,6 +171,8 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
       return {};
     },
     openLive: async () => {
+      const ref = host.liveRef;
+      if (ref) return adopt(async () => openSession(await ref(), { warmScan: true, ...options.session })); // workers open the device themselves
       const open = host.openLive;
       if (!open) throw new ContractError('unsupported', host.capabilities().live.reason);
       return adopt(async () => {
@@ -302,6 +307,7 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
     async dispose() {
       disposed = true;
       for (const o of owners) o.closed = true;
+      stopAcquisitions();
       for (const r of runs.values()) r.controller.abort();
       for (const c of opens.values()) c.abort();
       const all = [...sessions.keys()];

@@ -37,9 +37,22 @@ export interface AbsentWithReason extends AbsentRange {
   readonly reason: string;
 }
 
+/** 'auto': PTE first, PHYSICAL if the driver refuses PTE. IOSPACE is never used for general reads. */
+export type ModeRequest = 'auto' | 'pte' | 'physical';
+
 export interface WinPmemOptions {
-  /** Acquisition mode; default 'physical' (the driver's own default, the safest on Hyper-V). */
-  readonly mode?: PmemMode;
+  /**
+   * Acquisition mode; default 'auto' = PTE (what WinPmem's own tools, go-winpmem and Velociraptor
+   * send), falling back to PHYSICAL. Never IOSPACE: MmMapIoSpace on RAM bugchecks (0x1A/0x1233,
+   * read.c:146-167).
+   */
+  readonly mode?: ModeRequest;
+  /**
+   * Allow the PHYSICAL fallback (default true). Pass false when virtualization-based security /
+   * memory integrity is on: the signed 2.0.1 driver copies PHYSICAL pages without SEH and bugchecks
+   * on a page the hypervisor withholds (WinPmem #9, #13).
+   */
+  readonly physicalFallback?: boolean;
   /** IOCTL table: driver 2.x (default) or PMEM_IOCTLS_LEGACY for 1.x drivers. */
   readonly ioctls?: PmemIoctls;
   /** Largest single device read (bytes, a multiple of 4 KiB); default 1 MiB. */
@@ -52,6 +65,53 @@ export const HOLE_REASON = 'not in any physical memory run the driver reported';
 const WRITE_CODES = new Set([PMEM_IOCTLS.writeEnable, PMEM_IOCTLS_LEGACY.writeEnable]);
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+/** The Win32 error a device failure carries (Win32Error, SimulatedDeviceError), if any. */
+const win32Code = (e: unknown): number | undefined => {
+  const c = (e as { win32Error?: unknown } | null)?.win32Error;
+  return typeof c === 'number' ? c : undefined;
+};
+const ERROR_ACCESS_DENIED = 5;
+const ERROR_BAD_LENGTH = 24;
+
+/** How many failed pages keep their reason (the count is always exact). */
+const MAX_FAILURE_SAMPLES = 1000;
+
+/** Pages the device could not read, so far (a live session reports them; never fatal). */
+export interface ReadFailures {
+  readonly pages: number;
+  /** The first failures with the device's reason (at most MAX_FAILURE_SAMPLES, merged by cause). */
+  readonly samples: readonly AbsentWithReason[];
+}
+
+/**
+ * Set the acquisition mode: PTE first, PHYSICAL as the fallback. ACCESS_DENIED is not "run as
+ * administrator" here (the device is already open): a HEAD driver refuses any SET_MODE after the
+ * first until it is reloaded (winpmem.c:338-343), so we read on in the mode already set.
+ * Returns the mode in force (null: set by someone else, unknown) and what to tell the user.
+ */
+function setMode(device: PmemDevice, ioctls: PmemIoctls, request: ModeRequest, physicalFallback: boolean): { mode: PmemMode | null; notes: string[] } {
+  const tries: PmemMode[] = request === 'auto' ? (physicalFallback ? ['pte', 'physical'] : ['pte']) : [request];
+  const notes: string[] = [];
+  for (let i = 0; i < tries.length; i++) {
+    const m = tries[i]!;
+    try {
+      device.ioctl(ioctls.setMode, encodeMode(m), 0);
+      return { mode: m, notes };
+    } catch (e) {
+      if (win32Code(e) === ERROR_ACCESS_DENIED) {
+        notes.push(`${device.name}: the driver kept the acquisition mode it already had (SET_MODE ${m} refused: a WinPmem 4.x driver allows the mode to be set once per load); reading in that mode`);
+        return { mode: null, notes };
+      }
+      if (i + 1 < tries.length) {
+        notes.push(`${device.name}: ${m} mode refused (${message(e)}); using ${tries[i + 1]} mode`);
+        continue;
+      }
+      const why = request === 'auto' && !physicalFallback ? ' (physical fallback disabled: memory integrity / VBS is on)' : '';
+      throw new MemScopeError('io', `${device.name}: the driver refused acquisition mode "${m}"${why}: ${message(e)}`, { cause: e });
+    }
+  }
+  throw new MemScopeError('usage', `${device.name}: no acquisition mode to try`);
+}
 
 /** SourceHints from a GET_INFO reply: zero means "the driver did not set it" (see protocol.ts). */
 export function hintsFromInfo(info: PmemInfo): SourceHints {
@@ -63,7 +123,7 @@ export function hintsFromInfo(info: PmemInfo): SourceHints {
     psActiveProcessHead: nz(info.psActiveProcessHead),
     psLoadedModuleList: nz(info.psLoadedModuleList),
     kdDebuggerDataBlock: nz(info.kdbg),
-    // NtBuildNumber's high nibble flags a free (0xF) or checked (0xC) build; the build is the low 16 bits.
+    // The driver reads NtBuildNumber through a PUSHORT (winpmem.c:318): only the low 16 bits arrive.
     buildNumber: info.ntBuildNumber === 0n ? undefined : Number(info.ntBuildNumber & 0xffffn),
     numberOfProcessors: cpus > 0 ? cpus : undefined,
   };
@@ -78,17 +138,27 @@ export class WinPmemSource implements PhysicalSource {
   readonly hints: SourceHints;
   /** The decoded GET_INFO reply (NtBuildNumberAddr, KPCRs … beyond what SourceHints carries). */
   readonly info: PmemInfo;
-  readonly mode: PmemMode;
+  /** The acquisition mode in force; null when the driver kept a mode set before us (unknown). */
+  readonly mode: PmemMode | null;
+  /** What the user should know about this source (mode fallback, invisible gaps). */
+  readonly notes: readonly string[];
   private readonly device: PmemDevice;
   private readonly runList: readonly PhysicalRun[];
   private readonly chunk: number;
   private closed = false;
+  /** Page numbers whose device read failed (distinct: a page re-read later is counted once). */
+  private readonly failedPages = new Set<number>();
+  private readonly failureSamples: AbsentWithReason[] = [];
 
-  private constructor(device: PmemDevice, info: PmemInfo, mode: PmemMode, chunk: number) {
+  private constructor(device: PmemDevice, info: PmemInfo, mode: PmemMode | null, notes: string[], chunk: number) {
     this.device = device;
     this.name = device.name;
     this.info = info;
     this.mode = mode;
+    if (mode === 'physical') {
+      notes.push(`${device.name}: physical mode: the signed WinPmem 2.0.1 driver returns zeros for pages it cannot map, so unreadable pages cannot be counted`);
+    }
+    this.notes = notes;
     this.chunk = chunk;
     this.runList = info.runs;
     const last = info.runs[info.runs.length - 1];
@@ -101,7 +171,7 @@ export class WinPmemSource implements PhysicalSource {
    * is closed and a MemScopeError names the device and the step.
    */
   static open(device: PmemDevice, opts: WinPmemOptions = {}): WinPmemSource {
-    const mode = opts.mode ?? 'physical';
+    const request: string = opts.mode ?? 'auto';
     const ioctls = opts.ioctls ?? PMEM_IOCTLS;
     const chunk = opts.chunkSize ?? DEFAULT_CHUNK;
     try {
@@ -111,20 +181,22 @@ export class WinPmemSource implements PhysicalSource {
       if (WRITE_CODES.has(ioctls.setMode) || WRITE_CODES.has(ioctls.getInfo)) {
         throw new MemScopeError('usage', `${device.name}: refusing an IOCTL table that maps a read operation to WRITE_ENABLE`);
       }
-      try {
-        device.ioctl(ioctls.setMode, encodeMode(mode), 0);
-      } catch (e) {
-        throw new MemScopeError('io', `${device.name}: the driver refused acquisition mode "${mode}": ${message(e)}`, { cause: e });
+      if (request !== 'auto' && request !== 'pte' && request !== 'physical') {
+        throw new MemScopeError('usage', `${device.name}: acquisition mode "${request}" is not used: only pte or physical (iospace mapping of RAM bugchecks the machine)`);
       }
+      const { mode, notes } = setMode(device, ioctls, request, opts.physicalFallback ?? true);
       let reply: Uint8Array;
       try {
         reply = device.ioctl(ioctls.getInfo, new Uint8Array(0), INFO_BUFFER_SIZE);
       } catch (e) {
+        if (win32Code(e) === ERROR_BAD_LENGTH) {
+          throw new MemScopeError('io', `${device.name}: GET_INFO failed: ${message(e)} — this machine has more physical memory runs than the driver can report (Hyper-V dynamic memory?)`, { cause: e });
+        }
         throw new MemScopeError('io', `${device.name}: GET_INFO failed: ${message(e)}`, { cause: e });
       }
       const info = decodeInfo(reply);
       if (info.runs.length === 0) throw new MemScopeError('format', `${device.name}: GET_INFO reports no physical memory runs (NumberOfRuns 0)`);
-      return new WinPmemSource(device, info, mode, chunk);
+      return new WinPmemSource(device, info, mode, notes, chunk);
     } catch (e) {
       device.close();
       if (e instanceof MemScopeError) throw e;
@@ -185,7 +257,13 @@ export class WinPmemSource implements PhysicalSource {
             this.readExact(p, pageEnd, base, data);
           } catch (e) {
             data.fill(0, p - base, pageEnd - base);
-            addAbsent(absent, p, pageEnd - p, `device read failed at ${hex(p)}: ${message(e)}`);
+            const reason = `device read failed at ${hex(p)}: ${message(e)}`;
+            addAbsent(absent, p, pageEnd - p, reason);
+            const page = Math.floor(p / PAGE);
+            if (!this.failedPages.has(page)) {
+              this.failedPages.add(page);
+              if (this.failureSamples.length < MAX_FAILURE_SAMPLES) addAbsent(this.failureSamples, p, pageEnd - p, reason);
+            }
           }
           p = pageEnd;
         }
@@ -204,6 +282,11 @@ export class WinPmemSource implements PhysicalSource {
       data.set(take === got.length ? got : got.subarray(0, take), p - base);
       p += take;
     }
+  }
+
+  /** Distinct pages whose device read failed so far. */
+  readFailures(): ReadFailures {
+    return { pages: this.failedPages.size, samples: [...this.failureSamples] };
   }
 
   close(): void {

@@ -38,11 +38,13 @@ describe('IOCTL codes', () => {
 });
 
 describe('GET_INFO struct', () => {
-  it('has the WinPmem layout: NumberOfRuns at 0xa30 after Padding[0xfe], Run[100] → 4216 bytes', () => {
+  it('has the WinPmem layout: NumberOfRuns at 0xa30 after Padding[0xfe]; the buffer holds HEAD\'s Run[300] (7416 bytes) and 2.0.1\'s Run[20] (2936)', () => {
     expect(INFO_OFFSETS.PfnDataBase).toBe(0x20 + 64 * 8);
     expect(INFO_OFFSETS.NumberOfRuns).toBe(INFO_OFFSETS.Padding + 0xfe * 8);
     expect(INFO_HEADER_SIZE).toBe(2616);
-    expect(INFO_BUFFER_SIZE).toBe(2616 + 100 * 16);
+    expect(INFO_HEADER_SIZE + 20 * 16).toBe(2936);
+    expect(INFO_HEADER_SIZE + MAX_RUNS * 16).toBe(7416);
+    expect(INFO_BUFFER_SIZE).toBe(64 * 1024);
   });
 
   it('encodes fields at their offsets and round-trips', () => {
@@ -80,7 +82,7 @@ describe('GET_INFO struct', () => {
   };
 
   it('rejects malformed replies with one line naming the field', () => {
-    expect(() => decodeInfo(withRuns(5000n))).toThrow(/GET_INFO reply: NumberOfRuns 5000 exceeds the 100 runs/);
+    expect(() => decodeInfo(withRuns(5000n))).toThrow(/GET_INFO reply: NumberOfRuns 5000 exceeds the 300 runs/);
     expect(() => decodeInfo(withRuns(-1n))).toThrow(/NumberOfRuns -1/);
     expect(() => decodeInfo(new Uint8Array(100))).toThrow(/truncated: 100 bytes, the header alone .* is 2616/);
     expect(() => decodeInfo(withRuns(3n, [[0x1000n, 0x1000n], [0x2000n, 0x1000n], [0x3000n, 0x1000n]]).subarray(0, 2616 + 20))).toThrow(/truncated: NumberOfRuns 3 needs 2664 bytes, got 2636/);
@@ -95,7 +97,7 @@ describe('GET_INFO struct', () => {
   });
 
   it('refuses to encode what the driver could not send', () => {
-    expect(() => encodeInfo(baseInfo(Array.from({ length: MAX_RUNS + 1 }, (_, i) => ({ start: i * 0x2000, length: 0x1000 }))))).toThrow(/NumberOfRuns 101/);
+    expect(() => encodeInfo(baseInfo(Array.from({ length: MAX_RUNS + 1 }, (_, i) => ({ start: i * 0x2000, length: 0x1000 }))))).toThrow(/NumberOfRuns 301/);
     expect(() => encodeInfo(baseInfo(RUNS), 2)).toThrow(/capacity 2/);
   });
 });

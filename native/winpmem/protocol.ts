@@ -2,24 +2,23 @@
  * The WinPmem device protocol as data: device path, IOCTL codes, acquisition modes, and the GET_INFO
  * reply (`WINPMEM_MEMORY_INFO`, formerly `struct PmemMemoryInfo`) with its encoder/decoder.
  *
- * Verified against the WinPmem sources (github.com/Velocidex/WinPmem):
- * - kernel/userspace_interface/ctl_codes.h and go-winpmem/api.go: the driver 2.x IOCTLs are
- *   CTL_CODE(0x22, 0x101|0x102|0x103, METHOD_NEITHER=3, FILE_READ_DATA|FILE_WRITE_DATA=3);
- *   kernel/winpmem.h (driver v1.7) used METHOD_BUFFERED=0 for the same functions.
- * - kernel/userspace_interface/winpmem_shared.h: PMEM_MODE_IOSPACE 0, PMEM_MODE_PHYSICAL 1,
- *   PMEM_MODE_PTE 2; the struct under `#pragma pack(push, 2)`: CR3, NtBuildNumber, KernBase, KDBG,
- *   KPCR[64] (x64), PfnDataBase, PsLoadedModuleList, PsActiveProcessHead, NtBuildNumberAddr,
- *   Padding[0xfe], NumberOfRuns, Run[] of {BaseAddress, NumberOfBytes}, every field a LARGE_INTEGER.
- *   All fields are 8 bytes, so pack(2) adds no padding: NumberOfRuns sits at 0xa30, Run[0] at 0xa38.
- * - The Run[] capacity differs by release: NUMBER_OF_RUNS 20 in the 2.x driver (kernel/winpmem.c
- *   refuses more runs with STATUS_INFO_LENGTH_MISMATCH), Run[100] in the user-mode headers
- *   (kernel/executable/winpmem.h and the tools built on it), Run[1] + variable length in driver v1.7
- *   (reply length = sizeof + NumberOfRuns * 16). We ask for a buffer of Run[100] and accept any
- *   reply that holds NumberOfRuns entries, up to 100.
- * - The driver sets CR3 from __readcr3() in DriverEntry (System context), NtBuildNumber from the
- *   kernel's *NtBuildNumber (0xF0000000 flag set on free builds), KernBase by walking back from a
- *   kernel pointer; KDBG, PfnDataBase, PsLoadedModuleList, PsActiveProcessHead are "deprecated and
- *   will not be set by the driver" — so they are hints at best and usually zero.
+ * Verified against the WinPmem sources (github.com/Velocidex/WinPmem; /work/shared/WINPMEM-NOTES.md):
+ * - src/userspace_interface/ctl_codes.h:7-13 (HEAD 1385e10 and the signed 2.0.1 at 8b712ab, same
+ *   values): CTL_CODE(0x22, 0x101|0x102|0x103, METHOD_NEITHER=3, FILE_READ_DATA|FILE_WRITE_DATA=3).
+ *   Rekall's winpmem 1.6.3 (tools/windows/winpmem/winpmem.h:58-65) used METHOD_BUFFERED for the same
+ *   functions — but with a different struct (KPCR[32]: NumberOfRuns at 0x930), which this module
+ *   does not decode: the legacy codes are kept only so a 1.6.3 driver is refused by name.
+ * - winpmem_shared.h:24-72: PMEM_MODE_IOSPACE 0, PMEM_MODE_PHYSICAL 1, PMEM_MODE_PTE 2; the struct
+ *   under `#pragma pack(push, 2)`: CR3, NtBuildNumber, KernBase, KDBG, KPCR[64], PfnDataBase,
+ *   PsLoadedModuleList, PsActiveProcessHead, NtBuildNumberAddr, Padding[0xfe], NumberOfRuns, Run[]
+ *   of {BaseAddress, NumberOfBytes}, every field 8 bytes: NumberOfRuns at 0xa30, Run[0] at 0xa38.
+ * - Run[] capacity: 20 in the signed 2.0.1 driver (sizeof 2936), 300 in HEAD since #63 (sizeof
+ *   7416). Either refuses a too-small output buffer, or more runs than it holds, with
+ *   STATUS_INFO_LENGTH_MISMATCH (Win32 24) and no partial reply (winpmem.c:292-297). So MemScope
+ *   hands GET_INFO a 64 KiB buffer (as go-winpmem imager.go:154) and accepts up to 300 runs.
+ * - NtBuildNumber is read through a PUSHORT (winpmem.h:52, winpmem.c:318): only the low 16 bits
+ *   arrive, no 0xF0000000 free-build flag. KDBG, PfnDataBase, PsLoadedModuleList and
+ *   PsActiveProcessHead are always zero in 2.x (winpmem.c:302): hints at best.
  */
 import { MemScopeError } from '../../main/engine/errors.js';
 import type { PhysicalRun } from '../../main/engine/sources/physical-source.js';
@@ -67,7 +66,7 @@ export const PMEM_IOCTLS: PmemIoctls = {
   getInfo: pmemIoctl(0x103, METHOD_NEITHER), // 0x22c40f
 };
 
-/** Driver 1.x: METHOD_BUFFERED. */
+/** Rekall winpmem 1.6.3: METHOD_BUFFERED (its GET_INFO struct differs: not decoded here). */
 export const PMEM_IOCTLS_LEGACY: PmemIoctls = {
   setMode: pmemIoctl(0x101, METHOD_BUFFERED), // 0x22c404
   writeEnable: pmemIoctl(0x102, METHOD_BUFFERED), // 0x22c408
@@ -78,9 +77,9 @@ export const PMEM_IOCTLS_LEGACY: PmemIoctls = {
 export const PMEM_MODES = {
   /** MmMapIoSpace. */
   iospace: 0,
-  /** A view of \Device\PhysicalMemory (the driver's default). */
+  /** A view of \Device\PhysicalMemory: the default of the signed 2.0.1 driver only (HEAD defaults to iospace). */
   physical: 1,
-  /** Direct PTE remapping (x64 only). */
+  /** Direct PTE remapping (x64 only): the mode WinPmem's own tools use, and MemScope's first choice. */
   pte: 2,
 } as const;
 export type PmemMode = keyof typeof PMEM_MODES;
@@ -111,17 +110,19 @@ export const PADDING_COUNT = 0xfe;
 export const RUN_SIZE = 16;
 /** Size of everything before Run[0]. */
 export const INFO_HEADER_SIZE = INFO_OFFSETS.Run;
-/** Most runs accepted: the Run[100] of the user-mode struct. */
-export const MAX_RUNS = 100;
-/** sizeof(struct PmemMemoryInfo) with Run[100]: the output buffer MemScope hands GET_INFO. */
-export const INFO_BUFFER_SIZE = INFO_HEADER_SIZE + MAX_RUNS * RUN_SIZE;
+/** Most runs accepted: HEAD's NUMBER_OF_RUNS (300, winpmem_shared.h:29); the signed 2.0.1 holds 20. */
+export const MAX_RUNS = 300;
+/** Run[] capacity of the signed 2.0.1 driver (and both shipped binaries). */
+export const RUNS_V201 = 20;
+/** The output buffer MemScope hands GET_INFO: 64 KiB, as go-winpmem does, room for any driver's struct. */
+export const INFO_BUFFER_SIZE = 64 * 1024;
 /** Physical addresses above 2^52 do not exist on x64 (Intel SDM vol. 3, 4.1.4, MAXPHYADDR <= 52). */
 const MAX_PHYS = 2 ** 52;
 
 export interface PmemInfo {
   /** CR3 as the driver saw it in System context, low bits kept. */
   readonly cr3: bigint;
-  /** The kernel's NtBuildNumber (high nibble 0xF on free builds). */
+  /** The kernel's NtBuildNumber as the driver sends it: its low 16 bits only (read through a PUSHORT). */
   readonly ntBuildNumber: bigint;
   readonly kernBase: bigint;
   readonly kdbg: bigint;

@@ -30,6 +30,9 @@ export interface Kernel32 {
   ReadFile(h: Handle, buffer: Uint8Array, length: number, read: number[], overlapped: null): number;
   CloseHandle(h: Handle): number;
   GetLastError(): number;
+  /** Thread pinning for reads in PTE mode (see pinReaderThread). */
+  GetCurrentThread?(): Handle;
+  SetThreadAffinityMask?(thread: Handle, mask: bigint): bigint;
 }
 
 // winnt.h / fileapi.h constants
@@ -71,8 +74,23 @@ export function loadKernel32(): Kernel32 {
     ReadFile: lib.func('int __stdcall ReadFile(intptr_t h, void *buffer, uint32_t length, _Out_ uint32_t *read, void *overlapped)'),
     CloseHandle: lib.func('int __stdcall CloseHandle(intptr_t h)'),
     GetLastError: lib.func('uint32_t __stdcall GetLastError()'),
+    GetCurrentThread: lib.func('intptr_t __stdcall GetCurrentThread()'),
+    SetThreadAffinityMask: lib.func('uint64_t __stdcall SetThreadAffinityMask(intptr_t thread, uint64_t mask)'),
   } as Kernel32;
   return kernel32;
+}
+
+/**
+ * Pin the calling OS thread (the main thread, or a worker_thread: each is its own OS thread) to one
+ * CPU before it reads the device. The signed 2.0.1 driver's PTE mode flushes the TLB only on the
+ * current CPU (pte_mmap_windows.c:105-106, fixed in 4.0.1): a reader that migrates between CPUs can
+ * get another page's bytes. Returns the previous affinity mask.
+ */
+export function pinReaderThread(cpu = 0, api: Kernel32 = loadKernel32()): bigint {
+  if (!api.GetCurrentThread || !api.SetThreadAffinityMask) throw new MemScopeError('io', 'SetThreadAffinityMask is not bound');
+  const previous = api.SetThreadAffinityMask(api.GetCurrentThread(), 1n << BigInt(cpu));
+  if (BigInt(previous) === 0n) throw win32Error('reader thread', 'SetThreadAffinityMask', api.GetLastError());
+  return BigInt(previous);
 }
 
 export class Win32PmemDevice implements PmemDevice {

@@ -5,6 +5,7 @@
  */
 import { forwardRef, useState } from 'react';
 import type { Table } from '@tanstack/react-table';
+import { useLivePanel } from '../screens/live/live-panel-store.js';
 import { useApp } from '../store/context.js';
 import type { ProcessNode } from '../store/process-tree.js';
 import { offerDownload } from '../transport/download.js';
@@ -34,7 +35,7 @@ export function Toolbar({ refs, table, shown, shownKeys }: { refs: ToolbarRefs; 
   const setUi = useApp((s) => s.setUi);
   const openImage = useApp((s) => s.openImage);
   const pickAndOpen = useApp((s) => s.pickAndOpen);
-  const openLive = useApp((s) => s.openLive);
+  const showLive = useLivePanel((s) => s.show); // the pre-flight panel first (screens/live/)
   const doExport = useExport(shownKeys);
   const [path, setPath] = useState('');
   const dialogs = caps?.nativeDialogs ?? false;
@@ -55,7 +56,7 @@ export function Toolbar({ refs, table, shown, shownKeys }: { refs: ToolbarRefs; 
         )}
         <button type="submit" className="primary" disabled={opening !== null} title="Open image (Ctrl+O)">Open image</button>
       </form>
-      <button type="button" onClick={() => void openLive()} title={caps?.live.available ? 'Analyse this machine’s memory (WinPmem)' : caps?.live.reason}>Live memory</button>
+      <button type="button" onClick={showLive} title={caps?.live.available ? 'Analyse this machine’s memory (WinPmem)' : caps?.live.reason}>Live memory</button>
       <span className="toolbar-gap" />
       <input
         ref={refs.filterRef}

@@ -102,7 +102,12 @@ export interface AppActions {
   setUi(patch: Partial<UiState>): void;
   /** Apply events as one update (the transport's events are batched per frame). */
   applyEvents(events: readonly RunEvent[]): void;
+  /** The live-memory methods (pre-flight, acquisition) for the Live memory panel; null without a transport. */
+  liveApi(): LiveApi | null;
 }
+
+/** The contract methods the Live memory panel calls directly (issue 20). */
+export type LiveApi = Pick<MemScopeApi, 'livePreflight' | 'acquireStart' | 'acquireStatus' | 'acquireCancel'>;
 
 export type AppStore = StoreApi<AppState & AppActions>;
 
@@ -247,6 +252,8 @@ export function createAppStore(api: (MemScopeApi & LinkEvents) | null): AppStore
         if (!r.ok) { set({ problem: { message: sentence(r.error), kept: null } }); return; }
         if (r.value.path) await get().openImage(r.value.path);
       },
+
+      liveApi: () => api,
 
       async openLive() {
         if (!api) return;

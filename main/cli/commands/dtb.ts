@@ -14,6 +14,7 @@ import { renderTable, type CliIo } from '../context.js';
 import { checkOutput, emit, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 import { processDtbSection, renderProcessDtbs, type ProcessDtbSection } from '../dtb-processes.js';
+import { cliTarget, DRIVER_OPTION, LIVE_OPTION, targetName, type LiveFlags } from '../live.js';
 
 export function renderDtbTable(doc: DtbReportJson): string {
   const head = doc.accepted
@@ -31,12 +32,16 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
   program
     .command('dtb')
     .description('list every kernel DTB candidate, the method that found it, its evidence and validation')
-    .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
+    .argument('[image]', 'memory image: raw, ELF core or Windows crash dump (or --live)')
+    .option(...LIVE_OPTION)
+    .option(...DRIVER_OPTION)
     .option('--format <format>', 'table, csv or json', 'table')
     .option('--out <file>', 'write the output to FILE instead of stdout')
     .option('--allow-network', 'fetch a missing kernel profile from the symbol server')
     .option('--processes', 'also inspect every process DirBase (PCID bits, kernel half, self-reference)')
-    .action(async (image: string, opts: OutputOptions & { allowNetwork?: boolean; processes?: boolean }) => {
+    .action(async (imageArg: string | undefined, opts: OutputOptions & LiveFlags & { allowNetwork?: boolean; processes?: boolean }) => {
+      const target = cliTarget(imageArg, opts, io);
+      const image = targetName(target);
       const format = checkOutput(image, opts);
       let session: AnalysisSession | null = null;
       try {
@@ -44,7 +49,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
         let failure: DiscoveryError | null = null;
         let procs: ProcessDtbSection | null = null;
         try {
-          session = await openSession(image, { allowNetwork: opts.allowNetwork === true, exhaustive: true, warmScan: opts.processes === true });
+          session = await openSession(target, { allowNetwork: opts.allowNetwork === true, exhaustive: true, warmScan: opts.processes === true });
           doc = dtbReportJson(session.report);
           if (opts.processes) procs = await processDtbSection(session);
         } catch (e) {

@@ -7,11 +7,11 @@
 import type { Command } from 'commander';
 import { usageError } from '../../engine/errors.js';
 import { hex, parseLength } from '../../engine/util/hex.js';
-import { openSource } from '../../engine/sources/detect.js';
 import { X64AddressSpace } from '../../engine/translate/x64/address-space.js';
 import type { CliIo } from '../context.js';
 import { requireHex } from './translate.js';
 import type { RegisterCommand } from './index.js';
+import { cliTarget, DRIVER_OPTION, LIVE_OPTION, openTarget, type LiveFlags } from '../live.js';
 
 /** Largest dump the command prints (64 K lines); bigger asks are almost certainly a typo. */
 export const HEXDUMP_MAX = 1024 * 1024;
@@ -57,12 +57,15 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
   program
     .command('hexdump')
     .description('dump bytes at a physical address, or at a virtual address through a DTB')
-    .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
+    .argument('[image]', 'memory image: raw, ELF core or Windows crash dump (or --live)')
+    .option(...LIVE_OPTION)
+    .option(...DRIVER_OPTION)
     .option('--pa <hex>', 'physical address to start at')
     .option('--va <hex>', 'virtual address to start at (needs --dtb)')
     .option('--dtb <hex>', 'directory table base (CR3) for --va')
     .option('--length <n>', `bytes to dump, decimal or 0x hex (default ${DEFAULT_LENGTH}, at most ${HEXDUMP_MAX})`)
-    .action((image: string, opts: HexdumpOpts) => {
+    .action((imageArg: string | undefined, opts: HexdumpOpts & LiveFlags) => {
+      const target = cliTarget(imageArg, opts, io);
       if (opts.pa !== undefined && opts.va !== undefined) throw usageError('hexdump: give either --pa or --va, not both');
       if (opts.pa === undefined && opts.va === undefined) throw usageError('hexdump: give --pa <hex>, or --va <hex> with --dtb <hex>');
       if (opts.va !== undefined && opts.dtb === undefined) throw usageError('hexdump: --va needs --dtb <hex> (the address space to translate through)');
@@ -74,7 +77,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
       if (opts.pa !== undefined) {
         const pa = requireHex('--pa', opts.pa);
         if (pa + BigInt(length) > PA_LIMIT) throw usageError(`hexdump: --pa ${hex(pa)} + ${length} bytes is beyond the 52-bit physical address space`);
-        const source = openSource(image);
+        const source = openTarget(target);
         try {
           const r = source.read(Number(pa), length);
           const unreadable = r.absent.map((a) => ({ offset: a.start - Number(pa), length: a.length, reason: `absent from ${source.name}` }));
@@ -87,7 +90,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
       const va = requireHex('--va', opts.va!);
       const dtb = requireHex('--dtb', opts.dtb!);
       if (va + BigInt(length) > 2n ** 64n) throw usageError(`hexdump: --va ${hex(va)} + ${length} bytes runs past the top of the address space`);
-      const source = openSource(image);
+      const source = openTarget(target);
       try {
         const r = new X64AddressSpace(source, dtb).read(va, length);
         io.out(renderHexdump(va, r.data, r.missing.map((m) => ({ offset: Number(m.va - va), length: m.length, reason: m.reason }))));

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../context.js';
+import { register as acquire } from './acquire.js';
 import { register as demo } from './demo.js';
 import { register as dtb } from './dtb.js';
 import { register as hexdump } from './hexdump.js';
@@ -18,6 +19,7 @@ export type RegisterCommand = (program: Command, io: CliIo) => void;
 
 // One line per subcommand module; keep alphabetical to avoid merge churn.
 export const commands: RegisterCommand[] = [
+  acquire,
   demo,
   dtb,
   hexdump,

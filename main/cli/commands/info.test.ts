@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeImage } from '../../engine/sample/writers/index.js';
-import { makeTempDir, patternContent, removeTempDir } from '../../engine/sample/writers/testing.js';
+import { writeImage } from '../../engine/acquire/writers/index.js';
+import { makeTempDir, patternContent, removeTempDir } from '../../engine/acquire/writers/testing.js';
 import { runCli } from '../main.js';
 
 let dir: string;

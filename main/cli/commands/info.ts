@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { hex } from '../../engine/util/hex.js';
 import { isCrashDumpSource } from '../../engine/sources/crashdump.js';
-import { openSource } from '../../engine/sources/detect.js';
+import { cliTarget, DRIVER_OPTION, LIVE_OPTION, openTarget, type LiveFlags } from '../live.js';
 import type { PhysicalSource, SourceHints } from '../../engine/sources/physical-source.js';
 import { parseFormat, renderTable, type CliIo } from '../context.js';
 import type { RegisterCommand } from './index.js';
@@ -25,6 +25,8 @@ export interface BasicInfo {
   runs: { base: string; length: string }[];
   /** Addresses and machine type as hex strings; versions and counts as numbers. */
   hints: Record<string, string | number>;
+  /** --live only: whether the device is simulated, the acquisition mode and what to know about it. */
+  live?: { simulated: boolean; mode: string; notes: string[] };
   /** Crash dumps only: header facts that are not hints. */
   crashDump?: { dumpType: number; bugCheckCode: string; pfnDataBase: string; bitmapSignature?: string };
 }
@@ -68,6 +70,11 @@ export function renderInfoTable(info: BasicInfo & KernelFacts): string {
   ];
   for (const [k, v] of Object.entries(info.hints)) facts.push([`hint ${k}`, String(v)]);
   if (info.crashDump) for (const [k, v] of Object.entries(info.crashDump)) facts.push([k, String(v)]);
+  if (info.live) {
+    facts.push(['live', info.live.simulated ? 'SIMULATED WinPmem device (MEMSCOPE_SIMULATED_PMEM), not this machine' : 'this machine, through the WinPmem driver']);
+    facts.push(['acquisition mode', info.live.mode]);
+    for (const n of info.live.notes) facts.push(['note', n]);
+  }
   if (info.kernelBase !== undefined) {
     facts.push(['kernel base', info.kernelBase]);
     facts.push(['dtb', `${info.dtb} (as found: ${info.dtbRaw}, by ${info.dtbMethod})`]);
@@ -89,23 +96,33 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
   program
     .command('info')
     .description('show an image\'s format, physical runs, size and header hints')
-    .argument('<image>', 'memory image: raw, ELF core or Windows crash dump (detected from content)')
+    .argument('[image]', 'memory image: raw, ELF core or Windows crash dump (detected from content), or --live')
+    .option(...LIVE_OPTION)
+    .option(...DRIVER_OPTION)
     .option('--format <format>', 'json or table', 'table')
     .option('--allow-network', 'fetch a missing kernel profile from the symbol server')
     .option('--heuristic-profile', 'ignore known profiles and derive offsets from memory (what happens for an unknown build)')
-    .action(async (image: string, opts: { format?: string; allowNetwork?: boolean; heuristicProfile?: boolean }) => {
+    .action(async (imageArg: string | undefined, opts: LiveFlags & { format?: string; allowNetwork?: boolean; heuristicProfile?: boolean }) => {
       const format = parseFormat(opts.format, ['json', 'table'], 'table');
+      const target = cliTarget(imageArg, opts, io);
       // A triage or non-x64 dump holds no physical memory to open: show what its headers say.
-      const summary = await summarizeCrashDump(image);
+      const summary = typeof target === 'string' ? await summarizeCrashDump(target) : null;
       if (summary) return void io.out(renderCrashSummary(crashSummaryJson(summary), format));
-      const source = openSource(image);
+      const source = openTarget(target);
       try {
         // kernel discovery (issue 5) adds kernelBase, dtb, dtbRaw, dtbMethod, build, pdb, profileSource, timings
         const info: BasicInfo & Partial<KernelInfoJson> & { discoveryError?: string } = basicInfo(source);
-        Object.assign(info, await kernelInfo(image, opts.allowNetwork === true, opts.heuristicProfile === true));
+        if (typeof target !== 'string') info.live = liveInfo(source, target.kind === 'simulated');
+        Object.assign(info, await kernelInfo(target, opts.allowNetwork === true, opts.heuristicProfile === true));
         io.out(format === 'json' ? JSON.stringify(info, null, 2) + '\n' : renderInfoTable(info));
       } finally {
         source.close();
       }
     });
 };
+
+/** What `info --live` says about the device: simulated or not, the mode, the notes. */
+function liveInfo(source: PhysicalSource, simulated: boolean): { simulated: boolean; mode: string; notes: string[] } {
+  const live = source as PhysicalSource & { mode?: string | null; notes?: readonly string[] };
+  return { simulated, mode: live.mode ?? 'as already set in the driver', notes: [...(live.notes ?? [])] };
+}

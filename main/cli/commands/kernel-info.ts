@@ -4,6 +4,7 @@
  * still shows the image's format and runs, so it stays useful on a non-Windows image.
  */
 import { openSession } from '../../engine/session/session.js';
+import type { SourceRef } from '../../engine/sources/source-ref.js';
 import { DiscoveryError } from '../../engine/windows/discovery/discover.js';
 import { kernelInfoJson, type KernelInfoJson } from '../../engine/windows/discovery/report-json.js';
 import type { HeuristicResult } from '../../engine/windows/heuristic-profile/index.js';
@@ -16,7 +17,7 @@ export interface HeuristicProfileJson {
 }
 
 /** `forceHeuristic` (--heuristic-profile): skip bundled/cache/symbol server, derive from memory. */
-export async function kernelInfo(path: string, allowNetwork: boolean, forceHeuristic = false):
+export async function kernelInfo(path: string | SourceRef, allowNetwork: boolean, forceHeuristic = false):
   Promise<Partial<KernelInfoJson> & { discoveryError?: string; heuristicProfile?: HeuristicProfileJson }> {
   let derived: HeuristicResult | null = null;
   try {

@@ -11,6 +11,7 @@ import { FREED_POOL_BLOCK_NOTE, type ProcessRow } from '../../engine/windows/epr
 import type { CliIo } from '../context.js';
 import { checkOutput, dash, emit, renderText, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
+import { cliTarget, DRIVER_OPTION, LIVE_OPTION, targetName, type LiveFlags } from '../live.js';
 
 /** OFFSET cell: the EPROCESS VA, labelled when the row is a remnant (JSON/CSV carry the label in `warnings`). */
 const offsetCell = (r: ProcessRow): string =>
@@ -25,12 +26,16 @@ function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): voi
   program
     .command(name)
     .description(name === 'pslist' ? 'list processes from the kernel active process list' : 'scan all physical memory for process (Proc) pool allocations')
-    .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
+    .argument('[image]', 'memory image: raw, ELF core or Windows crash dump (or --live)')
+    .option(...LIVE_OPTION)
+    .option(...DRIVER_OPTION)
     .option('--format <format>', 'table, csv or json', 'table')
     .option('--out <file>', 'write the output to FILE instead of stdout')
-    .action(async (image: string, opts: OutputOptions) => {
+    .action(async (imageArg: string | undefined, opts: OutputOptions & LiveFlags) => {
+      const target = cliTarget(imageArg, opts, io);
+      const image = targetName(target);
       const format = checkOutput(image, opts);
-      const s = await openSession(image, { warmScan: name === 'psscan' });
+      const s = await openSession(target, { warmScan: name === 'psscan' });
       try {
         const progress = terminalProgress(`${name}: scanning ${image}`);
         const r = await s.runToEnd(name, progress.onProgress);

@@ -8,6 +8,7 @@ import { openSession } from '../../engine/session/session.js';
 import { psxviewOrder } from '../../engine/session/tables.js';
 import { checkOutput, dash, emit, renderText, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
+import { cliTarget, DRIVER_OPTION, LIVE_OPTION, targetName, type LiveFlags } from '../live.js';
 
 const yn = (b: boolean) => (b ? 'True' : 'False');
 
@@ -20,12 +21,16 @@ export const register: RegisterCommand = (program, io) => {
   program
     .command('psxview')
     .description('cross-view processes: active list, pool scan, threads, CID table, csrss handles, sessions')
-    .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
+    .argument('[image]', 'memory image: raw, ELF core or Windows crash dump (or --live)')
+    .option(...LIVE_OPTION)
+    .option(...DRIVER_OPTION)
     .option('--format <format>', 'table, csv or json', 'table')
     .option('--out <file>', 'write the output to FILE instead of stdout')
-    .action(async (image: string, opts: OutputOptions) => {
+    .action(async (imageArg: string | undefined, opts: OutputOptions & LiveFlags) => {
+      const target = cliTarget(imageArg, opts, io);
+      const image = targetName(target);
       const format = checkOutput(image, opts);
-      const s = await openSession(image, { warmScan: true });
+      const s = await openSession(target, { warmScan: true });
       try {
         const progress = terminalProgress(`psxview: scanning ${image}`);
         const r = await s.runToEnd('psxview', progress.onProgress);

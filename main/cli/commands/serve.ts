@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { usageError } from '../../engine/errors.js';
 import { ImageFile } from '../../engine/sources/image-file.js';
 import { bridgeHost } from '../../bridge/host.js';
+import { simulatedLiveHost } from '../../../native/winpmem/live-host.js';
+import { simulatedImage } from '../live.js';
+import { toolVersion } from '../../engine/util/tool-version.js';
 import { startBridge } from '../../bridge/server.js';
 import { rendererDir } from '../../bridge/static-files.js';
 import { createContractService } from '../../service/service.js';
@@ -40,7 +43,8 @@ export async function serve(opts: ServeOptions, io: CliIo, until: Promise<unknow
     initialImage = resolve(opts.image);
   }
   const sample = demoSamplePath();
-  const service = createContractService(bridgeHost({ initialImage, sampleImage: existsSync(sample) ? sample : null }));
+  const sim = simulatedImage(); // the bridge serves live memory only from the simulated device
+  const service = createContractService(bridgeHost({ initialImage, sampleImage: existsSync(sample) ? sample : null, ...(sim ? { live: simulatedLiveHost(resolve(sim), toolVersion()) } : {}) }));
   const staticDir = opts.staticDir ?? rendererDir(fileURLToPath(new URL('.', import.meta.url)));
   try {
     // stderr lines about dropped or refused clients; they never carry a URL or the token

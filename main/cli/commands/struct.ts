@@ -10,6 +10,7 @@ import { emit, sameFile } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 import { requireHex } from './translate.js';
 import { toCsv } from '../../engine/export/index.js';
+import { cliTarget, DRIVER_OPTION, LIVE_OPTION, targetName, type LiveFlags } from '../live.js';
 
 export function valueText(v: DecodedValue): string {
   switch (v.kind) {
@@ -32,18 +33,22 @@ export const register: RegisterCommand = (program, io) => {
   program
     .command('struct')
     .description('show a profile structure (e.g. _EPROCESS) at a virtual or physical address, field by field')
-    .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
+    .argument('[image]', 'memory image: raw, ELF core or Windows crash dump (or --live)')
+    .option(...LIVE_OPTION)
+    .option(...DRIVER_OPTION)
     .requiredOption('--type <name>', 'profile type name, e.g. _EPROCESS')
     .option('--va <hex>', 'kernel virtual address')
     .option('--pa <hex>', 'physical address')
     .option('--format <format>', 'table, csv or json', 'table')
     .option('--out <file>', 'write the output to FILE instead of stdout')
-    .action(async (image: string, opts: { type: string; va?: string; pa?: string; format?: string; out?: string }) => {
+    .action(async (imageArg: string | undefined, opts: LiveFlags & { type: string; va?: string; pa?: string; format?: string; out?: string }) => {
+      const target = cliTarget(imageArg, opts, io);
+      const image = targetName(target);
       const format = parseFormat(opts.format, ['table', 'csv', 'json'], 'table');
       if ((opts.va === undefined) === (opts.pa === undefined)) throw usageError('give exactly one of --va <hex> or --pa <hex>');
       const address = opts.va !== undefined ? requireHex('--va', opts.va) : requireHex('--pa', opts.pa!);
       if (opts.out !== undefined && sameFile(opts.out, image)) throw usageError(`--out ${opts.out} is the input image ${image}; refusing to overwrite evidence`);
-      const s = await openSession(image);
+      const s = await openSession(target);
       try {
         const k = s.kernel;
         if (!k.profile.hasType(opts.type)) throw usageError(`--type ${opts.type}: profile ${k.profile.label} has no such type`);

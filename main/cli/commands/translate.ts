@@ -8,11 +8,11 @@
 import type { Command } from 'commander';
 import { usageError } from '../../engine/errors.js';
 import { hex, parseHex } from '../../engine/util/hex.js';
-import { openSource } from '../../engine/sources/detect.js';
 import { X64AddressSpace } from '../../engine/translate/x64/address-space.js';
 import type { Translation } from '../../engine/translate/types.js';
 import { parseFormat, renderTable, type CliIo } from '../context.js';
 import type { RegisterCommand } from './index.js';
+import { cliTarget, DRIVER_OPTION, LIVE_OPTION, liveArgs, openTarget, type LiveFlags } from '../live.js';
 
 export interface TranslationJson {
   va: string;
@@ -46,16 +46,21 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
   program
     .command('translate')
     .description('translate virtual addresses to physical through x64 page tables')
-    .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
-    .argument('<va...>', 'virtual addresses in hex')
+    .argument('[image]', 'memory image: raw, ELF core or Windows crash dump (or --live)')
+    .option(...LIVE_OPTION)
+    .option(...DRIVER_OPTION)
+    .argument('[va...]', 'virtual addresses in hex')
     .requiredOption('--dtb <hex>', 'directory table base (CR3); low PCID bits are ignored')
     .option('--format <format>', 'json or table', 'table')
     .option('--walk', 'also show the entry read at each paging level')
-    .action((image: string, vaTexts: string[], opts: { dtb: string; format?: string; walk?: boolean }) => {
+    .action((imageArg: string | undefined, vaArgs: string[], opts: LiveFlags & { dtb: string; format?: string; walk?: boolean }) => {
+      const { image, rest: vaTexts } = liveArgs(imageArg, vaArgs, opts);
+      if (vaTexts.length === 0) throw usageError("missing required argument 'va'");
+      const target = cliTarget(image, opts, io);
       const format = parseFormat(opts.format, ['json', 'table'], 'table');
       const dtb = requireHex('--dtb', opts.dtb);
       const vas = vaTexts.map((t) => requireHex('virtual address', t));
-      const source = openSource(image);
+      const source = openTarget(target);
       try {
         const space = new X64AddressSpace(source, dtb);
         const rows = space.translateMany(vas).map((t) => translationJson(t, opts.walk === true));

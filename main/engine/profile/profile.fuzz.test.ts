@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, removeTempDir } from '../sample/writers/testing.js';
+import { makeTempDir, removeTempDir } from '../acquire/writers/testing.js';
 import { attempt, attemptAsync, FuzzFailures, mutate, Prng } from '../util/testing/fuzz.js';
 import { readContainer, writeContainer } from './bundle-codec.js';
 import { BundledProfiles, defaultBundledDir } from './bundled.js';

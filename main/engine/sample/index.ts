@@ -5,7 +5,7 @@ import { buildImage } from './image.js';
 import { resolveSampleProfile } from './profile-source.js';
 import { PAGE_SIZE, type SparsePhysicalMemory } from './physmem.js';
 import type { GroundTruth } from './truth.js';
-import { memoryFromPages, writeImage, type WriterFormat } from './writers/index.js';
+import { memoryFromPages, writeImage, type WriterFormat } from '../acquire/writers/index.js';
 
 export type { GroundTruth, TruthProcess } from './truth.js';
 

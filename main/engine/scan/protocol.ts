@@ -1,6 +1,7 @@
 /**
  * Messages and shared memory between the scan pool (main side, scan-pool.ts) and scan-worker.ts.
- * Messages are structured-clone safe. A worker opens the image once and serves many scans ("jobs").
+ * Messages are structured-clone safe. A worker opens the source (its SourceRef) once and serves many
+ * scans ("jobs").
  *
  * Work is handed out through shared memory, not messages: a job's chunk plan and a small control
  * block live in SharedArrayBuffers every worker of the job sees, and a worker takes the next chunk
@@ -8,13 +9,15 @@
  * chunks (the main thread may be busy validating hits or building the kernel page map), and the
  * only per-chunk message is the result going back.
  */
-import type { OpenOptions } from '../sources/detect.js';
+import type { SourceRef } from '../sources/source-ref.js';
 import type { ErrorKind } from '../errors.js';
 import type { ScanChunk, ScanHit, ScannerSpec } from './types.js';
 
 export interface WorkerInit {
-  readonly sourcePath: string;
-  readonly openOptions: OpenOptions;
+  /** The source every worker opens for itself (an image file, the WinPmem device, the simulated device). */
+  readonly ref: SourceRef;
+  /** Module to import before opening a live `ref` (it registers the live opener in the worker). */
+  readonly openerModule?: string;
   /** Int32 × WORKER_STATE_SLOTS the worker keeps current (what it is doing), read by the pool when it dies. */
   readonly state: SharedArrayBuffer;
 }

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemScopeError } from '../errors.js';
-import { memoryFromPages, writeImage } from '../sample/writers/index.js';
+import { memoryFromPages, writeImage } from '../acquire/writers/index.js';
 import { openSource } from '../sources/detect.js';
 import { scanPhysical, scanSource } from './scan-physical.js';
 import { ScanPool } from './scan-pool.js';

@@ -1,5 +1,6 @@
 /**
- * ScanPool: worker_threads that each open one image once and serve any number of scans over it, so
+ * ScanPool: worker_threads that each open one source (a SourceRef: image file, WinPmem device,
+ * simulated device) once and serve any number of scans over it, so
  * worker start-up (an isolate plus module loading: ~110 ms idle, several hundred ms on a loaded
  * machine) is paid once per open image, not once per scan. Create one per open image / session,
  * pass it to scanPhysical({ pool }) (or discovery / psscan / psxview), close() it with the source.
@@ -21,7 +22,8 @@ import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { MemScopeError, usageError } from '../errors.js';
-import { openSource, type OpenOptions } from '../sources/detect.js';
+import type { OpenOptions } from '../sources/detect.js';
+import { describeRef, fileRef, isLiveRef, liveOpenerModule, openSourceRef, type SourceRef } from '../sources/source-ref.js';
 import type { PhysicalRun, PhysicalSource } from '../sources/physical-source.js';
 import { absentMessage, ChunkScanner, describeChunk, ReadBuffer } from './chunk-loop.js';
 import { totalBytes } from './plan.js';
@@ -37,8 +39,10 @@ const HIGH_WATER = 4096;
 export const MAX_WORKERS = 64;
 
 export interface ScanPoolOptions {
-  /** Image path; every worker opens it once (read-only) with openSource(path, openOptions). */
-  readonly sourcePath: string;
+  /** What every worker opens once (read-only) for itself; or, for an image file, `sourcePath`. */
+  readonly ref?: SourceRef;
+  /** Image path (same as ref { kind: 'file', path }), opened with openSource(path, openOptions). */
+  readonly sourcePath?: string;
   readonly openOptions?: OpenOptions;
   /** Worker count; default min(os.availableParallelism(), MAX_DEFAULT_WORKERS). */
   readonly workers?: number;
@@ -163,9 +167,10 @@ class Job<H extends ScanHit> {
 }
 
 export class ScanPool {
+  /** What to call the source in messages (the image path for a file). */
   readonly sourcePath: string;
+  readonly ref: SourceRef;
   readonly size: number;
-  private readonly openOptions: OpenOptions;
   private readonly slots: Slot[] = [];
   private readonly jobs: Job<ScanHit>[] = [];
   private nextJobId = 1;
@@ -178,8 +183,10 @@ export class ScanPool {
   private readonly readyWaiters: (() => void)[] = [];
 
   constructor(opts: ScanPoolOptions) {
-    this.sourcePath = opts.sourcePath;
-    this.openOptions = opts.openOptions ?? {};
+    const ref = opts.ref ?? (opts.sourcePath !== undefined ? fileRef(opts.sourcePath, opts.openOptions?.format) : undefined);
+    if (!ref) throw usageError('ScanPool: give a source reference or an image path');
+    this.ref = ref;
+    this.sourcePath = describeRef(ref);
     this.size = checkWorkerCount(opts.workers);
     this.respawnsLeft = this.size + 2;
     this.source = opts.source ?? null;
@@ -188,7 +195,7 @@ export class ScanPool {
   /** This thread's own view of the image (runs for planning; chunks scanned here at start). */
   mainSource(): PhysicalSource {
     if (this.closed) throw new MemScopeError('usage', `scan pool for ${this.sourcePath} is closed`);
-    this.source ??= openSource(this.sourcePath, this.openOptions);
+    this.source ??= openSourceRef(this.ref);
     return this.source;
   }
 
@@ -322,7 +329,8 @@ export class ScanPool {
 
   private start(): void {
     const state = new SharedArrayBuffer(WORKER_STATE_SLOTS * Int32Array.BYTES_PER_ELEMENT);
-    const worker = spawnScanWorker({ sourcePath: this.sourcePath, openOptions: this.openOptions, state });
+    const openerModule = isLiveRef(this.ref) ? liveOpenerModule() : undefined;
+    const worker = spawnScanWorker({ ref: this.ref, ...(openerModule !== undefined ? { openerModule } : {}), state });
     const slot: Slot = { worker, state: new Int32Array(state), ready: false, exited: false, lastError: null };
     this.slots.push(slot);
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m));

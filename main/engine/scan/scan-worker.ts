@@ -1,5 +1,6 @@
 /**
- * worker_thread entry: open the image by path once, then serve the pool. For each job it is given,
+ * worker_thread entry: open the source (its SourceRef: an image file, or the live device through the
+ * opener module the pool names) once, then serve the pool. For each job it is given,
  * build the job's scanner from its spec, then take the job's chunks itself (an atomic add on the
  * job's shared cursor, protocol.ts) and post each chunk's hits back; with several jobs, one chunk
  * of each in turn. Between chunks the event loop runs, so new jobs, resumes and forgets land. A
@@ -8,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { MemScopeError } from '../errors.js';
-import { openSource } from '../sources/detect.js';
+import { openSourceRef } from '../sources/source-ref.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { ChunkScanner, READ_WINDOW, ReadBuffer } from './chunk-loop.js';
 import {
@@ -41,7 +42,8 @@ interface ActiveJob {
 
 let source: PhysicalSource | undefined;
 try {
-  source = openSource(init.sourcePath, init.openOptions);
+  if (init.openerModule !== undefined) await import(init.openerModule);
+  source = openSourceRef(init.ref);
 } catch (err) {
   post({ type: 'init-error', kind: kindOf(err), message: messageOf(err) });
 }

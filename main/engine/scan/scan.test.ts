@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemScopeError } from '../errors.js';
-import { writeImage, memoryFromPages } from '../sample/writers/index.js';
+import { writeImage, memoryFromPages } from '../acquire/writers/index.js';
 import { openSource } from '../sources/detect.js';
 import { MemorySource } from '../sources/memory-source.js';
 import type { PhysicalRun } from '../sources/physical-source.js';

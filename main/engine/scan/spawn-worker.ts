@@ -11,7 +11,6 @@ import { Worker } from 'node:worker_threads';
 import type { WorkerInit } from './protocol.js';
 
 const here = import.meta.url;
-const runningFromTs = /\.ts$/.test(new URL(here).pathname);
 
 let live = 0;
 /** Scan workers started and not yet exited, process-wide (tests assert it returns to 0). */
@@ -23,15 +22,21 @@ function tsxRegisterUrl(): string {
   return pathToFileURL(join(dirname(pkg), 'dist', 'esm', 'api', 'index.mjs')).href;
 }
 
-export function spawnScanWorker(init: WorkerInit): Worker {
-  let worker: Worker;
-  if (runningFromTs) {
-    const target = new URL('./scan-worker.ts', here).href;
+/**
+ * Start the worker module `name` (no extension) beside `callerUrl` (the caller's import.meta.url),
+ * as .ts through tsx when the caller runs as .ts, else the compiled .js.
+ */
+export function spawnModuleWorker(callerUrl: string, name: string, workerData: unknown): Worker {
+  if (/\.ts$/.test(new URL(callerUrl).pathname)) {
+    const target = new URL(`./${name}.ts`, callerUrl).href;
     const code = `import(${JSON.stringify(tsxRegisterUrl())}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`;
-    worker = new Worker(code, { eval: true, workerData: init });
-  } else {
-    worker = new Worker(new URL('./scan-worker.js', here), { workerData: init });
+    return new Worker(code, { eval: true, workerData });
   }
+  return new Worker(new URL(`./${name}.js`, callerUrl), { workerData });
+}
+
+export function spawnScanWorker(init: WorkerInit): Worker {
+  const worker = spawnModuleWorker(here, 'scan-worker', init);
   live++;
   worker.once('exit', () => {
     live--;

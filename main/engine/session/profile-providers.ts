@@ -5,6 +5,7 @@
  * its path), reported as such, never silently.
  */
 import type { PhysicalSource } from '../sources/physical-source.js';
+import type { ScanPool } from '../scan/scan-pool.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
 import { defaultProfileProviders } from '../windows/discovery/providers.js';
 import { workerPoolScan } from '../windows/discovery/scan-runner.js';
@@ -12,7 +13,8 @@ import { heuristicProfileProvider, type HeuristicResult } from '../windows/heuri
 
 export interface HeuristicFrom {
   source: PhysicalSource;
-  path: string;
+  /** The image path (workers reopen it) or the session's scan pool (a live source has no path). */
+  path: string | ScanPool;
   /** Told the derived profile when the heuristic serves (for its confidence and evidence). */
   onResult?: (r: HeuristicResult) => void;
   /** Skip bundled/cache/symbol server: derive from memory only (`info --heuristic-profile`). */

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { PluginName, RowOf, RunEvent, RunOutcome, RunRequest, SessionInfo } from '../../../common/contract.js';
 import { MemScopeError, usageError } from '../errors.js';
-import { openSource } from '../sources/detect.js';
+import { describeRef, fileRef, openSourceRef, type SourceRef } from '../sources/source-ref.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { ScanPool } from '../scan/scan-pool.js';
 import { discoverKernel } from '../windows/discovery/discover.js';
@@ -440,21 +440,22 @@ function sessionInfo(id: string, path: string, source: PhysicalSource, kernel: W
  * resolve its profile, and start the session's scan pool (image paths only: workers reopen the file).
  * On failure everything opened is closed and the error (a MemScopeError naming the file) is thrown.
  */
-export async function openSession(pathOrSource: string | PhysicalSource, opts: OpenSessionOptions = {}): Promise<AnalysisSession> {
+export async function openSession(pathOrSource: string | PhysicalSource | SourceRef, opts: OpenSessionOptions = {}): Promise<AnalysisSession> {
   const t0 = performance.now();
   const id = opts.id ?? newId();
-  const path = typeof pathOrSource === 'string' ? pathOrSource : (opts.path ?? pathOrSource.name);
+  const ref = refOf(pathOrSource);
+  const path = ref ? describeRef(ref) : (opts.path ?? (pathOrSource as PhysicalSource).name);
   const stages = opts.onStage ? openStages(opts.onStage) : null;
   stages?.begin('header');
-  const source = typeof pathOrSource === 'string' ? openSource(pathOrSource) : pathOrSource;
+  const source = ref ? openSourceRef(ref) : (pathOrSource as PhysicalSource);
   let pool: ScanPool | null = null;
   try {
-    if (typeof pathOrSource === 'string') {
-      pool = new ScanPool({ sourcePath: pathOrSource, ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
+    if (ref) {
+      pool = new ScanPool({ ref, workers: poolWorkers(ref, opts.workers) });
       if (opts.warmScan) pool.warm().catch(() => undefined); // a failed start is reported by the scan itself
     }
-    const store = opts.store ?? (typeof pathOrSource === 'string'
-      ? profileProviders({ source, path: pathOrSource, ...(opts.onHeuristic ? { onResult: opts.onHeuristic } : {}), ...(opts.heuristicOnly ? { heuristicOnly: true } : {}) })
+    const store = opts.store ?? (ref
+      ? profileProviders({ source, path: ref.kind === 'file' ? ref.path : pool!, ...(opts.onHeuristic ? { onResult: opts.onHeuristic } : {}), ...(opts.heuristicOnly ? { heuristicOnly: true } : {}) })
       : profileProviders());
     const { kernel, report } = await discoverKernel(source, {
       store,
@@ -464,10 +465,55 @@ export async function openSession(pathOrSource: string | PhysicalSource, opts: O
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(stages ? { onProgress: stages.onDiscovery } : {}),
     });
-    return new AnalysisSession(id, sessionInfo(id, path, source, kernel, report, performance.now() - t0), source, kernel, report, pool);
+    const info = sessionInfo(id, path, source, kernel, report, performance.now() - t0);
+    return new AnalysisSession(id, ref && ref.kind !== 'file' ? liveSessionInfo(info, ref, source) : info, source, kernel, report, pool);
   } catch (e) {
     await pool?.close();
     source.close();
     throw e;
   }
+}
+
+// ── live sources (SourceRef) ───────────────────────────────────────────────────────────────────
+
+const isRef = (x: unknown): x is SourceRef =>
+  typeof x === 'object' && x !== null && !('read' in x) && ['file', 'winpmem', 'simulated'].includes((x as { kind?: unknown }).kind as string);
+
+/** The reference a session reopens in its scan workers (null: an open source without one, scanned in-process). */
+function refOf(x: string | PhysicalSource | SourceRef): SourceRef | null {
+  if (typeof x === 'string') return fileRef(x);
+  return isRef(x) ? x : null;
+}
+
+/**
+ * Workers over the source. The real WinPmem device gets one: the signed 2.0.1 driver serialises
+ * every read on one device-wide lock and closing any handle can zero-fill another handle's pages
+ * (WINPMEM-NOTES §4), so more handles would add risk, not speed. Images and the simulated device
+ * get the usual count (each worker its own handle).
+ */
+function poolWorkers(ref: SourceRef, requested: number | undefined): number | undefined {
+  return ref.kind === 'winpmem' ? 1 : requested;
+}
+
+/**
+ * The header of a live session says what it is: "SIMULATED live memory (image)" or "live memory
+ * (\\.\pmem)" as the file name, the DTB method as the driver's GET_INFO CR3 when discovery verified
+ * that hint, and the live notes as warnings.
+ */
+function liveSessionInfo(info: SessionInfo, ref: Exclude<SourceRef, { kind: 'file' }>, source: PhysicalSource): SessionInfo {
+  const simulated = ref.kind === 'simulated';
+  const fileName = simulated ? `SIMULATED live memory (${basename(ref.image)})` : `live memory (${ref.device})`;
+  const dtbMethod = info.kernel.dtbMethod === 'source-cr3' ? 'GET_INFO CR3, verified' : info.kernel.dtbMethod;
+  return { ...info, source: { ...info.source, fileName }, kernel: { ...info.kernel, dtbMethod }, warnings: [...info.warnings, ...liveNotes(source, simulated)] };
+}
+
+/** Header warnings for a live source: simulated or not, the acquisition mode notes, unreadable pages so far. */
+function liveNotes(source: PhysicalSource, simulated: boolean): string[] {
+  const live = source as PhysicalSource & { notes?: readonly string[]; readFailures?: () => { pages: number } };
+  const out: string[] = [];
+  if (simulated) out.push(`simulated live memory: the WinPmem driver protocol served from ${source.name.replace(/^simulated WinPmem device \((.*)\)$/, '$1')}`);
+  out.push(...(live.notes ?? []));
+  const failed = live.readFailures?.().pages ?? 0;
+  if (failed > 0) out.push(`${failed} pages could not be read from the device (zero-filled; see the run warnings)`);
+  return out;
 }

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemScopeError } from '../errors.js';
-import { writeImage, type WriterFormat } from '../sample/writers/index.js';
-import { makeTempDir, patternBytes, patternContent, removeTempDir, sha256File } from '../sample/writers/testing.js';
+import { writeImage, type WriterFormat } from '../acquire/writers/index.js';
+import { makeTempDir, patternBytes, patternContent, removeTempDir, sha256File } from '../acquire/writers/testing.js';
 import { detectFormat, MIN_RAW_SIZE, openSource } from './detect.js';
 import { MAX_READ } from './physical-source.js';
 

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemScopeError } from '../errors.js';
-import { writeElfCore } from '../sample/writers/index.js';
-import { makeTempDir, patternBytes, patternContent, removeTempDir } from '../sample/writers/testing.js';
+import { writeElfCore } from '../acquire/writers/index.js';
+import { makeTempDir, patternBytes, patternContent, removeTempDir } from '../acquire/writers/testing.js';
 import { openElfCore } from './elf-core.js';
 
 let dir: string;

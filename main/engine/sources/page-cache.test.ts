@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeImage } from '../sample/writers/index.js';
-import { makeTempDir, patternContent, removeTempDir } from '../sample/writers/testing.js';
+import { writeImage } from '../acquire/writers/index.js';
+import { makeTempDir, patternContent, removeTempDir } from '../acquire/writers/testing.js';
 import { openSource } from './detect.js';
 import { MeteredSource } from './metered.js';
 import { withPageCache } from './page-cache.js';

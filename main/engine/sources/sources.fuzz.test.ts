@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryFromBuffers, writeImage, type WriterFormat } from '../sample/writers/index.js';
-import { makeTempDir, patternBytes, removeTempDir } from '../sample/writers/testing.js';
+import { memoryFromBuffers, writeImage, type WriterFormat } from '../acquire/writers/index.js';
+import { makeTempDir, patternBytes, removeTempDir } from '../acquire/writers/testing.js';
 import { attempt, FuzzFailures, mutate, NASTY_U32, NASTY_U64, Prng } from '../util/testing/fuzz.js';
 import { openSource } from './detect.js';
 import type { PhysicalSource } from './physical-source.js';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProfileStore } from '../profile/store.js';
-import { makeTempDir, removeTempDir } from '../sample/writers/testing.js';
+import { makeTempDir, removeTempDir } from '../acquire/writers/testing.js';
 import { sharedDataPath } from '../util/shared-data.js';
 import { attempt, attemptAsync, FuzzFailures, mutate, NASTY_U32, NASTY_U64, Prng } from '../util/testing/fuzz.js';
 import { summarizeCrashDump } from '../windows/triage/summary.js';

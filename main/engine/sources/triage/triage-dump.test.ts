@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemScopeError } from '../../errors.js';
-import { makeTempDir, removeTempDir } from '../../sample/writers/testing.js';
+import { makeTempDir, removeTempDir } from '../../acquire/writers/testing.js';
 import { sharedDataPath } from '../../util/shared-data.js';
 import { openSource } from '../detect.js';
 import { openTriageDump, type TriageDump } from './triage-dump.js';

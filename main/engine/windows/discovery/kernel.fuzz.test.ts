@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSample, type GroundTruth } from '../../sample/index.js';
-import { makeTempDir, removeTempDir } from '../../sample/writers/testing.js';
+import { makeTempDir, removeTempDir } from '../../acquire/writers/testing.js';
 import { openSource } from '../../sources/detect.js';
 import { FuzzChild, FuzzFailures, Prng } from '../../util/testing/fuzz.js';
 import type { KernelCase, KernelCaseResult } from './testing/kernel-fuzz-case.js';

@@ -16,7 +16,7 @@ import { buildImage } from '../../sample/image.js';
 import { loadIsfProfile } from '../../sample/isf-loader.js';
 import { sharedIsfDir } from '../../sample/profile-source.js';
 import { PAGE_SIZE } from '../../sample/physmem.js';
-import { memoryFromPages, writeImage } from '../../sample/writers/index.js';
+import { memoryFromPages, writeImage } from '../../acquire/writers/index.js';
 import { openSource } from '../../sources/detect.js';
 import type { PhysicalSource } from '../../sources/physical-source.js';
 import { X64AddressSpace } from '../../translate/x64/address-space.js';

@@ -51,7 +51,18 @@ function cpuNotes(cpus: readonly { readonly cr3: bigint }[]): Buffer {
   return Buffer.concat(parts);
 }
 
-export function writeElfCore(path: string, content: MemoryContent, options: ElfWriteOptions = {}): MemoryRun[] {
+/** Where an ELF core's pieces go: header bytes at offsets, each run's data at its file offset. */
+export interface FileLayout {
+  /** Header pieces (ELF header, program headers, notes, section header), ascending, before any run data. */
+  readonly headers: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
+  /** The normalized runs, and each one's file offset (ascending). */
+  readonly runs: readonly MemoryRun[];
+  readonly runOffsets: readonly number[];
+  readonly fileSize: number;
+}
+
+/** The layout writeElfCore writes (acquisition streams the same layout, hashing as it goes). */
+export function elfLayout(content: { readonly runs: readonly MemoryRun[] }, options: ElfWriteOptions = {}): FileLayout {
   const runs = normalizeRuns(content.runs);
   if (runs.length === 0) throw new RangeError('writeElfCore: no memory to write');
   const phnum = runs.length + 1;
@@ -100,21 +111,24 @@ export function writeElfCore(path: string, content: MemoryContent, options: ElfW
     ph.writeBigUInt64LE(BigInt(r.length), at + 0x20); // p_filesz
     ph.writeBigUInt64LE(BigInt(r.length), at + 0x28); // p_memsz
   });
+  const headers = [{ offset: 0, bytes: eh }, { offset: phoff, bytes: ph }, { offset: noteOff, bytes: noteBytes }];
+  if (extended) {
+    const sh = Buffer.alloc(64);
+    sh.writeUInt32LE(phnum, 0x2c); // sh_info = real e_phnum
+    headers.push({ offset: shoff, bytes: sh });
+  }
+  return { headers, runs, runOffsets: fileOffsets, fileSize: off };
+}
 
+export function writeElfCore(path: string, content: MemoryContent, options: ElfWriteOptions = {}): MemoryRun[] {
+  const layout = elfLayout(content, options);
   const fd = fs.openSync(path, 'w');
   try {
-    writeAll(fd, eh, 0);
-    writeAll(fd, ph, phoff);
-    writeAll(fd, noteBytes, noteOff);
-    if (extended) {
-      const sh = Buffer.alloc(64);
-      sh.writeUInt32LE(phnum, 0x2c); // sh_info = real e_phnum
-      writeAll(fd, sh, shoff);
-    }
-    fs.ftruncateSync(fd, off);
-    runs.forEach((r, i) => streamRun(fd, fileOffsets[i]!, r, content, options.chunkBytes ?? DEFAULT_CHUNK));
+    for (const h of layout.headers) writeAll(fd, h.bytes, h.offset);
+    fs.ftruncateSync(fd, layout.fileSize);
+    layout.runs.forEach((r, i) => streamRun(fd, layout.runOffsets[i]!, r, content, options.chunkBytes ?? DEFAULT_CHUNK));
   } finally {
     fs.closeSync(fd);
   }
-  return runs;
+  return [...layout.runs];
 }
