@@ -123,3 +123,18 @@ export class ObjectFactory {
     };
   }
 }
+
+/** Keep only the InfoMask bits whose optional header type exists in this build's profile. */
+export function optionalMask(profile: Profile, mask: number): number {
+  const names = ['CREATOR_INFO', 'NAME_INFO', 'HANDLE_INFO', 'QUOTA_INFO'];
+  let m = 0;
+  names.forEach((n, i) => {
+    if (mask & (1 << i) && profile.hasType(`_OBJECT_HEADER_${n}`)) m |= 1 << i;
+  });
+  return m;
+}
+
+/** InfoMasks a process object is drawn from (name info, creator info, quota info, none). */
+export function processInfoMasks(profile: Profile): number[] {
+  return [0x08, 0x08, 0x09, 0x0c, 0x00].map((m) => optionalMask(profile, m));
+}
