@@ -1,4 +1,5 @@
 import { hex } from '../util/hex.js';
+import { hidesUserSpace, type DirBaseFault } from './dirbase-faults.js';
 import type { AddressSpace } from './paging.js';
 import { filetimeToIso, imageFileName } from './plan.js';
 import { isAlive, type BuiltProcess } from './process-objects.js';
@@ -6,20 +7,27 @@ import type { TruthProcess } from './truth.js';
 
 /**
  * What every method must (and must not) find for one built process. A freed block's EPROCESS that
- * still validates is a remnant psscan reports (as Volatility 3's does).
+ * still validates is a remnant psscan reports (as Volatility 3's does). A DirBase of zero makes the
+ * EPROCESS invalid to every source but the list walk: Volatility 3's `EPROCESS.is_valid()`
+ * (framework/symbols/windows/extensions/__init__.py: `if dtb & ~0xFFF == 0: return False`) is what
+ * its psxview `_filter_garbage_procs` applies to the psscan, thrdscan and csrss sources.
  */
-export function truthProcess(ks: AddressSpace, b: BuiltProcess, csrssHolders: ReadonlyMap<number, number[]>, eprocSize: number): TruthProcess {
+export function truthProcess(
+  ks: AddressSpace, b: BuiltProcess, csrssHolders: ReadonlyMap<number, number[]>, eprocSize: number, fault?: DirBaseFault,
+): TruthProcess {
   const pa = ks.translate(b.obj.bodyVa);
   if (pa === null) throw new RangeError('EPROCESS not mapped');
-  const live = isAlive(b);
+  const validEprocess = (b.dtb & ~0xfffn) !== 0n;
+  const live = isAlive(b) && validEprocess;
+  const userSpace = b.p.hasPeb && b.peb !== 0n && !hidesUserSpace(fault);
   const inCsrss = [...csrssHolders.values()].some((held) => held.includes(b.p.pid));
   const eEnd = b.obj.bodyVa + BigInt(eprocSize - 1);
   return {
     pid: b.p.pid,
     ppid: b.p.ppid,
     name: imageFileName(b.p.exe),
-    imagePath: b.p.hasPeb && b.peb !== 0n ? b.p.imagePath : null,
-    commandLine: b.p.hasPeb && b.peb !== 0n ? b.p.commandLine : null,
+    imagePath: userSpace ? b.p.imagePath : null,
+    commandLine: userSpace ? b.p.commandLine : null,
     offset: hex(b.obj.bodyVa),
     physicalOffset: hex(pa),
     dtb: hex(b.dtb),
@@ -31,13 +39,13 @@ export function truthProcess(ks: AddressSpace, b: BuiltProcess, csrssHolders: Re
     wow64: b.p.wow64,
     foundBy: {
       pslist: b.p.kind === 'live',
-      psscan: true,
+      psscan: validEprocess,
       thrdscan: live && b.p.threads.length > 0,
       cidtable: live,
-      csrss: inCsrss,
+      csrss: inCsrss && validEprocess,
       session: live && b.p.session !== null,
     },
-    planted: b.p.planted.length ? b.p.planted : b.dtb & 0xfffn ? ['pcid-dtb'] : ['normal'],
+    planted: fault !== undefined ? [...b.p.planted, `dirbase-${fault}`] : b.p.planted.length ? b.p.planted : b.dtb & 0xfffn ? ['pcid-dtb'] : ['normal'],
     straddles: (b.obj.bodyVa >> 12n) !== (eEnd >> 12n),
     threadIds: b.p.threads.map((t) => t.tid),
     threadOffsets: b.threads.map((t) => hex(t.bodyVa)),

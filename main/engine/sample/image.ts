@@ -4,6 +4,7 @@ import type { Profile } from '../profile/profile.js';
 import { buildAddressSpaces } from './address-spaces.js';
 import { u64 } from './bytes.js';
 import { plantDecoys, plantReusedProcessBlock } from './decoys.js';
+import { plantDirBaseFaults, type DirBaseFaults } from './dirbase-faults.js';
 import { HandleTableWriter, writeCidTable, writeProcessHandleTables } from './handle-tables.js';
 import { truthProcess } from './image-truth.js';
 import { mapKernelImage } from './kernel-image.js';
@@ -31,6 +32,8 @@ export interface ImageOptions {
   readonly lowStub: boolean;
   readonly selfRefIndex?: number;
   readonly kernelBase?: bigint;
+  /** Bad DirBases planted on named running processes (none unless set: sample bytes unchanged). */
+  readonly dirBaseFaults?: DirBaseFaults;
 }
 
 export interface SampleImage {
@@ -76,6 +79,7 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
   const built = createProcessObjects({ profile, rng, objects, ks, procTag, threTag, infoMasks }, plan.processes);
   const system = built[0]!;
   buildAddressSpaces(profile, rng, mem, ks, selfRef, kernel, buildNumber, built);
+  const faults = plantDirBaseFaults(profile, mem, selfRef, buildNumber, built, opts.dirBaseFaults ?? {});
   const sessionVas = createSessionSpaces(profile, rng, mem, ks, sessionSlot);
   const handles = new HandleTableWriter(profile, ks, arena);
   const cid = writeCidTable(handles, built);
@@ -102,7 +106,7 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
   const softwarePtes = plantSoftwarePtes(rng, mem, ks, poolSlot, poolRegion);
 
   const eprocSize = profile.sizeOf('_EPROCESS');
-  const processes = built.map((b) => truthProcess(ks, b, csrssHolders, eprocSize));
+  const processes = built.map((b) => truthProcess(ks, b, csrssHolders, eprocSize, faults.get(b)));
   processes.push(remnant);
   return {
     mem,
