@@ -2,8 +2,7 @@
  * The DTB inspector on DirBases a responder must be warned about, each planted by the sample builder
  * (`dirBaseFaults`) on one named process, and the verdict asserted word for word. The other processes
  * of the same image stay valid, so a plugin that always said "valid" (or always "invalid") fails.
- * The sample's System PML4 has three present kernel-half slots besides the self-map: the kernel image
- * (0x1f0), pool and session space; that is the "/3" below.
+ * The verdict texts are in ../testing/dtb-verdicts.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TruthProcess } from '../../sample/index.js';
@@ -12,9 +11,7 @@ import { collectPsscan } from '../psscan/index.js';
 import { psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
 import { inspectDtbs, type DtbInspectRow } from './index.js';
 import { SampleSet, pick, type SampleKernel } from '../testing/sample-kernel.js';
-
-const VALID_ALIGNED = 'valid: page-aligned PML4 maps the shared kernel half and self-references';
-const VALID_PCID = 'valid: PCID-tagged DirBase, masked PML4 maps the shared kernel half and self-references';
+import { KERNEL_IMAGE_ENTRY_TAMPERED, NO_SELF_REFERENCE, VALID_ALIGNED, ZERO_ON_RUNNING, notAPageTable, validVerdictFor } from '../testing/dtb-verdicts.js';
 const victim = (img: SampleKernel, fault: string): TruthProcess => {
   const p = img.truth.processes.find((x) => x.planted.includes(`dirbase-${fault}`));
   if (!p) throw new Error(`no process planted with ${fault}`);
@@ -36,18 +33,16 @@ describe('DTB inspector verdicts on planted bad DirBases (Windows 10 2004, 19041
   afterAll(() => set.cleanup());
 
   it('a DirBase pointing at a page of file text: not a page table', () => {
-    const p = victim(img, 'not-a-page-table');
-    const pml4 = `0x${(BigInt(p.dtb) & ~0xfffn).toString(16)}`;
-    expect(row('not-a-page-table').verdict).toBe(`invalid: ${pml4} is not a page table: no self-reference and 0/3 kernel-half entries match System`);
+    expect(row('not-a-page-table').verdict).toBe(notAPageTable(victim(img, 'not-a-page-table').dtb));
   });
 
   it("a PML4 whose kernel-image entry differs from System's: tampered, and which entry", () => {
-    expect(row('tampered-kernel-half').verdict).toBe("suspicious: kernel half differs from System's at PML4 entry 0x1f0 (2/3 entries match): tampered page tables or a smeared read");
+    expect(row('tampered-kernel-half').verdict).toBe(KERNEL_IMAGE_ENTRY_TAMPERED);
     expect(row('tampered-kernel-half').kernelHalfMatchesSystem).toBe(false);
   });
 
   it('a PML4 without its self-map entry', () => {
-    expect(row('no-self-reference').verdict).toBe('suspicious: kernel half matches System but no self-reference entry (every Windows PML4 maps itself): tampered page tables or a smeared read');
+    expect(row('no-self-reference').verdict).toBe(NO_SELF_REFERENCE);
     expect(row('no-self-reference').selfReferences).toBe(false);
   });
 
@@ -58,7 +53,7 @@ describe('DTB inspector verdicts on planted bad DirBases (Windows 10 2004, 19041
 
   it('a zero DirBase on a running process', () => {
     expect(victim(img, 'zero-dtb').exitTime).toBeNull();
-    expect(row('zero-dtb').verdict).toBe('invalid: DirBase is zero on a running process: it has no address space (tampered, or a smeared read)');
+    expect(row('zero-dtb').verdict).toBe(ZERO_ON_RUNNING);
   });
 
   it('every other process is valid, in the words that say why', () => {
@@ -66,7 +61,7 @@ describe('DTB inspector verdicts on planted bad DirBases (Windows 10 2004, 19041
     expect(victims.size).toBe(5);
     const others = rows.filter((r) => !victims.has(r.offset!));
     expect(others.length).toBeGreaterThan(10);
-    for (const r of others) expect(r.verdict, `${r.name} ${r.dtb}`).toBe(BigInt(r.dtb!) & 0xfffn ? VALID_PCID : VALID_ALIGNED);
+    for (const r of others) expect(r.verdict, `${r.name} ${r.dtb}`).toBe(validVerdictFor(r.dtb!));
   });
 
   it('psscan and psxview see the faulted processes as the truth says (a zero DirBase is invalid to every source but the list)', async () => {
