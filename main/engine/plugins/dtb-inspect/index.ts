@@ -108,6 +108,9 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
     else if (selfRef) verdict = `suspicious: kernel half differs from System's at PML4 ${differing(sys.entries, mine.entries, sys.selfRefIndex, mine.selfRefIndex)} (${matches}/${total} entries match): tampered page tables or a smeared read`;
     else if (!matches) verdict = `invalid: ${hex(pml4)} is not a page table: no self-reference and 0/${total ?? 0} kernel-half entries match System`;
     else verdict = `invalid: no self-reference and only ${matches}/${total ?? 0} kernel-half entries match System`;
+    // An exited process's PML4 is freed with its last reference (MmDeleteProcessAddressSpace), so a
+    // remnant's DirBase may name a page that has been zeroed or reused since: say so.
+    if (p.exitTime !== null && pml4 !== 0 && !verdict.startsWith('valid')) verdict += `; the process exited at ${p.exitTime}, so its page tables may have been freed since`;
     rows.push({
       pid: p.pid, name: p.name, offset: p.offset, dtb: hex(dtb), lowBits: hex(low), lowBitsMeaning: describeLowBits(dtb, userDtb),
       userDtb: p.userDtb, pml4: hex(pml4), kernelHalfMatches: matches, kernelHalfTotal: total, kernelHalfMatchesSystem: sameHalf,

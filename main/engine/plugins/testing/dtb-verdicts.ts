@@ -15,3 +15,20 @@ export const validVerdictFor = (dtb: string): string => (BigInt(dtb) & 0xfffn ? 
 /** The verdict of a DirBase whose masked PML4 `pml4` is some other page (no self-map, no shared kernel half). */
 export const notAPageTable = (dtb: string): string =>
   `invalid: 0x${(BigInt(dtb) & 0x000f_ffff_ffff_f000n).toString(16)} is not a page table: no self-reference and 0/3 kernel-half entries match System`;
+
+/** What the inspector adds to a failing verdict when the process has exited (its PML4 may be freed). */
+export const exitedSuffix = (exitTime: string): string => `; the process exited at ${exitTime}, so its page tables may have been freed since`;
+
+/**
+ * The verdict a sample process's DirBase calls for, from its truth: the planted fault if any; the
+ * unmapped remnant's DirBase names a page the builder left zero (its page tables were freed);
+ * otherwise valid. (The garbage user DTB's verdict names the value: asserted where it is planted.)
+ */
+export function expectedVerdict(p: { readonly dtb: string; readonly planted: readonly string[]; readonly exitTime: string | null }): string {
+  if (p.planted.includes('dirbase-zero-dtb')) return ZERO_ON_RUNNING;
+  if (p.planted.includes('dirbase-not-a-page-table')) return notAPageTable(p.dtb);
+  if (p.planted.includes('dirbase-tampered-kernel-half')) return KERNEL_IMAGE_ENTRY_TAMPERED;
+  if (p.planted.includes('dirbase-no-self-reference')) return NO_SELF_REFERENCE;
+  if (p.planted.includes('unmapped-remnant')) return notAPageTable(p.dtb) + exitedSuffix(p.exitTime!);
+  return validVerdictFor(p.dtb);
+}
