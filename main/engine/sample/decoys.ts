@@ -1,11 +1,10 @@
 import type { Profile } from '../profile/profile.js';
 import { hex } from '../util/hex.js';
 import { u32 } from './bytes.js';
-import { optionalMask, type KernelObject, type ObjectFactory } from './objects.js';
+import { optionalMask, type KernelObject, type ObjectFactory, type ObjectPlanting } from './objects.js';
 import { typeIndexOf } from './object-types.js';
-import type { AddressSpace } from './paging.js';
 import { alignUp } from './pe.js';
-import { PAGE_SIZE, type SparsePhysicalMemory } from './physmem.js';
+import { PAGE_SIZE } from './physmem.js';
 import { POOL_TYPE_FREE, POOL_TYPE_NONPAGED } from './pool.js';
 import type { Prng } from './prng.js';
 import { StructBuf } from './struct-buf.js';
@@ -28,13 +27,7 @@ export function plantReusedProcessBlock(profile: Profile, rng: Prng, objects: Ob
   return reused;
 }
 
-export interface DecoyContext {
-  readonly profile: Profile;
-  readonly rng: Prng;
-  readonly mem: SparsePhysicalMemory;
-  readonly ks: AddressSpace;
-  readonly objects: ObjectFactory;
-  readonly procTag: number;
+export interface DecoyContext extends ObjectPlanting {
   readonly cookie: number | null;
   /** VA of the Process _OBJECT_TYPE's Key field, or null. */
   readonly processTypeKey: bigint | null;

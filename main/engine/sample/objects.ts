@@ -1,5 +1,8 @@
 import type { Profile } from '../profile/profile.js';
+import type { AddressSpace } from './paging.js';
+import type { SparsePhysicalMemory } from './physmem.js';
 import type { PoolArena, PoolBlock } from './pool.js';
+import type { Prng } from './prng.js';
 import { StructBuf } from './struct-buf.js';
 
 /**
@@ -137,4 +140,15 @@ export function optionalMask(profile: Profile, mask: number): number {
 /** InfoMasks a process object is drawn from (name info, creator info, quota info, none). */
 export function processInfoMasks(profile: Profile): number[] {
   return [0x08, 0x08, 0x09, 0x0c, 0x00].map((m) => optionalMask(profile, m));
+}
+
+/** What a stage that plants process-like objects (decoys, remnants) writes with. */
+export interface ObjectPlanting {
+  readonly profile: Profile;
+  readonly rng: Prng;
+  readonly mem: SparsePhysicalMemory;
+  /** Kernel address space (System's). */
+  readonly ks: AddressSpace;
+  readonly objects: ObjectFactory;
+  readonly procTag: number;
 }
