@@ -16,7 +16,7 @@ import type { PhysicalRun, PhysicalSource } from '../../main/engine/sources/phys
 import { hex } from '../../main/engine/util/hex.js';
 import { discoverKernel } from '../../main/engine/windows/discovery/discover.js';
 import { HOLE_REASON, type AbsentWithReason, type PmemDevice, WinPmemSource } from './device.js';
-import { INFO_OFFSETS, PMEM_IOCTLS, PMEM_IOCTLS_LEGACY } from './protocol.js';
+import { INFO_OFFSETS, PMEM_IOCTLS, PMEM_IOCTLS_LEGACY, RUN_SIZE } from './protocol.js';
 import { SimulatedPmemDevice, type SimulatedPmemOptions } from './simulated-device.js';
 
 let dir: string;
@@ -182,25 +182,25 @@ describe('WinPmemSource over the simulated device', () => {
       new DataView(c.buffer).setBigInt64(INFO_OFFSETS.NumberOfRuns, n, true);
       return c;
     };
+    const setRunStart = (i: number, start: bigint) => (r: Uint8Array) => {
+      const c = Uint8Array.from(r);
+      new DataView(c.buffer).setBigInt64(INFO_OFFSETS.Run + i * RUN_SIZE, start, true);
+      return c;
+    };
     const cases: [SimulatedPmemOptions, RegExp][] = [
       [{ tamperInfo: setRuns(5000n) }, /GET_INFO reply: NumberOfRuns 5000 exceeds the 300 runs the reply layout holds/],
       [{ tamperInfo: (r) => r.subarray(0, 1000) }, /GET_INFO reply: truncated: 1000 bytes/],
       [{ tamperInfo: setRuns(0n) }, /no physical memory runs \(NumberOfRuns 0\)/],
-      [{ runs: [{ start: 0x1000, length: 0x1000 }, { start: 0x1000, length: 0x1000 }] }, /Run\[1\]\.start 0x1000 is below the end of Run\[0\]/],
+      // a driver reply whose Run[1] starts inside Run[0] (0x1000+0x9e000): only WinPmemSource.open's own check can refuse it
+      [{ tamperInfo: setRunStart(1, 0x2000n) }, /GET_INFO reply: Run\[1\]\.start 0x2000 is below the end of Run\[0\] \(0x9f000\): runs overlap or are unsorted/],
       [{ runCapacity: 2 }, /GET_INFO failed: 3 memory runs, the struct holds 2/],
       [{ ioctls: PMEM_IOCTLS_LEGACY }, /the driver refused acquisition mode "physical": invalid IOCTL 0x22c407/],
     ];
+    expect(truthRuns.slice(0, 2)).toEqual([{ start: 0x1000, length: 0x9e000 }, { start: 0x100000, length: truthRuns[1]!.length }]);
     for (const [opts, re] of cases) {
-      let dev: SimulatedPmemDevice | undefined;
-      try {
-        dev = device(opts);
-      } catch (e) {
-        // encodeInfo itself refuses overlapping runs: the simulated driver could not send them
-        expect(String(e)).toMatch(re);
-        continue;
-      }
-      expect(() => WinPmemSource.open(dev!)).toThrow(re);
-      expect(() => dev!.readAt(0x1000, 16)).toThrow(/handle closed/);
+      const dev = device(opts); // the simulated driver sends every reply as given: the source must judge it
+      expect(() => WinPmemSource.open(dev)).toThrow(re);
+      expect(() => dev.readAt(0x1000, 16)).toThrow(/handle closed/);
     }
   });
 

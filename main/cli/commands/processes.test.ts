@@ -8,10 +8,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../main.js';
 import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from '../../engine/plugins/testing/sample-kernel.js';
+import { expectedVerdict, validVerdictFor } from '../../engine/plugins/testing/dtb-verdicts.js';
 
 const set = new SampleSet();
 let img: SampleKernel;
-beforeAll(async () => { img = await set.build('18362', 'crashdump', 11); });
+// Bad DirBases on five processes: the dtb inspector has something to say, and the zero DirBase is a
+// running process psscan must not report (an EPROCESS without an address space is not valid).
+beforeAll(async () => {
+  img = await set.build('18362', 'crashdump', 11, 64, {
+    'zero-dtb': 'dwm.exe', 'not-a-page-table': 'lsass.exe', 'tampered-kernel-half': 'services.exe',
+    'no-self-reference': 'wininit.exe', 'garbage-user-dtb': 'sihost.exe',
+  });
+});
 afterAll(() => set.cleanup());
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -48,7 +56,9 @@ describe('memscope pslist/psscan/psxview/struct/dtb', () => {
     // command lines contain commas/quotes and are quoted, so count records by offset instead
     // a remnant in an unmapped page has no VA: empty offset cell, then its physical offset
     for (const p of img.truth.processes.filter((x) => x.foundBy.psscan)) expect(text).toContain(p.mapped === false ? `,,${p.physicalOffset},` : `,${p.offset},`);
-    for (const p of img.truth.processes.filter((x) => !x.foundBy.psscan)) expect(text).not.toContain(`,${p.offset},`);
+    const missed = img.truth.processes.filter((x) => !x.foundBy.psscan);
+    expect(missed.map((p) => p.planted)).toEqual([['dirbase-zero-dtb']]);
+    for (const p of missed) expect(text).not.toContain(`,${p.offset},`);
   });
 
   it('psscan labels an intact EPROCESS in a freed pool block: table OFFSET cell, JSON warnings', async () => {
@@ -91,13 +101,23 @@ describe('memscope pslist/psscan/psxview/struct/dtb', () => {
     expect(dp.fields.find((x) => x.name === 'UniqueProcessId')!.value).toMatchObject({ value: `0x${p.pid.toString(16)}` });
   });
 
-  it('dtb --processes --format json: per-process DirBase section with Rekall totals', async () => {
+  it('dtb --processes --format json: per-process DirBase section with Rekall totals, each verdict in words', async () => {
     const r = await cli('dtb', img.path, '--processes', '--format', 'json');
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.out) as { processes: { name: string; lowBits: string; verdict: string }[]; processTotals: { rekallWouldDrop: number } };
-    const bits = img.truth.processes.filter((p) => (p.foundBy.pslist || p.foundBy.psscan) && (BigInt(p.dtb) & 0xfffn) !== 0n);
+    const doc = JSON.parse(r.out) as { processes: { offset: string; name: string; lowBits: string; verdict: string }[]; processTotals: { rekallWouldDrop: number; valid: number } };
+    const inspected = img.truth.processes.filter((p) => p.foundBy.pslist || p.foundBy.psscan);
+    const bits = inspected.filter((p) => (BigInt(p.dtb) & 0xfffn) !== 0n);
     expect(doc.processTotals.rekallWouldDrop).toBe(bits.length);
-    expect(doc.processes.find((x) => x.name === 'LockApp.exe')!.verdict).toMatch(/^valid/);
+    for (const p of inspected) {
+      const row = doc.processes.find((x) => (p.mapped === false ? x.offset === null && x.name === p.name : x.offset === p.offset))!;
+      if (p.planted.includes('dirbase-garbage-user-dtb')) {
+        expect(row.verdict).toBe('suspicious: KVA-shadow user DTB 0x4141414141414141 is not in physical memory (kernel DirBase itself is valid)');
+      } else {
+        expect(row.verdict, `${p.name} ${p.planted.join('+')}`).toBe(expectedVerdict(p));
+      }
+    }
+    expect(doc.processTotals.valid).toBe(doc.processes.length - 6); // five planted faults and the unmapped remnant
+    expect(doc.processes.find((x) => x.name === 'LockApp.exe')!.verdict).toBe(validVerdictFor(img.truth.processes.find((p) => p.name === 'LockApp.exe')!.dtb));
   });
 
   it('dtb --processes --format csv --out and struct --format csv: the same tables for Excel', async () => {

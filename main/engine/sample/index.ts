@@ -5,9 +5,11 @@ import { buildImage } from './image.js';
 import { resolveSampleProfile } from './profile-source.js';
 import { PAGE_SIZE, type SparsePhysicalMemory } from './physmem.js';
 import type { GroundTruth } from './truth.js';
+import type { DirBaseFaults } from './dirbase-faults.js';
 import { memoryFromPages, writeImage, type WriterFormat } from '../acquire/writers/index.js';
 
 export type { GroundTruth, TruthProcess } from './truth.js';
+export { DIRBASE_FAULTS, type DirBaseFault, type DirBaseFaults } from './dirbase-faults.js';
 
 export type SampleFormat = GroundTruth['format'];
 export const SAMPLE_FORMATS: readonly SampleFormat[] = ['raw', 'elf', 'crashdump', 'crashdump-bitmap'];
@@ -23,6 +25,8 @@ export interface SampleOptions {
   readonly lowStub?: boolean; // default true
   readonly selfRefIndex?: number;
   readonly kernelBase?: bigint;
+  /** Bad DirBases on named running processes, for the DTB inspector's tests (see dirbase-faults.ts). */
+  readonly dirBaseFaults?: DirBaseFaults;
   /**
    * crashdump-bitmap only: the bitmap marks only the pages that hold data, as a kernel or active
    * memory dump leaves free pages out, so even a 256 GiB machine is a file of a few MiB whose runs
@@ -60,6 +64,7 @@ export async function buildSample(opts: SampleOptions): Promise<GroundTruth> {
     lowStub: opts.lowStub ?? true,
     ...(opts.selfRefIndex !== undefined ? { selfRefIndex: opts.selfRefIndex } : {}),
     ...(opts.kernelBase !== undefined ? { kernelBase: opts.kernelBase } : {}),
+    ...(opts.dirBaseFaults !== undefined ? { dirBaseFaults: opts.dirBaseFaults } : {}),
   });
   const { mem, truth: t } = image;
   const content = memoryFromPages(opts.populatedOnly ? populatedRuns(mem) : mem.runs, (pa) => mem.storedPage(pa / PAGE_SIZE));

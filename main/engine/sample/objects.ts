@@ -1,5 +1,8 @@
 import type { Profile } from '../profile/profile.js';
+import type { AddressSpace } from './paging.js';
+import type { SparsePhysicalMemory } from './physmem.js';
 import type { PoolArena, PoolBlock } from './pool.js';
+import type { Prng } from './prng.js';
 import { StructBuf } from './struct-buf.js';
 
 /**
@@ -122,4 +125,30 @@ export class ObjectFactory {
       bodyOffset, infoMask: spec.infoMask,
     };
   }
+}
+
+/** Keep only the InfoMask bits whose optional header type exists in this build's profile. */
+export function optionalMask(profile: Profile, mask: number): number {
+  const names = ['CREATOR_INFO', 'NAME_INFO', 'HANDLE_INFO', 'QUOTA_INFO'];
+  let m = 0;
+  names.forEach((n, i) => {
+    if (mask & (1 << i) && profile.hasType(`_OBJECT_HEADER_${n}`)) m |= 1 << i;
+  });
+  return m;
+}
+
+/** InfoMasks a process object is drawn from (name info, creator info, quota info, none). */
+export function processInfoMasks(profile: Profile): number[] {
+  return [0x08, 0x08, 0x09, 0x0c, 0x00].map((m) => optionalMask(profile, m));
+}
+
+/** What a stage that plants process-like objects (decoys, remnants) writes with. */
+export interface ObjectPlanting {
+  readonly profile: Profile;
+  readonly rng: Prng;
+  readonly mem: SparsePhysicalMemory;
+  /** Kernel address space (System's). */
+  readonly ks: AddressSpace;
+  readonly objects: ObjectFactory;
+  readonly procTag: number;
 }

@@ -1,11 +1,8 @@
 import { hex } from '../util/hex.js';
-import type { Profile } from '../profile/profile.js';
-import { optionalHeaders, type ObjectFactory } from './objects.js';
-import type { AddressSpace } from './paging.js';
-import { PAGE_SIZE, type SparsePhysicalMemory } from './physmem.js';
+import { optionalHeaders, type ObjectPlanting } from './objects.js';
+import { PAGE_SIZE } from './physmem.js';
 import { filetimeToIso } from './plan.js';
 import { POOL_TYPE_NONPAGED } from './pool.js';
-import type { Prng } from './prng.js';
 import { StructBuf } from './struct-buf.js';
 import type { TruthProcess } from './truth.js';
 
@@ -18,14 +15,8 @@ import type { TruthProcess } from './truth.js';
  * stored = index ^ ObHeaderCookie ^ byte 1 of that VA), so a reader only knows VA bits 0..11 (the
  * page offset) and must try the 16 values of bits 12..15. The block lies inside one 4 KiB page.
  */
-export interface RemnantContext {
-  readonly profile: Profile;
-  readonly rng: Prng;
-  readonly mem: SparsePhysicalMemory;
-  /** Kernel address space (only to check that the VA chosen is unmapped now). */
-  readonly ks: AddressSpace;
-  readonly objects: ObjectFactory;
-  readonly procTag: number;
+/** `ks` serves only to check that the VA chosen is unmapped now. */
+export interface RemnantContext extends ObjectPlanting {
   readonly processTypeIndex: number;
   readonly infoMask: number;
   /** A kernel VA just past the pool the builder used: the remnant's old page lies above it. */

@@ -412,6 +412,11 @@ describe.skipIf(!HAVE_ISF)('sample image builder', () => {
     await expect(buildSample({ build: '19041', format: 'raw', out, sizeMiB: 64, selfRefIndex: 0x1f0 })).rejects.toThrow(/self-reference/);
     await expect(buildSample({ build: '19041', format: 'raw', out, sizeMiB: 64, kernelBase: 0xfffff80000001000n })).rejects.toThrow(/2 MiB/);
     await expect(buildSample({ build: '19041', format: 'zip' as 'raw', out })).rejects.toThrow(/--format/);
+    // DirBase faults: only on a running process that exists, PCID bits only where no PCID is used
+    await expect(buildSample({ build: '19041', format: 'raw', out, sizeMiB: 64, dirBaseFaults: { 'zero-dtb': 'nosuch.exe' } })).rejects.toThrow(/DirBase fault zero-dtb: no running process named nosuch\.exe/);
+    await expect(buildSample({ build: '19041', format: 'raw', out, sizeMiB: 64, dirBaseFaults: { 'zero-dtb': 'System' } })).rejects.toThrow(/no running process named System/);
+    await expect(buildSample({ build: '19041', format: 'raw', out, sizeMiB: 64, dirBaseFaults: { 'pcid-bits-without-pcid': 'lsass.exe' } })).rejects.toThrow(/needs a build before Windows 10 \(got 19041\)/);
+    await expect(buildSample({ build: '19041', format: 'raw', out, sizeMiB: 64, dirBaseFaults: { 'zero-dtb': 'lsass.exe', 'no-self-reference': 'lsass.exe' } })).rejects.toThrow(/zero-dtb: no running process named lsass\.exe \(other than System and the other victims\)/);
     await expect(buildSample({ build: '19041', format: 'raw', out: join(dir, 'no', 'such', 'dir.raw'), sizeMiB: 64 })).rejects.toThrow(MemScopeError);
   }, 60_000);
 });

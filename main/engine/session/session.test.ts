@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessTableRow, RunEvent } from '../../../common/contract.js';
 import { MemScopeError } from '../errors.js';
 import { buildSample, type GroundTruth, type TruthProcess } from '../sample/index.js';
+import { expectedVerdict } from '../plugins/testing/dtb-verdicts.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { openSession, type AnalysisSession } from './session.js';
@@ -134,7 +135,10 @@ describe('analysis session', () => {
     const rows = rowsOf(events);
     const want = truth.processes.filter((p) => p.foundBy.pslist || p.foundBy.psscan);
     expect(new Set(rows.map((r) => r.key))).toEqual(new Set(want.map(keyOf)));
-    for (const r of rows) if (r.plugin === 'dtb') expect(r.row.verdict).toMatch(/^(valid|invalid|suspicious|unknown)/);
+    for (const r of rows) {
+      const p = want.find((x) => keyOf(x) === r.key)!;
+      if (r.plugin === 'dtb') expect(r.row.verdict, `${p.name} ${p.dtb}`).toBe(expectedVerdict(p));
+    }
     expect(s.result('psscan')?.outcome).toBe('completed'); // the scan dtb ran is kept for the psscan screen
     const psscan = await s.collect({ plugin: 'psscan' });
     expect(psscan.filter((e) => e.type === 'progress')).toEqual([]);
@@ -279,5 +283,29 @@ describe('cancel and close', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('dtb run on planted bad DirBases', () => {
+  let faulted: GroundTruth;
+  let s: AnalysisSession;
+  beforeAll(async () => {
+    const path = join(dir, 's19041-faults.raw');
+    faulted = await buildSample({
+      build: '19041', format: 'raw', out: path, sizeMiB: 64, seed: 12, processes: 4,
+      dirBaseFaults: { 'zero-dtb': 'dwm.exe', 'not-a-page-table': 'lsass.exe', 'no-self-reference': 'wininit.exe' },
+    });
+    s = await openSession(path, { workers: 2 });
+  });
+  afterAll(async () => { await s.close(); });
+
+  it('each process gets the verdict its DirBase calls for, in words', async () => {
+    const events = await s.collect({ plugin: 'dtb' });
+    expect(doneOf(events).outcome).toBe('completed');
+    const verdicts = new Map(rowsOf(events).flatMap((r) => (r.plugin === 'dtb' ? [[r.key, r.row.verdict] as const] : [])));
+    const want = faulted.processes.filter((p) => p.foundBy.pslist || p.foundBy.psscan);
+    expect(verdicts.size).toBe(want.length);
+    for (const p of want) expect(verdicts.get(keyOf(p)), `${p.name} ${p.planted.join('+')}`).toBe(expectedVerdict(p));
+    expect(want.filter((p) => p.planted.some((x) => x.startsWith('dirbase-')))).toHaveLength(3);
   });
 });

@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemScopeError } from '../errors.js';
-import { makeTempDir, removeTempDir } from '../sample/writers/testing.js';
+import { makeTempDir, removeTempDir } from '../acquire/writers/testing.js';
 import { openSource } from './detect.js';
 import { ImageFile, win32DeviceReason } from './image-file.js';
 import { fifoWithValve } from './testing/fifo.js';

@@ -100,11 +100,17 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
     const sameHalf = matches === null || total === null ? null : total > 0 && matches === total;
     const selfRef = mine ? mine.selfRefIndex !== null : null;
     let verdict: string;
-    if (!mine) verdict = `invalid: PML4 ${hex(pml4)} is not in physical memory`;
-    else if (sameHalf && selfRef) verdict = low !== 0n ? 'valid: PCID-tagged DirBase, masked PML4 maps the shared kernel half and self-references' : 'valid: page-aligned PML4 maps the shared kernel half and self-references';
-    else if (sameHalf) verdict = 'suspicious: kernel half matches System but no self-reference entry';
-    else if (selfRef) verdict = `suspicious: self-references but only ${matches}/${total} kernel-half entries match System`;
-    else verdict = `invalid: no self-reference and ${matches ?? 0}/${total ?? 0} kernel-half entries match System`;
+    if (pml4 === 0) verdict = p.exitTime === null ? 'invalid: DirBase is zero on a running process: it has no address space (tampered, or a smeared read)' : 'invalid: DirBase is zero: no address space';
+    else if (!mine) verdict = `invalid: PML4 ${hex(pml4)} is not in physical memory`;
+    else if (!sys) verdict = `unknown: System's PML4 ${hex(sysPml4)} is unreadable, so there is no kernel half to compare with`;
+    else if (sameHalf && selfRef) verdict = validVerdict(source, kernel.buildNumber, dtb, userDtb, mine.entries);
+    else if (sameHalf) verdict = 'suspicious: kernel half matches System but no self-reference entry (every Windows PML4 maps itself): tampered page tables or a smeared read';
+    else if (selfRef) verdict = `suspicious: kernel half differs from System's at PML4 ${differing(sys.entries, mine.entries, sys.selfRefIndex, mine.selfRefIndex)} (${matches}/${total} entries match): tampered page tables or a smeared read`;
+    else if (!matches) verdict = `invalid: ${hex(pml4)} is not a page table: no self-reference and 0/${total ?? 0} kernel-half entries match System`;
+    else verdict = `invalid: no self-reference and only ${matches}/${total ?? 0} kernel-half entries match System`;
+    // An exited process's PML4 is freed with its last reference (MmDeleteProcessAddressSpace), so a
+    // remnant's DirBase may name a page that has been zeroed or reused since: say so.
+    if (p.exitTime !== null && pml4 !== 0 && !verdict.startsWith('valid')) verdict += `; the process exited at ${p.exitTime}, so its page tables may have been freed since`;
     rows.push({
       pid: p.pid, name: p.name, offset: p.offset, dtb: hex(dtb), lowBits: hex(low), lowBitsMeaning: describeLowBits(dtb, userDtb),
       userDtb: p.userDtb, pml4: hex(pml4), kernelHalfMatches: matches, kernelHalfTotal: total, kernelHalfMatchesSystem: sameHalf,
@@ -112,6 +118,46 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
     });
   }
   return { rows, totals: dtbTotals(rows) };
+}
+
+/** Windows 7/8/8.1 (builds before 10240) never load a PCID into CR3: DirBase low bits there are not PCID. */
+const FIRST_PCID_BUILD = 10240;
+
+/**
+ * The verdict of a DirBase whose kernel half and self-reference check out: still suspicious when it
+ * carries low bits on a build without PCID, or when its KVA-shadow user DTB is not a PML4 sharing
+ * this process's user half (the shadow copies user entries 0..255; Windows writes 1 there when the
+ * process runs without a shadow).
+ */
+function validVerdict(source: PhysicalSource, build: number | null, dtb: bigint, userDtb: bigint | null, entries: BigUint64Array): string {
+  const low = dtb & 0xfffn;
+  if (low !== 0n && build !== null && build < FIRST_PCID_BUILD) {
+    return `suspicious: low bits ${hex(low)} set, but build ${build} does not use PCID (its DirBase should be page aligned); the masked PML4 maps the shared kernel half and self-references`;
+  }
+  if (userDtb !== null && userDtb > 1n) {
+    const userPml4 = pml4FromDtb(userDtb);
+    const shadow = userPml4 !== 0 ? readTable(source, userPml4) : null;
+    if (!shadow) return `suspicious: KVA-shadow user DTB ${hex(userDtb)} is not in physical memory (kernel DirBase itself is valid)`;
+    let present = 0;
+    let same = 0;
+    for (let i = 0; i < 256; i++) {
+      if (!(entries[i]! & 1n)) continue;
+      present++;
+      if (shadow[i] === entries[i]) same++;
+    }
+    if (same !== present) return `suspicious: KVA-shadow user DTB ${hex(userDtb)} does not map this process's user half (${same}/${present} user entries match; kernel DirBase itself is valid)`;
+  }
+  return low !== 0n ? 'valid: PCID-tagged DirBase, masked PML4 maps the shared kernel half and self-references' : 'valid: page-aligned PML4 maps the shared kernel half and self-references';
+}
+
+/** The kernel-half PML4 indices (hex) where `mine` differs from System's present entries. */
+function differing(sys: BigUint64Array, mine: BigUint64Array, sysSelf: number | null, mySelf: number | null): string {
+  const out: string[] = [];
+  for (let i = 256; i < 512; i++) {
+    if (i === sysSelf || i === mySelf || !(sys[i]! & 1n)) continue;
+    if (mine[i] !== sys[i]) out.push(hex(i));
+  }
+  return `${out.length === 1 ? 'entry' : 'entries'} ${out.join(', ')}`;
 }
 
 /** How many processes, how many with low DirBase bits, how many a page-alignment rule would drop, how many valid. */

@@ -10,6 +10,7 @@ import { collectPsscan } from '../psscan/index.js';
 import { ALL_SOURCES_OK, psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
 import { inspectDtbs } from '../dtb-inspect/index.js';
 import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from './sample-kernel.js';
+import { ZERO_ON_RUNNING, notAPageTable, validVerdictFor } from './dtb-verdicts.js';
 
 const FORMATS: readonly SampleFormat[] = ['raw', 'elf', 'crashdump', 'crashdump-bitmap'];
 
@@ -143,7 +144,7 @@ export function processSuite(build: string, seed: number): void {
         }
       });
 
-      it('dtb inspector: PCID DirBases are valid, kernel half shared, and counted as Rekall drops', async () => {
+      it('dtb inspector: each DirBase gets the verdict its truth calls for; PCID ones valid and counted as Rekall drops', async () => {
         const { truth, kernel } = img();
         const { rows: procs } = await collectPslist(kernel);
         const { rows, totals } = inspectDtbs(kernel, procs);
@@ -152,6 +153,9 @@ export function processSuite(build: string, seed: number): void {
         expect(totals.rekallWouldDrop).toBe(withBits.length);
         expect(totals.valid).toBe(procs.length);
         for (const r of rows) {
+          const p = truth.processes.find((x) => x.offset === r.offset)!;
+          expect(r.dtb).toBe(p.dtb);
+          expect(r.verdict, `${r.name} ${r.dtb}`).toBe(validVerdictFor(p.dtb));
           expect(r.kernelHalfMatchesSystem, `${r.name}`).toBe(true);
           expect(r.selfReferences).toBe(true);
           expect(BigInt(r.pml4!)).toBe(BigInt(r.dtb!) & 0x000ffffffffff000n);
@@ -159,7 +163,12 @@ export function processSuite(build: string, seed: number): void {
         const lock = rows.find((r) => r.name === 'LockApp.exe')!;
         expect(lock.rekallWouldDrop).toBe(true);
         expect(lock.lowBitsMeaning).toContain('PCID');
-        expect(lock.verdict).toMatch(/^valid/);
+        // the same process with its DirBase zeroed, or pointed at a pool page (System's EPROCESS), read through this format
+        const lockRow = procs.find((r) => r.offset === lock.offset)!;
+        const poolPage = `0x${(BigInt(truth.processes.find((p) => p.pid === 4)!.physicalOffset) & ~0xfffn).toString(16)}`;
+        const doctored = inspectDtbs(kernel, [{ ...lockRow, dtb: '0x0' }, { ...lockRow, dtb: poolPage }]).rows;
+        expect(doctored.map((r) => r.verdict)).toEqual([ZERO_ON_RUNNING, notAPageTable(poolPage)]);
+        expect(inspectDtbs(kernel, [{ ...lockRow, dtb: '0x0' }]).totals.valid).toBe(0);
       });
     });
   });

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSample, type GroundTruth, type SampleFormat } from '../../sample/index.js';
+import { buildSample, type DirBaseFaults, type GroundTruth, type SampleFormat } from '../../sample/index.js';
 import { openSource } from '../../sources/detect.js';
 import type { PhysicalSource } from '../../sources/physical-source.js';
 import { discoverKernel } from '../../windows/discovery/discover.js';
@@ -24,9 +24,9 @@ export class SampleSet {
   readonly dir = mkdtempSync(join(tmpdir(), 'memscope-proc-'));
   private readonly open: PhysicalSource[] = [];
 
-  async build(build: string, format: SampleFormat, seed: number, sizeMiB = 64): Promise<SampleKernel> {
-    const path = join(this.dir, `s${build}-${seed}.${format}`);
-    const truth = await buildSample({ build, format, out: path, sizeMiB, seed, processes: 6 });
+  async build(build: string, format: SampleFormat, seed: number, sizeMiB = 64, dirBaseFaults?: DirBaseFaults): Promise<SampleKernel> {
+    const path = join(this.dir, `s${build}-${seed}${dirBaseFaults ? '-faults' : ''}.${format}`);
+    const truth = await buildSample({ build, format, out: path, sizeMiB, seed, processes: 6, ...(dirBaseFaults ? { dirBaseFaults } : {}) });
     return this.load(path, truth);
   }
 

@@ -46,6 +46,8 @@ interface Ctx {
   readonly read: KernelRead;
   readonly taken: [number, number][];
   readonly window: number;
+  /** The layout table the derivation may lean on (tests withhold the image's own layout from it). */
+  readonly families: readonly LayoutFamily[];
 }
 
 function candidates(ctx: Ctx, field: DerivedField, pred: Pred): number[] {
@@ -70,7 +72,7 @@ function choose(field: DerivedField, cands: number[], family: LayoutFamily | nul
   let why: string;
   if (prior !== undefined && cands.includes(prior)) {
     pick = prior; conf = cands.length === 1 ? 1 : 0.95; why = `the ${family!.label} offset`;
-  } else if ((pick = observedOffsets(field).find((o) => cands.includes(o))) !== undefined) {
+  } else if ((pick = observedOffsets(field, ctx.families).find((o) => cands.includes(o))) !== undefined) {
     conf = cands.length === 1 ? 0.9 : 0.8; why = 'an offset a known build uses';
   } else if (cands.length > 0) {
     pick = cands[0]!; conf = cands.length === 1 ? 0.85 : 0.5; why = 'unseen in the 213 known builds (lowest that fits)';
@@ -85,9 +87,9 @@ function choose(field: DerivedField, cands: number[], family: LayoutFamily | nul
 
 export function deriveFields(
   procs: readonly ListedProcess[], read: KernelRead, known: { pidOffset: number; imageFileNameOffset: number; dtbOffset: number },
-  window: number, buildNumber: number | null, offList: readonly ListedProcess[] = [],
+  window: number, buildNumber: number | null, offList: readonly ListedProcess[] = [], families: readonly LayoutFamily[] = LAYOUT_FAMILIES,
 ): DerivedFields {
-  const ctx: Ctx = { procs, read, window, taken: [[0, known.dtbOffset + 8], [known.pidOffset, known.pidOffset + 24], [known.imageFileNameOffset, known.imageFileNameOffset + 15]] };
+  const ctx: Ctx = { procs, read, window, families, taken: [[0, known.dtbOffset + 8], [known.pidOffset, known.pidOffset + 24], [known.imageFileNameOffset, known.imageFileNameOffset + 15]] };
   const [sys, ...others] = procs as [ListedProcess, ...ListedProcess[]];
   const q = (p: ListedProcess, o: number) => u64(p.bytes, o);
   const pids = new Set(procs.map((p) => p.pid));
@@ -126,7 +128,7 @@ export function deriveFields(
   for (const f of order) cands.set(f, candidates(ctx, f, preds[f]![1]));
   const ht = objectTableCandidates(ctx, procs);
   cands.set('ObjectTable', ht.map((c) => c.offset));
-  const family = pickFamily(known, cands, buildNumber);
+  const family = pickFamily(known, cands, buildNumber, ctx.families);
 
   const fields: Partial<Record<DerivedField, FieldChoice>> = {};
   for (const f of order) fields[f] = choose(f, cands.get(f)!, family, preds[f]![0], ctx);
@@ -157,10 +159,10 @@ export function deriveFields(
 }
 
 /** The family whose offsets agree with the most candidate sets (pid/name must match exactly). */
-function pickFamily(known: { pidOffset: number; imageFileNameOffset: number }, cands: Map<DerivedField, number[]>, buildNumber: number | null): LayoutFamily | null {
+function pickFamily(known: { pidOffset: number; imageFileNameOffset: number }, cands: Map<DerivedField, number[]>, buildNumber: number | null, families: readonly LayoutFamily[]): LayoutFamily | null {
   let best: LayoutFamily | null = null;
   let bestScore = -1;
-  for (const f of LAYOUT_FAMILIES) {
+  for (const f of families) {
     if (f.eprocess.UniqueProcessId !== known.pidOffset || f.eprocess.ImageFileName !== known.imageFileNameOffset) continue;
     let score = 0;
     for (const [field, c] of cands) if (c.includes(f.eprocess[field])) score += 2;
@@ -215,7 +217,7 @@ function exitTime(ctx: Ctx, ct: number, family: LayoutFamily | null, offList: re
   if (prior !== undefined && fits.includes(prior)) {
     return { offset: prior, confidence: 0.5, evidence: `${hex(prior)}: the ${family!.label} offset; consistent (0 on all ${ctx.procs.length} live listed processes) but no exited process confirms it` };
   }
-  const deltas = [...new Set(LAYOUT_FAMILIES.map((f) => f.eprocess.ExitTime - f.eprocess.CreateTime))];
+  const deltas = [...new Set(ctx.families.map((f) => f.eprocess.ExitTime - f.eprocess.CreateTime))];
   const guess = deltas.map((d) => ct + d).find((o) => fits.includes(o));
   if (guess !== undefined) {
     return { offset: guess, confidence: 0.25, evidence: `${hex(guess)}: GUESS — CreateTime + 0x${(guess - ct).toString(16)} as in a known build; 0 on every listed process, no exited process confirms it` };

@@ -1,6 +1,7 @@
 /**
  * The heuristic profile on sample images (sample/ builder, independent of windows/) whose profile is
- * withheld from the derivation: the real ISF tables are loaded only to compare against afterwards.
+ * withheld from the derivation, and whose _EPROCESS layout is withheld from the prior table of known
+ * layouts as well (`families`): the real ISF tables are loaded only to compare against afterwards.
  * Also a synthetic "future build" whose _EPROCESS layout no known build has, and corrupted images.
  */
 import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -22,7 +23,8 @@ import type { PhysicalSource } from '../../sources/physical-source.js';
 import { X64AddressSpace } from '../../translate/x64/address-space.js';
 import { discoverKernel } from '../discovery/discover.js';
 import type { WindowsKernel } from '../kernel.js';
-import { deriveHeuristicProfile, heuristicProfileProvider, type HeuristicResult, kernelReadOf } from './index.js';
+import { deriveHeuristicProfile, heuristicProfileProvider, type HeuristicResult, kernelReadOf, LAYOUT_FAMILIES } from './index.js';
+import type { LayoutFamily } from './priors.js';
 
 const isfDir = sharedIsfDir();
 const dir = mkdtempSync(join(tmpdir(), 'memscope-heur-'));
@@ -40,10 +42,16 @@ function open(path: string): PhysicalSource {
   return s;
 }
 
-async function derive(path: string, truth: Pick<GroundTruth, 'kernelBase' | 'dtb'>): Promise<HeuristicResult> {
+async function derive(path: string, truth: Pick<GroundTruth, 'kernelBase' | 'dtb'>, families?: readonly LayoutFamily[]): Promise<HeuristicResult> {
   const source = open(path);
-  return deriveHeuristicProfile({ source, kernelBase: BigInt(truth.kernelBase), readKernel: kernelReadOf(new X64AddressSpace(source, BigInt(truth.dtb))) });
+  return deriveHeuristicProfile({
+    source, kernelBase: BigInt(truth.kernelBase), readKernel: kernelReadOf(new X64AddressSpace(source, BigInt(truth.dtb))), ...(families ? { families } : {}),
+  });
 }
+
+/** The prior table without any layout family whose derived _EPROCESS offsets are `real`'s: the build's layout withheld. */
+const withholding = (real: Profile): LayoutFamily[] =>
+  LAYOUT_FAMILIES.filter((f) => !DERIVED.every((k) => f.eprocess[k as keyof typeof f.eprocess] === real.offsetOf('_EPROCESS', k)));
 
 function kernelWith(path: string, truth: GroundTruth, profile: Profile): WindowsKernel {
   const source = open(path);
@@ -80,10 +88,12 @@ describe.skipIf(!isfDir)('heuristic profile on builds whose profile is withheld'
   }, 120_000);
 
   for (const b of builds) {
-    it(`${b}: every derived offset equals the real profile, and pslist with it lists the truth`, async () => {
+    it(`${b}: with its layout withheld from the prior table too, every derived offset equals the real profile, and pslist with it lists the truth`, async () => {
       const { path, truth } = images.get(b)!;
-      const r = await derive(path, truth);
       const real = new Profile(await loadIsfProfile(isfDir!, truth.build));
+      const priors = withholding(real);
+      expect(priors.length).toBeLessThan(LAYOUT_FAMILIES.length);
+      const r = await derive(path, truth, priors);
       for (const f of DERIVED) expect([f, r.profile.types._EPROCESS!.fields[f]!.offset]).toEqual([f, real.offsetOf('_EPROCESS', f)]);
       expect(r.profile.types._KPROCESS!.fields.DirectoryTableBase!.offset).toBe(real.offsetOf('_KPROCESS', 'DirectoryTableBase'));
       expect(r.profile.symbols.PsActiveProcessHead).toBe(real.symbol('PsActiveProcessHead'));
@@ -91,7 +101,7 @@ describe.skipIf(!isfDir)('heuristic profile on builds whose profile is withheld'
       for (const f of ['QuotaProcess', 'UniqueProcessId']) expect(r.profile.types._HANDLE_TABLE!.fields[f]!.offset).toBe(real.offsetOf('_HANDLE_TABLE', f));
       expect(r.profile.heuristic!.confidence).toBeGreaterThanOrEqual(0.9);
       expect(r.profile.heuristic!.evidence['_EPROCESS.CreateTime']).toMatch(/FILETIME/);
-      expect(r.family).not.toBeNull();
+      expect(r.family).toBeNull(); // no family left with its pid/name offsets: every offset came from memory
       // _EPROCESS size is unknowable: the end of the highest derived field, never beyond the real one
       expect(r.profile.types._EPROCESS!.size).toBeLessThanOrEqual(real.sizeOf('_EPROCESS'));
 

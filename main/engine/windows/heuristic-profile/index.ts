@@ -22,7 +22,7 @@ import { inProcessScan, type PhysicalScanFn } from '../discovery/scan-runner.js'
 import { type DerivedFields, deriveFields, type ListedProcess } from './fields.js';
 import { findSystemProcess, mapsKernel, PROCESS_OBJECT_TYPE, type SystemProcess } from './find-system.js';
 import { type KernelRead, printableName, readU64, readWindow, u64 } from './memory.js';
-import { ABI, type DerivedField } from './priors.js';
+import { ABI, type DerivedField, type LayoutFamily } from './priors.js';
 
 export { kernelReadOf, type KernelRead } from './memory.js';
 export { LAYOUT_FAMILIES } from './priors.js';
@@ -38,6 +38,8 @@ export interface HeuristicInput {
   /** How to scan physical memory (default: in this thread). */
   readonly scan?: PhysicalScanFn;
   readonly signal?: AbortSignal;
+  /** The layout families the derivation may use (default: all known builds'); tests withhold one. */
+  readonly families?: readonly LayoutFamily[];
 }
 
 export interface HeuristicResult {
@@ -77,7 +79,7 @@ export async function deriveHeuristicProfile(input: HeuristicInput): Promise<Heu
   const offList = await poolProcesses(source, input.scan ?? inProcessScan(source), sys, new Set(procs.map((p) => p.pid)), input.signal);
   let derived: DerivedFields;
   try {
-    derived = deriveFields(procs, read, { pidOffset: sys.pidOffset, imageFileNameOffset: sys.imageFileNameOffset, dtbOffset: sys.dtbOffset }, WINDOW, input.buildNumber ?? null, offList);
+    derived = deriveFields(procs, read, { pidOffset: sys.pidOffset, imageFileNameOffset: sys.imageFileNameOffset, dtbOffset: sys.dtbOffset }, WINDOW, input.buildNumber ?? null, offList, input.families);
   } catch (e) {
     throw analysisError(where, `cannot derive _EPROCESS: ${(e as Error).message}`);
   }

@@ -35,6 +35,6 @@ export const ABI = {
 } as const;
 
 /** Every offset any family uses for `field`, most recent family first. */
-export function observedOffsets(field: DerivedField): number[] {
-  return [...new Set(LAYOUT_FAMILIES.slice().reverse().map((f) => f.eprocess[field]))];
+export function observedOffsets(field: DerivedField, families: readonly LayoutFamily[] = LAYOUT_FAMILIES): number[] {
+  return [...new Set(families.slice().reverse().map((f) => f.eprocess[field]))];
 }

@@ -1,2 +1,0 @@
-/** Moved to main/engine/acquire/writers/testing.ts; kept so imports in flight keep working. */
-export * from '../../acquire/writers/testing.js';
