@@ -53,6 +53,20 @@ export function warnAll(io: CliIo, warnings: readonly string[]): void {
   for (const w of warnings) io.err(`memscope: warning: ${w}\n`);
 }
 
+/**
+ * The signal that cancels a scan: the io's own, or Ctrl-C (SIGINT) while the scan runs. A second
+ * Ctrl-C, once this handler is gone, ends the process as usual. Call `release` when the scan ends.
+ */
+export function scanCancellation(io: CliIo): { signal: AbortSignal; release: () => void } {
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.once('SIGINT', onSigint);
+  return {
+    signal: io.signal ? AbortSignal.any([io.signal, ac.signal]) : ac.signal,
+    release: () => { process.off('SIGINT', onSigint); },
+  };
+}
+
 export const dash = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : String(v));
 
 /**

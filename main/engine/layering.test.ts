@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 
 const ENGINE = dirname(fileURLToPath(import.meta.url));
 const SHARED = ['errors.ts', 'util'];
+/** The words a process row is read in (psxview's sources, the status words), shared with the contract. */
+const VOCABULARY = resolve(ENGINE, '..', '..', 'common', 'process-vocabulary.js');
 
 /** folder -> folders (below main/engine/) it may import, besides itself and SHARED. */
 const ALLOWED: Record<string, readonly string[]> = {
@@ -72,6 +74,8 @@ describe('engine layering', () => {
         if (rel.startsWith('..')) {
           // session/ speaks the contract's value types (common/ holds only schemas and types)
           if (from === 'session' && relative(join(ENGINE, '..', '..', 'common'), target).split(sep)[0] !== '..') continue;
+          // every layer may name processes in the shared vocabulary (plain constants, no imports)
+          if (target === VOCABULARY) continue;
           bad.push(`${relative(ENGINE, f)} reaches outside the engine: ${spec}`);
           continue;
         }
@@ -81,6 +85,10 @@ describe('engine layering', () => {
       }
     }
     expect(bad).toEqual([]);
+  });
+
+  it('the shared vocabulary imports nothing, so the engine reaching it reaches nothing else', () => {
+    expect(importsOf(VOCABULARY.replace(/\.js$/, '.ts'))).toEqual([]);
   });
 
   it('knows every top-level folder of the engine', () => {

@@ -32,8 +32,9 @@ export function syntheticRows(count: number, seed = 1): ProcessTableRow[] {
       evidence,
       psxview: {
         offset: hex(va), pid, name, ...seen, exitTime,
-        verdict: status === 'hidden' ? 'unlinked from the active list but has live threads: likely hidden (DKOM)'
-          : status === 'exited' ? `exited at ${exitTime}` : status === 'remnant' ? 'only in pool, no threads: remnant' : 'listed everywhere: normal',
+        verdict: status === 'hidden' ? 'hidden: unlinked from the active list but has live threads (DKOM)'
+          : status === 'exited' ? `exited: at ${exitTime}` : status === 'remnant' ? 'remnant: only in pool, no threads' : 'normal: listed everywhere',
+        status,
       },
       process: {
         pid, ppid, name, imagePath: `C:\\Windows\\System32\\${name}`, commandLine: `${name} -k netsvcs -p -s ${i}`,

@@ -8,9 +8,9 @@ import { bytesPerSecond, secondsLeft } from '../store/scan-rate.js';
 import { bytes, duration, percent, rate } from './format.js';
 
 function tally(rows: ReadonlyMap<string, ProcessTableRow>): string {
-  const n: Record<ProcessStatus, number> = { normal: 0, hidden: 0, suspicious: 0, exited: 0, remnant: 0 };
+  const n: Record<ProcessStatus, number> = { normal: 0, hidden: 0, suspicious: 0, exited: 0, remnant: 0, unchecked: 0 };
   for (const r of rows.values()) n[r.status]++;
-  const parts = (['hidden', 'suspicious', 'exited', 'remnant'] as const).filter((s) => n[s] > 0).map((s) => `${n[s]} ${s}`);
+  const parts = (['hidden', 'suspicious', 'unchecked', 'exited', 'remnant'] as const).filter((s) => n[s] > 0).map((s) => `${n[s]} ${s}`);
   return `${rows.size} process${rows.size === 1 ? '' : 'es'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 

@@ -67,9 +67,10 @@ describe('memscope pslist/psscan/psxview/struct/dtb', () => {
     const rows = JSON.parse(r.out) as Record<string, unknown>[];
     const hidden = img.truth.processes.find((p) => p.planted.includes('dkom-unlinked'))!;
     const row = rows.find((x) => x['offset'] === hidden.offset)!;
-    expect(Object.keys(row)).toEqual(['offset', 'pid', 'name', 'pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session', 'exitTime', 'verdict']);
+    expect(Object.keys(row)).toEqual(['offset', 'pid', 'name', 'pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session', 'exitTime', 'verdict', 'status']);
     expect(row['pslist']).toBe(false);
-    expect(row['verdict']).toContain('DKOM');
+    expect(row['verdict']).toBe('hidden: unlinked from the active list but has live threads (DKOM)');
+    expect(row['status']).toBe('hidden');
   });
 
   it('struct --type _EPROCESS --va: decoded fields for the hex view', async () => {
@@ -177,6 +178,6 @@ describe('memscope pslist/psxview on an image whose PsActiveProcessHead points t
     const rows = JSON.parse(r.out) as { pid: number; verdict: string }[];
     expect(rows.length).toBeGreaterThan(10);
     expect(rows.some((x) => x.verdict.includes('DKOM'))).toBe(false);
-    expect(rows.find((x) => x.pid === 4)!.verdict).toBe(`pslist unusable in this image (PsActiveProcessHead at 0x${head.toString(16)} points to itself); seen by psscan, thrdscan, cidtable`);
+    expect(rows.find((x) => x.pid === 4)!.verdict).toBe(`unchecked: pslist unusable in this image (PsActiveProcessHead at 0x${head.toString(16)} points to itself); seen by psscan, thrdscan, cidtable`);
   });
 });

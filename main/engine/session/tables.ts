@@ -10,7 +10,8 @@ import type { ProcessRow } from '../windows/eprocess.js';
 
 export type ExportFormat = 'csv' | 'json';
 
-export const PSXVIEW_COLUMNS = ['offset', 'pid', 'name', 'pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session', 'exitTime', 'verdict'] as const;
+/** psxview's CSV columns; `status` (the verdict's first word) was appended last, so earlier columns keep their places. */
+export const PSXVIEW_COLUMNS = ['offset', 'pid', 'name', 'pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session', 'exitTime', 'verdict', 'status'] as const;
 
 export const PROCESS_COLUMNS = [
   'pid', 'ppid', 'name', 'imagePath', 'commandLine', 'offset', 'physicalOffset', 'dtb', 'userDtb',

@@ -104,12 +104,13 @@ export function processSuite(build: string, seed: number): void {
           expect(r.pid).toBe(p.pid);
           expect(pick(r, PSXVIEW_SOURCES), `${p.name} (${p.pid}) ${p.planted.join('+')}`).toEqual(pick(p.foundBy, PSXVIEW_SOURCES));
           expect(r.exitTime).toBe(p.exitTime);
-          if (p.planted.includes('dkom-unlinked')) expect(r.verdict).toContain('likely hidden (DKOM)');
-          if (p.planted.includes('exited')) expect(r.verdict).toMatch(/^exited/);
+          if (p.planted.includes('dkom-unlinked')) expect(r.verdict).toBe('hidden: unlinked from the active list but has live threads (DKOM)');
+          if (p.planted.includes('exited')) expect(r.verdict).toMatch(/^exited: at |^remnant: exited at /); // a freed or unmapped block is a remnant first
           if (p.planted.includes('remnant')) expect(r.verdict).toContain('remnant');
-          if (p.planted.includes('freed-pool-block')) expect(r.verdict).toBe(`exited at ${p.exitTime}; remnant (freed pool block)`);
-          if (p.planted.includes('unmapped-remnant')) expect(r.verdict).toMatch(/only in unmapped physical memory .*: remnant of an exited process/);
-          if (p.planted.includes('normal') && p.exitTime === null) expect(r.verdict).toMatch(/normal/);
+          if (p.planted.includes('freed-pool-block')) expect(r.verdict).toBe(`remnant: exited at ${p.exitTime}; freed pool block`);
+          if (p.planted.includes('unmapped-remnant')) expect(r.verdict).toMatch(/^remnant: exited at .*; only in unmapped physical memory \(PA 0x[0-9a-f]+, virtual address unknown\)$/);
+          if (p.planted.includes('normal') && p.exitTime === null) expect(r.verdict).toMatch(/^normal: /);
+          expect(r.verdict.startsWith(`${r.status}: `), r.verdict).toBe(true);
         }
         expect(truth.processes.some((p) => p.planted.includes('dkom-unlinked'))).toBe(true);
       });
