@@ -18,7 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   sources: [],
   translate: ['sources'],
   profile: [],
-  scan: ['sources'],
+  scan: ['sources', 'translate'], // the PML4 self-reference rule lives with the paging rules
   export: [],
   windows: ['sources', 'translate', 'profile', 'scan'],
   plugins: ['sources', 'translate', 'profile', 'scan', 'windows'],

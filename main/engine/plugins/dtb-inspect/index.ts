@@ -10,7 +10,8 @@
 import type { PhysicalSource } from '../../sources/physical-source.js';
 import type { WindowsKernel } from '../../windows/kernel.js';
 import type { ProcessRow } from '../../windows/eprocess.js';
-import { pml4FromDtb, X64_MMU } from '../../translate/x64/mmu.js';
+import { KERNEL_HALF_PML4, selfReferenceIndex } from '../../translate/x64/kernel-half.js';
+import { pml4FromDtb } from '../../translate/x64/mmu.js';
 import { readTable } from '../../windows/discovery/page-walk.js';
 import { hex } from '../../util/hex.js';
 
@@ -44,8 +45,6 @@ export interface DtbInspectTotals {
   readonly valid: number;
 }
 
-const FRAME = X64_MMU.physMask;
-
 export function describeLowBits(dtb: bigint, userDtb: bigint | null): string {
   const low = Number(dtb & 0xfffn);
   const parts: string[] = [];
@@ -57,15 +56,10 @@ export function describeLowBits(dtb: bigint, userDtb: bigint | null): string {
   return parts.join('; ');
 }
 
+/** A PML4's entries and its self-reference index (the one rule: translate/x64/kernel-half.ts). */
 function kernelHalf(source: PhysicalSource, pml4: number): { entries: BigUint64Array; selfRefIndex: number | null } | null {
   const t = readTable(source, pml4);
-  if (!t) return null;
-  let selfRefIndex: number | null = null;
-  for (let i = 256; i < 512; i++) {
-    const e = t[i]!;
-    if ((e & 1n) && Number(e & FRAME) === pml4) { selfRefIndex = i; break; }
-  }
-  return { entries: t, selfRefIndex };
+  return t ? { entries: t, selfRefIndex: selfReferenceIndex(t, pml4) } : null;
 }
 
 /** Inspect the DirBase of every given process against System's (the kernel's) PML4. */
@@ -89,7 +83,7 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
     if (mine && sys) {
       matches = 0;
       total = 0;
-      for (let i = 256; i < 512; i++) {
+      for (let i = KERNEL_HALF_PML4.first; i <= KERNEL_HALF_PML4.last; i++) {
         if (i === sys.selfRefIndex || i === mine.selfRefIndex) continue; // each points at its own PML4
         const s = sys.entries[i]!;
         if (!(s & 1n)) continue;
