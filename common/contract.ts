@@ -39,6 +39,14 @@ export const ProcessRow = z.object({
   wow64: z.boolean().nullable(),
   missing: z.array(z.string()),
   warnings: z.array(z.string()),
+  /** The parent's ImageFileName (the process with PID `ppid` created before this one). */
+  parentName: z.string().nullable(),
+  /** SeAuditProcessCreationInfo.ImageFileName: the kernel's NT path of the image (survives a paged-out PEB and exit). */
+  kernelImagePath: z.string().nullable(),
+  /** PEB → ProcessParameters → CurrentDirectory.DosPath. */
+  currentDirectory: z.string().nullable(),
+  /** Why each absent value is absent, by field, in plain words ("no PEB", "paged out", "exited", "outside the image"). */
+  whyAbsent: z.record(z.string(), z.string()),
 });
 export type ProcessRow = z.infer<typeof ProcessRow>;
 

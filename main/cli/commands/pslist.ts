@@ -2,7 +2,9 @@
  * `memscope pslist|psscan <image> [--format table|csv|json] [--out FILE]`: processes from the
  * active process list / from a physical `Proc` pool scan. JSON is an array of rows with exactly
  * these fields: pid, ppid, name, imagePath, commandLine, offset, physicalOffset, dtb, userDtb,
- * createTime, exitTime, threads, sessionId, wow64, missing, warnings (hex lower-case `0x…`).
+ * createTime, exitTime, threads, sessionId, wow64, missing, warnings, then (added later, so CSV's
+ * earlier columns keep their places) parentName, kernelImagePath, currentDirectory and whyAbsent (why
+ * each absent value is absent: "no PEB", "paged out", "exited", "outside the image"). Hex is lower-case `0x…`.
  */
 import type { Command } from 'commander';
 import { openSession } from '../../engine/session/session.js';

@@ -1,3 +1,4 @@
+import { currentDirectoryOf, kernelImagePathOf, writeAuditImageName } from './process-audit.js';
 import { usageError } from '../errors.js';
 import { hex } from '../util/hex.js';
 import type { Profile } from '../profile/profile.js';
@@ -354,6 +355,7 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
       const w = arena.alloc(16, tagValue('PsWo'), POOL_TYPE_NONPAGED);
       e.setIf('WoW64Process', w.va + 16n) || e.setIf('Wow64Process', w.va + 16n);
     }
+    writeAuditImageName(profile, arena, e, b.p);
     b.threads.forEach((t, i) => {
       const pt = b.p.threads[i];
       if (!pt) return;
@@ -529,6 +531,8 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
         name: imageFileName(b.p.exe),
         imagePath: b.p.hasPeb && b.peb !== 0n ? b.p.imagePath : null,
         commandLine: b.p.hasPeb && b.peb !== 0n ? b.p.commandLine : null,
+        currentDirectory: b.p.hasPeb && b.peb !== 0n ? currentDirectoryOf(b.p) : null,
+        kernelImagePath: kernelImagePathOf(b.p),
         offset: hex(b.obj.bodyVa),
         physicalOffset: hex(pa),
         dtb: hex(b.dtb),
@@ -600,9 +604,10 @@ function writePeb(
 ): void {
   const imagePath = utf16(p.imagePath ?? '');
   const cmd = utf16(p.commandLine ?? '');
+  const curDir = utf16(currentDirectoryOf(p) ?? '');
   const paramsSize = profile.sizeOf('_RTL_USER_PROCESS_PARAMETERS');
   // Normalised parameters: the strings follow the structure in the same allocation.
-  const total = alignUp(paramsSize + imagePath.length + 2 + cmd.length + 2, 16);
+  const total = alignUp(paramsSize + imagePath.length + 2 + cmd.length + 2 + curDir.length + 2, 16);
   const paramsVa = (BigInt(rng.int(0x100, 0x2ff)) << 32n) | (BigInt(rng.int(0, 0xffff)) << 16n);
   for (let off = 0; off < total; off += PAGE_SIZE) as.map4k(paramsVa + BigInt(off), mem.allocPage(), { user: true });
   as.map4k(pebVa, mem.allocPage(), { user: true });
@@ -615,6 +620,9 @@ function writePeb(
   rp.set('CommandLine.Length', cmd.length).set('CommandLine.MaximumLength', cmd.length + 2).set('CommandLine.Buffer', cmdVa);
   params.set(imagePath, paramsSize);
   params.set(cmd, paramsSize + imagePath.length + 2);
+  const curDirAt = paramsSize + imagePath.length + 2 + cmd.length + 2;
+  rp.set('CurrentDirectory.DosPath.Length', curDir.length).set('CurrentDirectory.DosPath.MaximumLength', curDir.length + 2).set('CurrentDirectory.DosPath.Buffer', paramsVa + BigInt(curDirAt));
+  params.set(curDir, curDirAt);
   as.write(paramsVa, params);
   const peb = new StructBuf(profile, '_PEB', new Uint8Array(profile.sizeOf('_PEB')));
   peb.set('ImageBaseAddress', 0x7ff6_0000_0000n + (BigInt(rng.int(0, 0xffff)) << 16n));

@@ -117,7 +117,7 @@ describe('analysis session', () => {
   it('exports the kept table: all rows in the default order, or exactly the given keys in that order', () => {
     const all = s.exportTable('psxview', 'csv', null);
     expect(all.fileName).toBe('s19041.raw.psxview.csv');
-    expect(all.text.startsWith('\ufeffoffset,pid,name,pslist,psscan,thrdscan,cidtable,csrss,session,exitTime,verdict,status\r\n')).toBe(true);
+    expect(all.text.startsWith('\ufeffoffset,pid,name,pslist,psscan,thrdscan,cidtable,csrss,session,exitTime,verdict,status,ppid,parentName,kernelImagePath,currentDirectory,wow64,whyAbsent\r\n')).toBe(true);
     const keys = [...s.result('psxview')!.rows.keys()];
     const pids = all.text.trim().split('\r\n').slice(1).map((l) => Number(l.split(',')[1]));
     expect(pids).toEqual([...pids].sort((a, b) => a - b));

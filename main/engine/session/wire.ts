@@ -9,7 +9,7 @@ import type { StructDump } from '../plugins/struct/index.js';
 import type { VirtualMemory } from '../translate/types.js';
 import type { ProcessRow } from '../windows/eprocess.js';
 
-export const processRowWire = (r: ProcessRow): WireProcessRow => ({ ...r, missing: [...r.missing], warnings: [...r.warnings] });
+export const processRowWire = (r: ProcessRow): WireProcessRow => ({ ...r, missing: [...r.missing], warnings: [...r.warnings], whyAbsent: { ...r.whyAbsent } });
 
 export const psxEntryWire = (e: PsxViewEntry): ProcessTableRow => ({
   key: e.key, psxview: { ...e.row }, status: e.status, evidence: { ...e.evidence }, process: processRowWire(e.process),

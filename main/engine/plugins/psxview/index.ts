@@ -16,6 +16,7 @@ import { PSXVIEW_SOURCES, type ProcessStatusWord, type PsxSource } from '../../.
 import { MemScopeError } from '../../errors.js';
 import type { WindowsKernel } from '../../windows/kernel.js';
 import type { ProcessRow } from '../../windows/eprocess.js';
+import { pidIndex, withParentName } from '../../windows/process-parents.js';
 import { hex } from '../../util/hex.js';
 import type { PoolScanOptions } from '../psscan/pool-objects.js';
 import { NONE_CHECKED, readPresence, seenValue, type PresenceFacts, type SourceHealth, type SourceHealthMap } from './presence.js';
@@ -122,9 +123,14 @@ class PsxRows {
     return h.status === 'ok' ? this.notSeen[s] : `${this.notSeen[s]} (${s} ${h.status} in this image)`;
   }
 
-  entryOf(va: bigint): PsxViewEntry {
+  /** Processes by PID, for naming parents (rebuilt for each batch of rows sent). */
+  private parents(): Map<number, ProcessRow[]> {
+    return pidIndex([...this.tally.rows.values(), ...[...this.tally.remnants.values()].map((r) => r.row)]);
+  }
+
+  entryOf(va: bigint, byPid: ReadonlyMap<number, readonly ProcessRow[]>): PsxViewEntry {
     const t = this.tally;
-    const p = t.rowOf(va);
+    const p = withParentName(t.rowOf(va), byPid);
     const seen = Object.fromEntries(PSXVIEW_SOURCES.map((s) => [s, t.seen[s].has(va)])) as Record<PsxSource, boolean>;
     const facts: PresenceFacts = { name: p.name, seen, health: this.health, exitTime: p.exitTime, freedPoolBlock: t.freedBlocks.has(va), unmappedPa: null };
     const evidence: Partial<Record<PsxSource, string>> = {};
@@ -137,8 +143,10 @@ class PsxRows {
     return { key: hex(va), row, status: row.status, evidence, process: p };
   }
 
-  remnantEntry(pa: number): PsxViewEntry {
-    const { row: p, hit } = this.tally.remnants.get(pa)!;
+  remnantEntry(pa: number, byPid: ReadonlyMap<number, readonly ProcessRow[]>): PsxViewEntry {
+    const remnant = this.tally.remnants.get(pa)!;
+    const p = withParentName(remnant.row, byPid);
+    const hit = remnant.hit;
     const seen = Object.fromEntries(PSXVIEW_SOURCES.map((s) => [s, s === 'psscan'])) as Record<PsxSource, boolean>;
     const facts: PresenceFacts = { name: p.name, seen, health: this.health, exitTime: p.exitTime, freedPoolBlock: false, unmappedPa: pa };
     const evidence: Partial<Record<PsxSource, string>> = {};
@@ -149,15 +157,17 @@ class PsxRows {
 
   /** Every row, in the default order. */
   all(): PsxViewEntry[] {
-    const out = this.tally.allVas().map((va) => this.entryOf(va));
-    for (const pa of this.tally.remnants.keys()) out.push(this.remnantEntry(pa));
+    const byPid = this.parents();
+    const out = this.tally.allVas().map((va) => this.entryOf(va, byPid));
+    for (const pa of this.tally.remnants.keys()) out.push(this.remnantEntry(pa, byPid));
     return out.sort((a, b) => comparePsxRows(a.row, b.row));
   }
 
   /** The rows changed since the last call (and forget them). */
   changed(): PsxViewEntry[] {
-    const out = [...this.tally.dirtyVas].map((va) => this.entryOf(va));
-    for (const pa of this.tally.dirtyPas) out.push(this.remnantEntry(pa));
+    const byPid = this.parents();
+    const out = [...this.tally.dirtyVas].map((va) => this.entryOf(va, byPid));
+    for (const pa of this.tally.dirtyPas) out.push(this.remnantEntry(pa, byPid));
     this.tally.dirtyVas.clear();
     this.tally.dirtyPas.clear();
     return out;

@@ -144,6 +144,30 @@ export function processSuite(build: string, seed: number): void {
         }
       });
 
+      it('report fields: the kernel image path survives exit, current directory, parent names, and a plain reason for each absent value', async () => {
+        const { truth, kernel } = img();
+        const { entries } = await psxview(kernel);
+        const PLAIN = /^(no PEB|exited|paged out|outside the image|not recorded by the kernel|no parent \(PPID 0\)|no process with PID \d+ in this image \(the parent exited\)|PID \d+ belongs to a process started after this one \(the parent exited\))$/;
+        let exitedWithPath = 0;
+        for (const p of truth.processes.filter((q) => q.mapped !== false && Object.values(q.foundBy).some(Boolean))) {
+          const e = entries.find((x) => x.key === p.offset)!;
+          const r = e.process;
+          const what = `${p.name} (${p.pid}) ${p.planted.join('+')}`;
+          expect(r.kernelImagePath, what).toBe(p.kernelImagePath ?? null);
+          expect(r.currentDirectory, what).toBe(p.currentDirectory ?? null);
+          for (const f of ['imagePath', 'commandLine', 'currentDirectory', 'kernelImagePath', 'parentName'] as const) {
+            if (r[f] === null) expect(r.whyAbsent[f], `${what} ${f}`).toMatch(PLAIN);
+            else expect(r.whyAbsent[f], `${what} ${f}`).toBeUndefined();
+          }
+          if (p.exitTime !== null && r.imagePath === null && r.kernelImagePath !== null) exitedWithPath++;
+          // the parent: the process with PID = PPID created before this one, named as the truth names it
+          const parent = truth.processes.find((q) => q.pid === p.ppid && q.offset !== p.offset && Date.parse(q.createTime) <= Date.parse(p.createTime) && Object.values(q.foundBy).some(Boolean));
+          expect(r.parentName, what).toBe(parent?.name ?? null);
+        }
+        expect(exitedWithPath, 'an exited process keeps the kernel image path its PEB lost').toBeGreaterThan(0);
+        expect(entries.find((x) => x.row.pid === 4)!.process.whyAbsent).toMatchObject({ imagePath: 'no PEB', parentName: 'no parent (PPID 0)' });
+      });
+
       it('dtb inspector: PCID DirBases are valid, kernel half shared, and counted as Rekall drops', async () => {
         const { truth, kernel } = img();
         const { rows: procs } = await collectPslist(kernel);
