@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { ioError, usageError } from '../engine/errors.js';
 import type { Row } from '../engine/export/index.js';
 import { sameFile } from '../engine/util/same-file.js';
+import { hex } from '../engine/util/hex.js';
 import { parseFormat, renderTable, type CliIo, type OutputFormat } from './context.js';
 
 export { sameFile };
@@ -68,6 +69,9 @@ export function scanCancellation(io: CliIo): { signal: AbortSignal; release: () 
 }
 
 export const dash = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : String(v));
+
+/** An address cell: lower-case `0x…`, or `-` when absent (engine rows keep addresses as numbers). */
+export const hexCell = (v: bigint | number | null): string => (v === null ? '-' : hex(v));
 
 /**
  * Progress of a whole-memory scan on stderr, only when stderr is a terminal (a responder watching a

@@ -11,16 +11,17 @@ import { openSession } from '../../engine/session/session.js';
 import { psscanOrder } from '../../engine/session/tables.js';
 import { FREED_POOL_BLOCK_NOTE, type ProcessRow } from '../../engine/windows/eprocess.js';
 import type { CliIo } from '../context.js';
-import { checkOutput, dash, emit, renderText, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
+import { checkOutput, dash, emit, hexCell, renderText, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
+import { hex } from '../../engine/util/hex.js';
 import type { RegisterCommand } from './index.js';
 
 /** OFFSET cell: the EPROCESS VA, labelled when the row is a remnant (JSON/CSV carry the label in `warnings`). */
 const offsetCell = (r: ProcessRow): string =>
-  r.offset === null ? `unmapped, PA ${r.physicalOffset}` : r.warnings.includes(FREED_POOL_BLOCK_NOTE) ? `${r.offset} (freed pool block)` : r.offset;
+  r.offset === null ? `unmapped, PA ${hexCell(r.physicalOffset)}` : r.warnings.includes(FREED_POOL_BLOCK_NOTE) ? `${hex(r.offset)} (freed pool block)` : hex(r.offset);
 
 export const processTable = {
   headers: ['PID', 'PPID', 'NAME', 'OFFSET', 'DTB', 'THREADS', 'SESS', 'WOW64', 'CREATED', 'EXITED', 'MISSING'],
-  cells: (r: ProcessRow) => [dash(r.pid), dash(r.ppid), dash(r.name), offsetCell(r), dash(r.dtb), dash(r.threads), dash(r.sessionId), dash(r.wow64), dash(r.createTime), dash(r.exitTime), r.missing.join(',') || '-'],
+  cells: (r: ProcessRow) => [dash(r.pid), dash(r.ppid), dash(r.name), offsetCell(r), hexCell(r.dtb), dash(r.threads), dash(r.sessionId), dash(r.wow64), dash(r.createTime), dash(r.exitTime), r.missing.join(',') || '-'],
 };
 
 function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): void {

@@ -9,6 +9,7 @@ import type { PsxViewRow } from '../../engine/plugins/psxview/index.js';
 import { openSession } from '../../engine/session/session.js';
 import { psxviewOrder } from '../../engine/session/tables.js';
 import { MemScopeError } from '../../engine/errors.js';
+import { hex } from '../../engine/util/hex.js';
 import { checkOutput, dash, emit, renderText, scanCancellation, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 
@@ -17,7 +18,7 @@ const yn = (b: boolean | null) => (b === null ? '-' : b ? 'True' : 'False');
 
 export const psxviewTable = {
   headers: ['OFFSET', 'PID', 'NAME', 'PSLIST', 'PSSCAN', 'THRDSCAN', 'CIDTABLE', 'CSRSS', 'SESSION', 'EXITED', 'VERDICT'],
-  cells: (x: PsxViewRow) => [x.offset ?? 'unmapped', dash(x.pid), dash(x.name), yn(x.pslist), yn(x.psscan), yn(x.thrdscan), yn(x.cidtable), yn(x.csrss), yn(x.session), dash(x.exitTime), x.verdict],
+  cells: (x: PsxViewRow) => [x.offset === null ? 'unmapped' : hex(x.offset), dash(x.pid), dash(x.name), yn(x.pslist), yn(x.psscan), yn(x.thrdscan), yn(x.cidtable), yn(x.csrss), yn(x.session), dash(x.exitTime), x.verdict],
 };
 
 export const register: RegisterCommand = (program, io) => {

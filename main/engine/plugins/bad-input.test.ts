@@ -11,11 +11,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GroundTruth } from '../sample/index.js';
 import { X64AddressSpace } from '../translate/x64/address-space.js';
-import { collectPslist } from './pslist/index.js';
-import { collectPsscan } from './psscan/index.js';
+import { collectPslist as pslistRows } from './pslist/index.js';
+import { collectPsscan as psscanRows } from './psscan/index.js';
 import { FREED_POOL_BLOCK_NOTE } from '../windows/eprocess.js';
-import { psxview, type PsxViewResult } from './psxview/index.js';
+import { psxview as psxviewRows, type PsxViewResult } from './psxview/index.js';
+import { processRowWire, psxRowWire } from '../session/wire.js';
 import { SampleSet, type SampleKernel } from './testing/sample-kernel.js';
+
+// the rows as exported (addresses as hex), to compare with the truth's hex strings
+const collectPslist = async (k: SampleKernel['kernel']) => { const r = await pslistRows(k); return { ...r, rows: r.rows.map(processRowWire) }; };
+const collectPsscan = async (k: SampleKernel['kernel']) => { const r = await psscanRows(k); return { ...r, rows: r.rows.map(processRowWire) }; };
+const psxview = async (k: SampleKernel['kernel']) => { const r = await psxviewRows(k); return { ...r, rows: r.rows.map(psxRowWire) }; };
 
 const set = new SampleSet();
 let base: SampleKernel;
@@ -206,7 +212,7 @@ describe('bad input', () => {
 });
 
 /** Sources psxview still found usable. */
-function healthOf(r: PsxViewResult, broken: string): string[] {
+function healthOf(r: Pick<PsxViewResult, 'sourceHealth'>, broken: string): string[] {
   expect(r.sourceHealth[broken as keyof PsxViewResult['sourceHealth']].status).toBe('unusable');
   return Object.entries(r.sourceHealth).filter(([, h]) => h.status === 'ok').map(([s]) => s);
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessTableRow, RunEvent } from '../../../common/contract.js';
 import { MemScopeError } from '../errors.js';
+import { hex } from '../util/hex.js';
 import { buildSample, type GroundTruth, type TruthProcess } from '../sample/index.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
@@ -123,7 +124,7 @@ describe('analysis session', () => {
     expect(pids).toEqual([...pids].sort((a, b) => a - b));
     const two = [keys[2]!, keys[0]!];
     const some = JSON.parse(s.exportTable('psxview', 'json', two).text) as { offset: string | null }[];
-    expect(some.map((r) => r.offset)).toEqual(two.map((k) => s.result('psxview')!.rows.get(k)!.row.offset));
+    expect(some.map((r) => r.offset)).toEqual(two.map((k) => hex(s.result('psxview')!.rows.get(k)!.row.offset!)));
     expect(() => s.exportTable('psxview', 'csv', ['0xdeadbeef'])).toThrow(/no row with key "0xdeadbeef"/);
     expect(() => s.exportTable('pslist', 'csv', null)).toThrow(/pslist has not been run/);
   });

@@ -8,6 +8,8 @@ import type { DtbInspectRow } from '../plugins/dtb-inspect/index.js';
 import { comparePsxRows, type PsxViewEntry, type PsxViewRow } from '../plugins/psxview/index.js';
 import type { ProcessRow } from '../windows/eprocess.js';
 import { pidIndex, withParentName } from '../windows/process-parents.js';
+import { hex } from '../util/hex.js';
+import { processRowWire, psxRowWire } from './wire.js';
 
 export type ExportFormat = 'csv' | 'json';
 
@@ -32,7 +34,7 @@ export const PROCESS_COLUMNS = [
 /** A psxview row as exported: the row, then what the process adds for a report. */
 export function psxviewExportRow(e: PsxViewEntry) {
   const p = e.process;
-  return { ...e.row, ppid: p.ppid, parentName: p.parentName, kernelImagePath: p.kernelImagePath, currentDirectory: p.currentDirectory, wow64: p.wow64, whyAbsent: p.whyAbsent };
+  return { ...psxRowWire(e.row), ppid: p.ppid, parentName: p.parentName, kernelImagePath: p.kernelImagePath, currentDirectory: p.currentDirectory, wow64: p.wow64, whyAbsent: p.whyAbsent };
 }
 
 /** In CSV, the reasons read "field: reason; field: reason" (JSON keeps them an object). */
@@ -44,7 +46,8 @@ export function renderPsxview(format: ExportFormat, entries: readonly PsxViewEnt
   return format === 'json' ? toJson(rows) : toCsv(rows.map(csvReasons), { columns: PSXVIEW_COLUMNS });
 }
 
-export function renderProcesses(format: ExportFormat, rows: readonly ProcessRow[]): string {
+export function renderProcesses(format: ExportFormat, engineRows: readonly ProcessRow[]): string {
+  const rows = engineRows.map(processRowWire);
   return format === 'json' ? toJson(rows) : toCsv(rows.map(csvReasons), { columns: PROCESS_COLUMNS });
 }
 
@@ -70,4 +73,5 @@ export function psxviewOrder<R extends { readonly row: PsxViewRow }>(rows: reado
 }
 
 /** Stable key of a process row: its EPROCESS VA, or `pa:0x…` for a remnant in an unmapped page. */
-export const processKey = (r: Pick<ProcessRow, 'offset' | 'physicalOffset'>): string => r.offset ?? `pa:${r.physicalOffset}`;
+export const processKey = (r: Pick<ProcessRow, 'offset' | 'physicalOffset'>): string =>
+  r.offset !== null ? hex(r.offset) : `pa:${r.physicalOffset === null ? 'null' : hex(r.physicalOffset)}`;

@@ -21,13 +21,15 @@ export interface ProcessRow {
   /**
    * EPROCESS kernel VA; null for a remnant found in a physical page no kernel page table maps (its VA
    * is unknown beyond the page offset; `physicalOffset` locates it and `warnings` says so).
+   * Addresses stay numbers in the engine; session/wire.ts and the CLI's renderers print them as hex.
    */
-  readonly offset: string | null;
+  readonly offset: bigint | null;
   /** PA of the EPROCESS start (null when its first byte does not translate). */
-  readonly physicalOffset: string | null;
+  readonly physicalOffset: number | null;
   /** Raw DirectoryTableBase, low bits kept. */
-  readonly dtb: string | null;
-  readonly userDtb: string | null;
+  readonly dtb: bigint | null;
+  /** KVA-shadow user DirectoryTableBase (null when zero or absent). */
+  readonly userDtb: bigint | null;
   readonly createTime: string | null;
   readonly exitTime: string | null;
   readonly threads: number | null;
@@ -66,7 +68,7 @@ const WOW64_FIELDS = ['WoW64Process', 'Wow64Process'] as const;
 export function readEprocess(ctx: ProcessDecodeContext, va: bigint, view?: StructView): ProcessRow {
   const v = view ?? StructView.fromVirtual(ctx.profile, '_EPROCESS', ctx.kernel, va);
   const t = ctx.kernel.translate(va);
-  return decodeEprocess(ctx, v, hex(va), t.pa === null ? null : hex(t.pa), []);
+  return decodeEprocess(ctx, v, va, t.pa, []);
 }
 
 export const UNMAPPED_REMNANT_NOTE = 'found in an unmapped physical page (remnant; virtual address unknown)';
@@ -94,9 +96,9 @@ export function eprocessInsanity(row: ProcessRow, sourceSize: number): string | 
   if (created < Date.UTC(1980, 0, 1) || created > Date.UTC(2200, 0, 1)) return `CreateTime ${row.createTime} is implausible`;
   if (row.exitTime !== null && Date.parse(row.exitTime) < created) return `ExitTime ${row.exitTime} precedes CreateTime`;
   if (row.dtb === null) return 'DirectoryTableBase is unreadable';
-  const pml4 = pml4FromDtb(BigInt(row.dtb)); // low 12 bits are PCID/flags, never a reason to reject
-  if (pml4 === 0) return `DirectoryTableBase ${row.dtb} is zero once masked`;
-  if (pml4 >= sourceSize) return `DirectoryTableBase ${row.dtb} points past the end of physical memory`;
+  const pml4 = pml4FromDtb(row.dtb); // low 12 bits are PCID/flags, never a reason to reject
+  if (pml4 === 0) return `DirectoryTableBase ${hex(row.dtb)} is zero once masked`;
+  if (pml4 >= sourceSize) return `DirectoryTableBase ${hex(row.dtb)} points past the end of physical memory`;
   return null;
 }
 
@@ -107,8 +109,8 @@ export function eprocessInsanity(row: ProcessRow, sourceSize: number): string | 
 export function remnantInsanity(row: ProcessRow, source: PhysicalSource): string | null {
   const insane = eprocessInsanity(row, source.size);
   if (insane !== null) return insane;
-  const frame = pml4FromDtb(BigInt(row.dtb!));
-  if (source.read(frame, 8).absent.length > 0) return `DirectoryTableBase ${row.dtb} is a frame the image does not hold`;
+  const frame = pml4FromDtb(row.dtb!);
+  if (source.read(frame, 8).absent.length > 0) return `DirectoryTableBase ${hex(row.dtb!)} is a frame the image does not hold`;
   return null;
 }
 
@@ -117,10 +119,10 @@ export function remnantInsanity(row: ProcessRow, source: PhysicalSource): string
  * what the page has (fields past its end are holes → `missing`). The row's `offset` is null.
  */
 export function readEprocessUnmapped(ctx: ProcessDecodeContext, pa: number, view: StructView): ProcessRow {
-  return decodeEprocess(ctx, view, null, hex(pa), [UNMAPPED_REMNANT_NOTE]);
+  return decodeEprocess(ctx, view, null, pa, [UNMAPPED_REMNANT_NOTE]);
 }
 
-function decodeEprocess(ctx: ProcessDecodeContext, v: StructView, offset: string | null, physicalOffset: string | null, notes: string[]): ProcessRow {
+function decodeEprocess(ctx: ProcessDecodeContext, v: StructView, offset: bigint | null, physicalOffset: number | null, notes: string[]): ProcessRow {
   const warnings: string[] = [...notes];
   const pidRaw = v.pointer('UniqueProcessId');
   const ppidRaw = v.pointer('InheritedFromUniqueProcessId');
@@ -158,8 +160,8 @@ function decodeEprocess(ctx: ProcessDecodeContext, v: StructView, offset: string
     commandLine: params.commandLine,
     offset,
     physicalOffset,
-    dtb: dtbRaw === null ? null : hex(dtbRaw),
-    userDtb: userDtbRaw === null || userDtbRaw === 0n ? null : hex(userDtbRaw),
+    dtb: dtbRaw,
+    userDtb: userDtbRaw === null || userDtbRaw === 0n ? null : userDtbRaw,
     createTime,
     exitTime,
     threads,

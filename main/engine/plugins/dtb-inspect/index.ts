@@ -69,10 +69,11 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
   const sys = kernelHalf(source, sysPml4);
   const rows: DtbInspectRow[] = [];
   for (const p of processes) {
-    const dtb = p.dtb === null ? null : BigInt(p.dtb);
-    const userDtb = p.userDtb === null ? null : BigInt(p.userDtb);
+    const { dtb, userDtb } = p;
+    const offset = p.offset === null ? null : hex(p.offset);
+    const userDtbText = userDtb === null ? null : hex(userDtb);
     if (dtb === null) {
-      rows.push({ pid: p.pid, name: p.name, offset: p.offset, dtb: null, lowBits: null, lowBitsMeaning: 'DirectoryTableBase unreadable', userDtb: p.userDtb, pml4: null, kernelHalfMatches: null, kernelHalfTotal: null, kernelHalfMatchesSystem: null, selfRefIndex: null, selfReferences: null, rekallWouldDrop: false, verdict: 'unknown: DirectoryTableBase could not be read' });
+      rows.push({ pid: p.pid, name: p.name, offset, dtb: null, lowBits: null, lowBitsMeaning: 'DirectoryTableBase unreadable', userDtb: userDtbText, pml4: null, kernelHalfMatches: null, kernelHalfTotal: null, kernelHalfMatchesSystem: null, selfRefIndex: null, selfReferences: null, rekallWouldDrop: false, verdict: 'unknown: DirectoryTableBase could not be read' });
       continue;
     }
     const pml4 = pml4FromDtb(dtb);
@@ -100,8 +101,8 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
     else if (selfRef) verdict = `suspicious: self-references but only ${matches}/${total} kernel-half entries match System`;
     else verdict = `invalid: no self-reference and ${matches ?? 0}/${total ?? 0} kernel-half entries match System`;
     rows.push({
-      pid: p.pid, name: p.name, offset: p.offset, dtb: hex(dtb), lowBits: hex(low), lowBitsMeaning: describeLowBits(dtb, userDtb),
-      userDtb: p.userDtb, pml4: hex(pml4), kernelHalfMatches: matches, kernelHalfTotal: total, kernelHalfMatchesSystem: sameHalf,
+      pid: p.pid, name: p.name, offset, dtb: hex(dtb), lowBits: hex(low), lowBitsMeaning: describeLowBits(dtb, userDtb),
+      userDtb: userDtbText, pml4: hex(pml4), kernelHalfMatches: matches, kernelHalfTotal: total, kernelHalfMatchesSystem: sameHalf,
       selfRefIndex: mine?.selfRefIndex ?? null, selfReferences: selfRef, rekallWouldDrop: low !== 0n, verdict,
     });
   }

@@ -29,7 +29,7 @@ export { ALL_SOURCES_OK, expectedAbsent, type SourceHealth, type SourceHealthMap
 
 export interface PsxViewRow {
   /** EPROCESS kernel VA; null for a remnant found only in a physical page no kernel table maps. */
-  readonly offset: string | null;
+  readonly offset: bigint | null;
   readonly pid: number | null;
   readonly name: string | null;
   /** Per source: seen, not seen, or null when the source was not checked (cancelled or still running). */
@@ -67,7 +67,7 @@ export type PsxViewEvent =
   | { readonly type: 'rows'; readonly stage: string; readonly done: readonly PsxSource[]; readonly entries: readonly PsxViewEntry[] };
 
 /** The row of one process from the presence table's facts: each source's tick, the word and the sentence. */
-export function presenceRow(base: { offset: string | null; pid: number | null; name: string | null }, f: PresenceFacts): PsxViewRow {
+export function presenceRow(base: { offset: bigint | null; pid: number | null; name: string | null }, f: PresenceFacts): PsxViewRow {
   const { status, verdict } = readPresence(f);
   const tick = (s: PsxSource) => seenValue(f, s);
   return {
@@ -79,7 +79,9 @@ export function presenceRow(base: { offset: string | null; pid: number | null; n
 
 /** The default row order: PID, then EPROCESS offset (remnants, offset null, first within a PID). */
 export function comparePsxRows(a: PsxViewRow, b: PsxViewRow): number {
-  return (a.pid ?? 0) - (b.pid ?? 0) || (a.offset ?? '').localeCompare(b.offset ?? '');
+  if (a.pid !== b.pid) return (a.pid ?? 0) - (b.pid ?? 0);
+  if (a.offset === b.offset) return 0;
+  return a.offset === null ? -1 : b.offset === null ? 1 : a.offset < b.offset ? -1 : 1;
 }
 
 export interface PsxViewResult {
@@ -139,7 +141,7 @@ class PsxRows {
       const threads = t.threadCount.get(va) ?? 1;
       evidence[s] = e === undefined ? this.absence(s) : s === 'thrdscan' && threads > 1 ? `${e} (${threads} threads in pool)` : e;
     }
-    const row = presenceRow({ offset: hex(va), pid: p.pid, name: p.name }, facts);
+    const row = presenceRow({ offset: va, pid: p.pid, name: p.name }, facts);
     return { key: hex(va), row, status: row.status, evidence, process: p };
   }
 
@@ -241,6 +243,6 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   tally.dirtyVas.clear();
   tally.dirtyPas.clear();
   send('session', entries);
-  const processes = new Map(entries.map((e) => [e.row.offset ?? e.key.slice(3), e.process] as const)); // physical offsets: no clash with kernel VAs
+  const processes = new Map(entries.map((e) => [e.row.offset === null ? e.key.slice(3) : hex(e.row.offset), e.process] as const)); // physical offsets: no clash with kernel VAs
   return { rows: entries.map((e) => e.row), entries, warnings, processes, sourceHealth: { ...rows.health } };
 }

@@ -85,7 +85,7 @@ export async function checkPoolScans(
       // only psscan can see these; a thread remnant names an owner by a VA we cannot check, so skip it
       if (ev.want.objectType !== 'Process') continue;
       const r = unmappedRemnant(kernel, ev.candidates);
-      if (r.row) tally.addRemnant(Number(r.row.physicalOffset), r.row, ev.pa);
+      if (r.row) tally.addRemnant(r.row.physicalOffset!, r.row, ev.pa);
       else procRejected++;
       continue;
     }

@@ -9,6 +9,7 @@ import { collectPslist } from '../pslist/index.js';
 import { collectPsscan } from '../psscan/index.js';
 import { ALL_SOURCES_OK, psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
 import { inspectDtbs } from '../dtb-inspect/index.js';
+import { processRowWire, psxRowWire } from '../../session/wire.js';
 import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from './sample-kernel.js';
 
 const FORMATS: readonly SampleFormat[] = ['raw', 'elf', 'crashdump', 'crashdump-bitmap'];
@@ -34,7 +35,8 @@ export function processSuite(build: string, seed: number): void {
 
       it('pslist lists exactly the linked processes, in list order, every field as the truth says', async () => {
         const { truth, kernel } = img();
-        const { rows, warnings } = await collectPslist(kernel);
+        const { rows: listed, warnings } = await collectPslist(kernel);
+        const rows = listed.map(processRowWire);
         expect(warnings).toEqual([]);
         const want = truth.processes.filter((p) => p.foundBy.pslist);
         expect(rows.map((r) => r.offset).sort()).toEqual(want.map((p) => p.offset).sort());
@@ -48,7 +50,8 @@ export function processSuite(build: string, seed: number): void {
 
       it('psscan finds every pool EPROCESS the truth lists (hidden, exited and freed-block remnants included), no decoys', async () => {
         const { truth, kernel } = img();
-        const { rows, rejected, warnings } = await collectPsscan(kernel);
+        const { rows: scanned, rejected, warnings } = await collectPsscan(kernel);
+        const rows = scanned.map(processRowWire);
         expect(warnings).toEqual([]);
         const want = truth.processes.filter((p) => p.foundBy.psscan);
         expect(rows.map((r) => r.offset ?? r.physicalOffset).sort()).toEqual(want.map((p) => rowOffset(p) ?? p.physicalOffset).sort());
@@ -91,7 +94,8 @@ export function processSuite(build: string, seed: number): void {
 
       it('psxview marks every source exactly as the truth foundBy, with verdicts for hidden, exited, remnant', async () => {
         const { truth, kernel } = img();
-        const { rows, sourceHealth, warnings } = await psxview(kernel, format === 'raw' ? { sourcePath: img().path, workers: 2 } : {});
+        const { rows: viewed, sourceHealth, warnings } = await psxview(kernel, format === 'raw' ? { sourcePath: img().path, workers: 2 } : {});
+        const rows = viewed.map(psxRowWire);
         expect(sourceHealth).toEqual(ALL_SOURCES_OK);
         expect(warnings).toEqual([]);
         const relevant = truth.processes.filter((p) => Object.values(p.foundBy).some(Boolean));

@@ -37,7 +37,7 @@ function answers(src: MemorySource): { discovery: number | null; scanner: number
   chunk.set(src.read(PML4, 0x1000).data);
   createScanner({ minKernelEntries: 1 }).scan(chunk, PML4, (h) => hits.push(h));
   const kernel = { source: src, dtb: BigInt(PML4) } as unknown as WindowsKernel; // the inspector reads only these
-  const row = { pid: 4, name: 'System', offset: null, dtb: `0x${PML4.toString(16)}`, userDtb: null } as unknown as ProcessRow;
+  const row = { pid: 4, name: 'System', offset: null, dtb: BigInt(PML4), userDtb: null } as unknown as ProcessRow;
   return {
     discovery: inspectPml4(src, PML4).selfRefIndex,
     scanner: hits[0]?.index ?? null,
@@ -98,7 +98,7 @@ describe('on real tables', () => {
       chunk.set(s.source.read(pml4, 0x1000).data);
       const hits: Pml4SelfRefHit[] = [];
       createScanner({ maxPhysicalAddress: s.source.size }).scan(chunk, pml4, (h) => hits.push(h));
-      const system = { pid: 4, name: 'System', offset: null, dtb: s.truth.dtb, userDtb: null } as unknown as ProcessRow;
+      const system = { pid: 4, name: 'System', offset: null, dtb: BigInt(s.truth.dtb), userDtb: null } as unknown as ProcessRow;
       expect({
         discovery: inspectPml4(s.source, pml4).selfRefIndex,
         scanner: hits[0]?.index ?? null,
