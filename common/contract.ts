@@ -8,6 +8,9 @@
  * Only the schema library is imported here: no Node, Electron or DOM.
  */
 import { z } from 'zod';
+import { PROCESS_STATUSES, PSXVIEW_SOURCES } from './process-vocabulary.js';
+
+export { PSXVIEW_SOURCES, type PsxSource } from './process-vocabulary.js';
 
 /** Lower-case `0x…` hex, as every address crosses the wire (bigint does not survive structured clone / JSON). */
 export const Hex = z.string().regex(/^0x[0-9a-f]+$/, 'a lower-case 0x… hex string');
@@ -36,29 +39,40 @@ export const ProcessRow = z.object({
   wow64: z.boolean().nullable(),
   missing: z.array(z.string()),
   warnings: z.array(z.string()),
+  /** The parent's ImageFileName (the process with PID `ppid` created before this one). */
+  parentName: z.string().nullable(),
+  /** SeAuditProcessCreationInfo.ImageFileName: the kernel's NT path of the image (survives a paged-out PEB and exit). */
+  kernelImagePath: z.string().nullable(),
+  /** PEB → ProcessParameters → CurrentDirectory.DosPath. */
+  currentDirectory: z.string().nullable(),
+  /** Why each absent value is absent, by field, in plain words ("no PEB", "paged out", "exited", "outside the image"). */
+  whyAbsent: z.record(z.string(), z.string()),
 });
 export type ProcessRow = z.infer<typeof ProcessRow>;
 
-export const PSXVIEW_SOURCES = ['pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session'] as const;
-export type PsxSource = (typeof PSXVIEW_SOURCES)[number];
-
 /** The one-word reading of a psxview row, first in its verdict; colour only reinforces it. */
-export const ProcessStatus = z.enum(['normal', 'hidden', 'exited', 'remnant', 'suspicious']);
+export const ProcessStatus = z.enum(PROCESS_STATUSES);
 export type ProcessStatus = z.infer<typeof ProcessStatus>;
+
+/** Whether a source saw the process; null when the source was not checked (scan cancelled or still running). */
+const Seen = z.boolean().nullable();
 
 /** One psxview row (engine: plugins/psxview PsxViewRow), with the decoded process beside it. */
 export const PsxViewRow = z.object({
   offset: Hex.nullable(),
   pid: z.number().nullable(),
   name: z.string().nullable(),
-  pslist: z.boolean(),
-  psscan: z.boolean(),
-  thrdscan: z.boolean(),
-  cidtable: z.boolean(),
-  csrss: z.boolean(),
-  session: z.boolean(),
+  pslist: Seen,
+  psscan: Seen,
+  thrdscan: Seen,
+  cidtable: Seen,
+  csrss: Seen,
+  session: Seen,
   exitTime: z.string().nullable(),
+  /** The status word followed by why ("hidden: unlinked from the active list but has live threads (DKOM)"). */
   verdict: z.string(),
+  /** The verdict's first word, alone (the CSV's last column). */
+  status: ProcessStatus,
 });
 export type PsxViewRow = z.infer<typeof PsxViewRow>;
 

@@ -4,6 +4,8 @@ import { MemScopeError } from '../engine/errors.js';
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Cancels a long scan (tests; a terminal's Ctrl-C does the same through SIGINT). */
+  readonly signal?: AbortSignal;
 }
 
 export const processIo: CliIo = {

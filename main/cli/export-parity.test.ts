@@ -92,3 +92,34 @@ describe.each([0, 1])('export parity on sample %i', (i) => {
     expect(csv.split('\r\n')[0]).toBe((await cli(['psxview', images[i]!, '--format', 'csv'])).split('\r\n')[0]);
   });
 });
+
+describe('a cancelled psxview', () => {
+  it('exports what the CLI writes for a cancelled run: unchecked sources empty, never false, and the rows they decide `unchecked`', async () => {
+    const image = images[0]!;
+    const { sessionId } = value<SessionInfo>(await service.handle('openSession', { path: image }));
+    // cancelled at once: the active list is walked (its rows are final), nothing else is checked
+    const { runId } = value<{ runId: string }>(await service.handle('startRun', { sessionId, request: { plugin: 'psxview' } }));
+    value(await service.handle('cancelRun', { runId }));
+    await expect.poll(() => events.find((e) => e.type === 'done' && e.runId === runId)).toMatchObject({ outcome: 'cancelled' });
+
+    const cancelled = AbortSignal.abort();
+    for (const format of ['csv', 'json'] as const) {
+      let out = '';
+      let err = '';
+      const code = await runCli(['psxview', image, '--format', format], { out: (t) => { out += t; }, err: (t) => { err += t; }, signal: cancelled });
+      expect(code).toBe(1);
+      expect(err).toMatch(/^memscope: psxview cancelled: the \d+ rows found so far were written; sources it did not get to check are left empty/);
+      expect(await exported(sessionId, 'psxview', format, null), format).toBe(out);
+    }
+    const rows = JSON.parse(await exported(sessionId, 'psxview', 'json', null)) as { pslist: boolean | null; psscan: boolean | null; status: string; verdict: string }[];
+    expect(rows.length).toBeGreaterThan(5);
+    for (const r of rows) {
+      expect(r.pslist).toBe(true);
+      expect(r.psscan).toBeNull(); // before: false ("not seen") for a source never checked
+      expect(r.status).toBe('unchecked');
+      expect(r.verdict).toBe('unchecked: on the active list; not checked (scan cancelled): psscan, thrdscan, cidtable, csrss, session');
+    }
+    const csv = await exported(sessionId, 'psxview', 'csv', null);
+    expect(csv.split('\r\n')[1]).toMatch(/^0x[0-9a-f]+,4,System,true,,,,,,,"unchecked: on the active list; not checked \(scan cancelled\): psscan, thrdscan, cidtable, csrss, session",unchecked,0,,/);
+  });
+});

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { ioError, usageError } from '../engine/errors.js';
 import type { Row } from '../engine/export/index.js';
 import { sameFile } from '../engine/util/same-file.js';
+import { hex } from '../engine/util/hex.js';
 import { parseFormat, renderTable, type CliIo, type OutputFormat } from './context.js';
 
 export { sameFile };
@@ -53,7 +54,24 @@ export function warnAll(io: CliIo, warnings: readonly string[]): void {
   for (const w of warnings) io.err(`memscope: warning: ${w}\n`);
 }
 
+/**
+ * The signal that cancels a scan: the io's own, or Ctrl-C (SIGINT) while the scan runs. A second
+ * Ctrl-C, once this handler is gone, ends the process as usual. Call `release` when the scan ends.
+ */
+export function scanCancellation(io: CliIo): { signal: AbortSignal; release: () => void } {
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.once('SIGINT', onSigint);
+  return {
+    signal: io.signal ? AbortSignal.any([io.signal, ac.signal]) : ac.signal,
+    release: () => { process.off('SIGINT', onSigint); },
+  };
+}
+
 export const dash = (v: unknown): string => (v === null || v === undefined || v === '' ? '-' : String(v));
+
+/** An address cell: lower-case `0x…`, or `-` when absent (engine rows keep addresses as numbers). */
+export const hexCell = (v: bigint | number | null): string => (v === null ? '-' : hex(v));
 
 /**
  * Progress of a whole-memory scan on stderr, only when stderr is a terminal (a responder watching a

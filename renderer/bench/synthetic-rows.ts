@@ -32,8 +32,9 @@ export function syntheticRows(count: number, seed = 1): ProcessTableRow[] {
       evidence,
       psxview: {
         offset: hex(va), pid, name, ...seen, exitTime,
-        verdict: status === 'hidden' ? 'unlinked from the active list but has live threads: likely hidden (DKOM)'
-          : status === 'exited' ? `exited at ${exitTime}` : status === 'remnant' ? 'only in pool, no threads: remnant' : 'listed everywhere: normal',
+        verdict: status === 'hidden' ? 'hidden: unlinked from the active list but has live threads (DKOM)'
+          : status === 'exited' ? `exited: at ${exitTime}` : status === 'remnant' ? 'remnant: only in pool, no threads' : 'normal: listed everywhere',
+        status,
       },
       process: {
         pid, ppid, name, imagePath: `C:\\Windows\\System32\\${name}`, commandLine: `${name} -k netsvcs -p -s ${i}`,
@@ -41,6 +42,7 @@ export function syntheticRows(count: number, seed = 1): ProcessTableRow[] {
         createTime: new Date(Date.UTC(2023, 0, 12, 8, 0, 0) + i * 1000).toISOString(), exitTime,
         threads: status === 'exited' || status === 'remnant' ? 0 : 1 + Math.floor(rnd() * 40), sessionId: rnd() < 0.2 ? 0 : 1, wow64: rnd() < 0.1,
         missing: [], warnings: [],
+        parentName: null, kernelImagePath: `\\Device\\HarddiskVolume3\\Windows\\System32\\${name}`, currentDirectory: 'C:\\Windows\\system32\\', whyAbsent: { parentName: 'not resolved' },
       },
     });
   }

@@ -10,10 +10,10 @@ import { useApp } from '../store/context.js';
 import { bytesPerSecond, secondsLeft } from '../store/scan-rate.js';
 import { bytes, duration, percent, rate } from './format.js';
 
-const ALARMING = ['hidden', 'suspicious', 'exited', 'remnant'] as const;
+const ALARMING = ['hidden', 'suspicious', 'unchecked', 'exited', 'remnant'] as const;
 
 export function countByStatus(rows: ReadonlyMap<string, ProcessTableRow>): Record<ProcessStatus, number> {
-  const n: Record<ProcessStatus, number> = { normal: 0, hidden: 0, suspicious: 0, exited: 0, remnant: 0 };
+  const n: Record<ProcessStatus, number> = { normal: 0, hidden: 0, suspicious: 0, exited: 0, remnant: 0, unchecked: 0 };
   for (const r of rows.values()) n[r.status]++;
   return n;
 }

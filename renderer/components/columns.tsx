@@ -54,7 +54,7 @@ const nullsLast = (x: SortValue, y: SortValue): number => {
   return x < y ? -1 : 1;
 };
 
-export const STATUS_RANK: Record<ProcessStatus, number> = { hidden: 0, suspicious: 1, exited: 2, remnant: 3, normal: 4 };
+export const STATUS_RANK: Record<ProcessStatus, number> = { hidden: 0, suspicious: 1, unchecked: 2, exited: 3, remnant: 4, normal: 5 };
 
 const SOURCE_LABEL: Record<PsxSource, string> = { pslist: 'pslist', psscan: 'psscan', thrdscan: 'thrd', cidtable: 'cid', csrss: 'csrss', session: 'sess' };
 
@@ -91,16 +91,28 @@ function column<V extends SortValue>(
 
 const plain = (v: string | number | null): React.ReactNode => dash(v);
 
+/** A source's tick: seen, not seen, or not checked (null: a cancelled or running scan never got to it). */
+const TICK = {
+  seen: { word: 'seen', glyph: '✓', className: 'tick seen' },
+  unseen: { word: 'not seen', glyph: '·', className: 'tick unseen' },
+  unchecked: { word: 'not checked', glyph: '?', className: 'tick unchecked' },
+} as const;
+const tickOf = (seen: boolean | null) => TICK[seen === null ? 'unchecked' : seen ? 'seen' : 'unseen'];
+
 function sourceColumn(source: PsxSource) {
   return column(source, () => <span title={SOURCE_TITLE[source]}>{SOURCE_LABEL[source]}</span>, (n) => n.row.psxview[source],
-    { label: SOURCE_TITLE[source], width: 38, align: 'center', fits: () => true, tooltip: (n) => n.row.evidence[source] ?? `${source}: ${n.row.psxview[source] ? 'seen' : 'not seen'}` },
+    { label: SOURCE_TITLE[source], width: 38, align: 'center', fits: () => true, tooltip: (n) => n.row.evidence[source] ?? `${source}: ${tickOf(n.row.psxview[source]).word}` },
     // One element per tick (a row has six): role img carries the spoken name, the glyph is its picture
     // (one glyph in a 38 px cell: it always fits).
-    (seen) => <span role="img" aria-label={seen ? `${source}: seen` : `${source}: not seen`} className={seen ? 'tick seen' : 'tick unseen'}>{seen ? '✓' : '·'}</span>);
+    (seen) => { const t = tickOf(seen); return <span role="img" aria-label={`${source}: ${t.word}`} className={t.className}>{t.glyph}</span>; });
 }
 
 /** Widths: the default columns (PID … Exited) add up to 1256 px, so a 1280-px window shows every header
  *  and the verdict's status word with its first clause (the whole verdict is the cell's tooltip). */
+
+/** The verdict after its status word (the sentence starts with the word, which the cell shows as a badge). */
+const reasonOf = (verdict: string, status: ProcessStatus): string => (verdict.startsWith(`${status}: `) ? verdict.slice(status.length + 2) : verdict);
+
 export const columns = [
   column('pid', 'PID', (n) => n.row.psxview.pid, { label: 'PID', width: 60, align: 'right', mono: true }, plain),
   column('ppid', 'PPID', (n) => n.row.process?.ppid ?? null, { label: 'PPID', width: 52, align: 'right', mono: true }, plain),
@@ -112,7 +124,7 @@ export const columns = [
   column('verdict', 'Verdict', (n) => n.row.psxview.verdict, { label: 'Verdict', width: 280, grow: true, tooltip: (n) => n.row.psxview.verdict }, (_v, n) => (
     <span className="verdict">
       <span className={`status-word status-${n.row.status}`}>{n.row.status}</span>
-      <span className="verdict-reason">{n.row.psxview.verdict}</span>
+      <span className="verdict-reason">{reasonOf(n.row.psxview.verdict, n.row.status)}</span>
     </span>
   // Most alarming status first, then by the reason's text.
   ), (a, b) => STATUS_RANK[a.row.status] - STATUS_RANK[b.row.status] || nullsLast(a.row.psxview.verdict, b.row.psxview.verdict)),

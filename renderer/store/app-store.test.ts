@@ -8,7 +8,7 @@ const run = (runId: string): ScanRun => ({ runId, state: 'running', stage: 'star
 function row(key: string, pid: number, pslist: boolean, verdict: string, status: ProcessTableRow['status'] = 'normal'): RunEvent {
   return {
     type: 'row', runId: 'r1', plugin: 'psxview', key,
-    row: { key, status, evidence: {}, process: null, psxview: { offset: key, pid, name: `p${pid}`, pslist, psscan: false, thrdscan: false, cidtable: false, csrss: false, session: false, exitTime: null, verdict } },
+    row: { key, status, evidence: {}, process: null, psxview: { offset: key, pid, name: `p${pid}`, pslist, psscan: false, thrdscan: false, cidtable: false, csrss: false, session: false, exitTime: null, verdict, status } },
   };
 }
 

@@ -5,8 +5,8 @@ import { buildTree, type ProcessNode } from './process-tree.js';
 function row(key: string, pid: number | null, ppid: number | null, createTime: string | null = null): ProcessTableRow {
   return {
     key, status: 'normal', evidence: {},
-    psxview: { offset: key, pid, name: `p${pid}`, pslist: true, psscan: true, thrdscan: true, cidtable: true, csrss: true, session: true, exitTime: null, verdict: 'listed everywhere: normal' },
-    process: { pid, ppid, name: `p${pid}`, imagePath: null, commandLine: null, offset: key, physicalOffset: null, dtb: null, userDtb: null, createTime, exitTime: null, threads: 1, sessionId: 1, wow64: false, missing: [], warnings: [] },
+    psxview: { offset: key, pid, name: `p${pid}`, pslist: true, psscan: true, thrdscan: true, cidtable: true, csrss: true, session: true, exitTime: null, verdict: 'normal: listed everywhere', status: 'normal' },
+    process: { pid, ppid, name: `p${pid}`, imagePath: null, commandLine: null, offset: key, physicalOffset: null, dtb: null, userDtb: null, createTime, exitTime: null, threads: 1, sessionId: 1, wow64: false, missing: [], warnings: [], parentName: null, kernelImagePath: null, currentDirectory: null, whyAbsent: {} },
   };
 }
 

@@ -59,7 +59,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
 
         const view = await session.runToEnd('psxview');
         const rows = psxviewOrder([...view.rows.values()]).map((e) => e.row);
-        const yn = (b: boolean) => (b ? 'x' : '.');
+        const yn = (b: boolean | null) => (b === null ? '?' : b ? 'x' : '.'); // null: not checked
         io.out(renderTable(
           ['PID', 'NAME', 'PSLIST', 'PSSCAN', 'THRDSCAN', 'CIDTABLE', 'CSRSS', 'SESSION', 'VERDICT'],
           rows.map((r: PsxViewRow) => [dash(r.pid), dash(r.name), yn(r.pslist), yn(r.psscan), yn(r.thrdscan), yn(r.cidtable), yn(r.csrss), yn(r.session), r.verdict]),

@@ -37,7 +37,7 @@ describe('memscope pslist/psscan/psxview/struct/dtb', () => {
     const want = img.truth.processes.filter((p) => p.foundBy.pslist);
     expect(rows).toHaveLength(want.length);
     for (const row of rows) {
-      expect(Object.keys(row)).toEqual([...ROW_FIELDS, 'missing', 'warnings']);
+      expect(Object.keys(row)).toEqual([...ROW_FIELDS, 'missing', 'warnings', 'parentName', 'kernelImagePath', 'currentDirectory', 'whyAbsent']);
       const t = want.find((p) => p.offset === row['offset'])!;
       expect(pick(row, ROW_FIELDS)).toEqual(pick(t, ROW_FIELDS));
       for (const k of ['offset', 'physicalOffset', 'dtb']) expect(row[k]).toMatch(/^0x[0-9a-f]+$/);
@@ -52,7 +52,7 @@ describe('memscope pslist/psscan/psxview/struct/dtb', () => {
     const text = readFileSync(out, 'utf8');
     expect(text.charCodeAt(0)).toBe(0xfeff);
     const lines = text.slice(1).split('\r\n').filter((l) => l !== '');
-    expect(lines[0]).toBe(ROW_FIELDS.join(',') + ',missing,warnings');
+    expect(lines[0]).toBe(ROW_FIELDS.join(',') + ',missing,warnings,parentName,kernelImagePath,currentDirectory,whyAbsent');
     // command lines contain commas/quotes and are quoted, so count records by offset instead
     // a remnant in an unmapped page has no VA: empty offset cell, then its physical offset
     for (const p of img.truth.processes.filter((x) => x.foundBy.psscan)) expect(text).toContain(p.mapped === false ? `,,${p.physicalOffset},` : `,${p.offset},`);
@@ -77,9 +77,10 @@ describe('memscope pslist/psscan/psxview/struct/dtb', () => {
     const rows = JSON.parse(r.out) as Record<string, unknown>[];
     const hidden = img.truth.processes.find((p) => p.planted.includes('dkom-unlinked'))!;
     const row = rows.find((x) => x['offset'] === hidden.offset)!;
-    expect(Object.keys(row)).toEqual(['offset', 'pid', 'name', 'pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session', 'exitTime', 'verdict']);
+    expect(Object.keys(row)).toEqual(['offset', 'pid', 'name', 'pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session', 'exitTime', 'verdict', 'status', 'ppid', 'parentName', 'kernelImagePath', 'currentDirectory', 'wow64', 'whyAbsent']);
     expect(row['pslist']).toBe(false);
-    expect(row['verdict']).toContain('DKOM');
+    expect(row['verdict']).toBe('hidden: unlinked from the active list but has live threads (DKOM)');
+    expect(row['status']).toBe('hidden');
   });
 
   it('struct --type _EPROCESS --va: decoded fields for the hex view', async () => {
@@ -197,6 +198,6 @@ describe('memscope pslist/psxview on an image whose PsActiveProcessHead points t
     const rows = JSON.parse(r.out) as { pid: number; verdict: string }[];
     expect(rows.length).toBeGreaterThan(10);
     expect(rows.some((x) => x.verdict.includes('DKOM'))).toBe(false);
-    expect(rows.find((x) => x.pid === 4)!.verdict).toBe(`pslist unusable in this image (PsActiveProcessHead at 0x${head.toString(16)} points to itself); seen by psscan, thrdscan, cidtable`);
+    expect(rows.find((x) => x.pid === 4)!.verdict).toBe(`unchecked: pslist unusable in this image (PsActiveProcessHead at 0x${head.toString(16)} points to itself); seen by psscan, thrdscan, cidtable`);
   });
 });

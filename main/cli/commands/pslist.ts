@@ -2,24 +2,27 @@
  * `memscope pslist|psscan <image> [--format table|csv|json] [--out FILE]`: processes from the
  * active process list / from a physical `Proc` pool scan. JSON is an array of rows with exactly
  * these fields: pid, ppid, name, imagePath, commandLine, offset, physicalOffset, dtb, userDtb,
- * createTime, exitTime, threads, sessionId, wow64, missing, warnings (hex lower-case `0x…`).
+ * createTime, exitTime, threads, sessionId, wow64, missing, warnings, then (added later, so CSV's
+ * earlier columns keep their places) parentName, kernelImagePath, currentDirectory and whyAbsent (why
+ * each absent value is absent: "no PEB", "paged out", "exited", "outside the image"). Hex is lower-case `0x…`.
  */
 import type { Command } from 'commander';
 import { openSession } from '../../engine/session/session.js';
 import { psscanOrder } from '../../engine/session/tables.js';
 import { FREED_POOL_BLOCK_NOTE, type ProcessRow } from '../../engine/windows/eprocess.js';
 import type { CliIo } from '../context.js';
-import { checkOutput, dash, emit, renderText, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
+import { checkOutput, dash, emit, hexCell, renderText, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
+import { hex } from '../../engine/util/hex.js';
 import type { RegisterCommand } from './index.js';
 import { cliTarget, DRIVER_OPTION, LIVE_OPTION, targetName, type LiveFlags } from '../live.js';
 
 /** OFFSET cell: the EPROCESS VA, labelled when the row is a remnant (JSON/CSV carry the label in `warnings`). */
 const offsetCell = (r: ProcessRow): string =>
-  r.offset === null ? `unmapped, PA ${r.physicalOffset}` : r.warnings.includes(FREED_POOL_BLOCK_NOTE) ? `${r.offset} (freed pool block)` : r.offset;
+  r.offset === null ? `unmapped, PA ${hexCell(r.physicalOffset)}` : r.warnings.includes(FREED_POOL_BLOCK_NOTE) ? `${hex(r.offset)} (freed pool block)` : hex(r.offset);
 
 export const processTable = {
   headers: ['PID', 'PPID', 'NAME', 'OFFSET', 'DTB', 'THREADS', 'SESS', 'WOW64', 'CREATED', 'EXITED', 'MISSING'],
-  cells: (r: ProcessRow) => [dash(r.pid), dash(r.ppid), dash(r.name), offsetCell(r), dash(r.dtb), dash(r.threads), dash(r.sessionId), dash(r.wow64), dash(r.createTime), dash(r.exitTime), r.missing.join(',') || '-'],
+  cells: (r: ProcessRow) => [dash(r.pid), dash(r.ppid), dash(r.name), offsetCell(r), hexCell(r.dtb), dash(r.threads), dash(r.sessionId), dash(r.wow64), dash(r.createTime), dash(r.exitTime), r.missing.join(',') || '-'],
 };
 
 function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): void {

@@ -1,20 +1,25 @@
 /**
  * `memscope psxview <image> [--format table|csv|json] [--out FILE]`: one row per distinct process
  * with a boolean per source (pslist, psscan, thrdscan, cidtable, csrss, session), exitTime and a
- * plain-words verdict. CSV and JSON are the session's export, so the app's Export is these bytes.
+ * plain-words verdict that starts with the row's status word (also the last column, `status`). CSV and
+ * JSON are the session's export, so the app's Export is these bytes. Ctrl-C cancels the scan and still
+ * writes the rows found so far (exit 1): sources never checked are empty, never `false`.
  */
 import type { PsxViewRow } from '../../engine/plugins/psxview/index.js';
 import { openSession } from '../../engine/session/session.js';
 import { psxviewOrder } from '../../engine/session/tables.js';
-import { checkOutput, dash, emit, renderText, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
+import { MemScopeError } from '../../engine/errors.js';
+import { hex } from '../../engine/util/hex.js';
+import { checkOutput, dash, emit, renderText, scanCancellation, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 import { cliTarget, DRIVER_OPTION, LIVE_OPTION, targetName, type LiveFlags } from '../live.js';
 
-const yn = (b: boolean) => (b ? 'True' : 'False');
+/** A source's cell: null when the source was not checked (a cancelled scan): neither True nor False. */
+const yn = (b: boolean | null) => (b === null ? '-' : b ? 'True' : 'False');
 
 export const psxviewTable = {
   headers: ['OFFSET', 'PID', 'NAME', 'PSLIST', 'PSSCAN', 'THRDSCAN', 'CIDTABLE', 'CSRSS', 'SESSION', 'EXITED', 'VERDICT'],
-  cells: (x: PsxViewRow) => [x.offset ?? 'unmapped', dash(x.pid), dash(x.name), yn(x.pslist), yn(x.psscan), yn(x.thrdscan), yn(x.cidtable), yn(x.csrss), yn(x.session), dash(x.exitTime), x.verdict],
+  cells: (x: PsxViewRow) => [x.offset === null ? 'unmapped' : hex(x.offset), dash(x.pid), dash(x.name), yn(x.pslist), yn(x.psscan), yn(x.thrdscan), yn(x.cidtable), yn(x.csrss), yn(x.session), dash(x.exitTime), x.verdict],
 };
 
 export const register: RegisterCommand = (program, io) => {
@@ -31,16 +36,26 @@ export const register: RegisterCommand = (program, io) => {
       const image = targetName(target);
       const format = checkOutput(image, opts);
       const s = await openSession(target, { warmScan: true });
+      const cancel = scanCancellation(io);
       try {
         const progress = terminalProgress(`psxview: scanning ${image}`);
-        const r = await s.runToEnd('psxview', progress.onProgress);
+        for await (const ev of s.run({ plugin: 'psxview' }, cancel.signal)) if (ev.type === 'progress') progress.onProgress(ev.bytesDone, ev.bytesTotal);
         progress.done();
+        const r = s.result('psxview');
+        if (!r) throw new MemScopeError('analysis', `psxview did not run: session ${s.id} is closed`);
+        if (r.outcome === 'failed') throw r.failure;
         warnAll(io, r.warnings);
+        // a cancelled scan still writes what it found, as the app exports it: the sources it never
+        // checked are empty (not false) and the rows they decide say `unchecked`
         const text = format === 'table'
           ? renderText(psxviewOrder([...r.rows.values()]).map((e) => e.row), psxviewTable)
           : s.exportTable('psxview', format, null).text;
         emit(io, text, opts.out);
+        if (r.outcome === 'cancelled') {
+          throw new MemScopeError('cancelled', `psxview cancelled: the ${r.rows.size} rows found so far were written; sources it did not get to check are left empty and named in each verdict`);
+        }
       } finally {
+        cancel.release();
         await s.close();
       }
     });

@@ -11,11 +11,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GroundTruth } from '../sample/index.js';
 import { X64AddressSpace } from '../translate/x64/address-space.js';
-import { collectPslist } from './pslist/index.js';
-import { collectPsscan } from './psscan/index.js';
+import { collectPslist as pslistRows } from './pslist/index.js';
+import { collectPsscan as psscanRows } from './psscan/index.js';
 import { FREED_POOL_BLOCK_NOTE } from '../windows/eprocess.js';
-import { psxview, type PsxViewResult } from './psxview/index.js';
+import { psxview as psxviewRows, type PsxViewResult } from './psxview/index.js';
+import { processRowWire, psxRowWire } from '../session/wire.js';
 import { SampleSet, type SampleKernel } from './testing/sample-kernel.js';
+
+// the rows as exported (addresses as hex), to compare with the truth's hex strings
+const collectPslist = async (k: SampleKernel['kernel']) => { const r = await pslistRows(k); return { ...r, rows: r.rows.map(processRowWire) }; };
+const collectPsscan = async (k: SampleKernel['kernel']) => { const r = await psscanRows(k); return { ...r, rows: r.rows.map(processRowWire) }; };
+const psxview = async (k: SampleKernel['kernel']) => { const r = await psxviewRows(k); return { ...r, rows: r.rows.map(psxRowWire) }; };
 
 const set = new SampleSet();
 let base: SampleKernel;
@@ -128,9 +134,11 @@ describe('bad input', () => {
     expect(r.sourceHealth.cidtable).toMatchObject({ status: 'unusable', problem: expect.stringMatching(/^PspCidTable at 0x[0-9a-f]+ \(table 0xffff8000dead0000, 0 entries\) holds no sane Process entry$/) });
     expect(healthOf(r, 'cidtable')).toEqual(['pslist', 'psscan', 'thrdscan', 'csrss', 'session']);
     const normal = r.rows.find((x) => x.name === 'lsass.exe')!;
-    expect(normal.verdict).toMatch(/^on the active list: normal \(cidtable unusable in this image \(PspCidTable at 0x[0-9a-f]+ .*\)\)$/);
+    expect(normal.verdict).toMatch(/^normal: on the active list \(cidtable unusable in this image \(PspCidTable at 0x[0-9a-f]+ .*\)\)$/);
+    expect(normal.status).toBe('normal');
     const hidden = r.rows.find((x) => x.offset === base.truth.processes.find((p) => p.planted.includes('dkom-unlinked'))!.offset)!;
-    expect(hidden.verdict).toContain('likely hidden (DKOM)'); // thrdscan still sees its threads
+    expect(hidden.verdict).toBe('hidden: unlinked from the active list but has live threads (DKOM)'); // thrdscan still sees its threads
+    expect(hidden.status).toBe('hidden');
   });
 
   it('PsActiveProcessHead pointing to itself while System is alive: pslist warns, psxview blames the list, not the processes', async () => {
@@ -154,7 +162,9 @@ describe('bad input', () => {
       const row = r.rows.find((x) => x.offset === p.offset)!;
       expect(row.pslist).toBe(false);
       const seen = (['psscan', 'thrdscan', 'cidtable', 'csrss', 'session'] as const).filter((s) => p.foundBy[s]);
-      expect(row.verdict, `${p.name} (${p.pid})`).toBe(`pslist unusable in this image (PsActiveProcessHead at ${hex(head)} points to itself); seen by ${seen.join(', ')}`);
+      // an unusable list cannot tell hidden from listed: the word says so (it said `normal` before, while the sentence blamed the list)
+      expect(row.verdict, `${p.name} (${p.pid})`).toBe(`unchecked: pslist unusable in this image (PsActiveProcessHead at ${hex(head)} points to itself); seen by ${seen.join(', ')}`);
+      expect(row.status).toBe('unchecked');
     }
   });
 
@@ -165,7 +175,8 @@ describe('bad input', () => {
     expect(r.sourceHealth.pslist).toMatchObject({ status: 'incomplete', problem: expect.stringContaining('0x4141414141414140, not a kernel address') });
     const past = r.rows.find((x) => x.offset === linked[5]!.offset)!;
     expect(past.pslist).toBe(false);
-    expect(past.verdict).toMatch(/^pslist incomplete in this image \(PsActiveProcessHead: Flink at 0x[0-9a-f]+ is 0x4141414141414140, not a kernel address; walk ended\); seen by psscan, thrdscan, cidtable/);
+    expect(past.status).toBe('unchecked');
+    expect(past.verdict).toMatch(/^unchecked: pslist incomplete in this image \(PsActiveProcessHead: Flink at 0x[0-9a-f]+ is 0x4141414141414140, not a kernel address; walk ended\); seen by psscan, thrdscan, cidtable/);
     expect(r.rows.filter((x) => x.verdict.includes('DKOM')).map((x) => x.offset)).toEqual([]);
   });
 
@@ -179,7 +190,7 @@ describe('bad input', () => {
     expect(r.sourceHealth.csrss).toEqual({ status: 'unusable', problem: expect.stringMatching(/^no sane Process handle in csrss\.exe \(PID \d+\) ObjectTable 0x0, csrss\.exe \(PID \d+\) ObjectTable 0x0$/) });
     expect(r.warnings).toContain(`csrss: ${(r.sourceHealth.csrss as { problem: string }).problem}: unusable in this image`);
     expect(r.rows.every((x) => !x.csrss)).toBe(true);
-    expect(r.rows.find((x) => x.name === 'lsass.exe')!.verdict).toMatch(/^on the active list: normal \(csrss unusable in this image/);
+    expect(r.rows.find((x) => x.name === 'lsass.exe')!.verdict).toMatch(/^normal: on the active list \(csrss unusable in this image/);
 
     // every session's ProcessList emptied (pointing to itself) while processes still point at the sessions
     const sessionVa = (p: GroundTruth['processes'][number]) => k.kernel.kernel.read(BigInt(p.offset) + off('Session'), 8);
@@ -201,7 +212,7 @@ describe('bad input', () => {
 });
 
 /** Sources psxview still found usable. */
-function healthOf(r: PsxViewResult, broken: string): string[] {
+function healthOf(r: Pick<PsxViewResult, 'sourceHealth'>, broken: string): string[] {
   expect(r.sourceHealth[broken as keyof PsxViewResult['sourceHealth']].status).toBe('unusable');
   return Object.entries(r.sourceHealth).filter(([, h]) => h.status === 'ok').map(([s]) => s);
 }

@@ -1,6 +1,7 @@
 import { Inflate } from 'pako';
 import xz from 'xz-decompress';
 import { formatError } from '../errors.js';
+import { concatBytes, readStreamCapped } from '../util/read-stream.js';
 
 /**
  * Profile files arrive plain, gzip (RFC 1952) or xz (tukaani .xz format) compressed. The container is
@@ -40,31 +41,18 @@ export function gunzipBounded(bytes: Uint8Array, what: string, maxBytes = MAX_PR
   if (overflow) throw formatError(what, `gzip data expands beyond ${maxBytes} bytes`);
   if (inflater.err) throw formatError(what, `corrupt gzip data (${inflater.msg || `zlib error ${inflater.err}`})`);
   if (!inflater.ended) throw formatError(what, 'truncated gzip data (stream ends early)');
-  return concat(chunks, total);
+  return concatBytes(chunks, total);
 }
 
 /** xz decode via the pure-WASM xz-decompress package, with an output cap. */
 export async function unxzBounded(bytes: Uint8Array, what: string, maxBytes = MAX_PROFILE_BYTES): Promise<Uint8Array> {
   const stream = new xz.XzReadableStream(new Blob([bytes]).stream());
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw formatError(what, `xz data expands beyond ${maxBytes} bytes`);
-      }
-      chunks.push(value);
-    }
+    return await readStreamCapped(stream.getReader(), maxBytes, () => formatError(what, `xz data expands beyond ${maxBytes} bytes`));
   } catch (err) {
     if (err instanceof Error && err.name === 'MemScopeError') throw err;
     throw formatError(what, `corrupt or truncated xz data (${err instanceof Error ? err.message : String(err)})`);
   }
-  return concat(chunks, total);
 }
 
 /** Decompress by magic bytes (plain input is returned as is). */
@@ -98,13 +86,3 @@ export function parseJsonText(plain: Uint8Array, what: string): unknown {
   }
 }
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}

@@ -2,7 +2,7 @@ import { formatError } from '../errors.js';
 import { readJsonBytes } from './decompress.js';
 import { dict, entriesOf, intAt, isObject, objectAt, stringAt, uintAt, type JsonObject } from './json-guard.js';
 import type { BaseType, EnumDef, FieldDef, ProfileData, StructDef, TypeRef } from './model.js';
-import { checkReferences, normaliseGuid } from './validate.js';
+import { assembleProfile, normaliseGuid } from './validate.js';
 
 /**
  * Volatility 3 Intermediate Symbol Format (ISF, schema 6.x) → ProfileData.
@@ -47,17 +47,7 @@ export function isfToProfile(json: unknown, what: string, opts: IsfOptions = {})
   // IMAGE_FILE_MACHINE_AMD64 = 0x8664, IMAGE_FILE_MACHINE_I386 = 0x14c (PE/COFF spec)
   const pointerSize: 4 | 8 = pointer ? (pointer.size === 4 ? 4 : 8) : machine === 0x14c ? 4 : 8;
 
-  const data: ProfileData = {
-    pdb: { name: database, guid, age },
-    ...(opts.build ? { build: opts.build } : {}),
-    pointerSize,
-    baseTypes,
-    types,
-    enums,
-    symbols,
-  };
-  checkReferences(data, what);
-  return data;
+  return assembleProfile(what, opts.build, { pdb: { name: database, guid, age }, pointerSize, baseTypes, types, enums, symbols });
 }
 
 function readBaseTypes(o: JsonObject, what: string): Record<string, BaseType> {

@@ -2,7 +2,7 @@ import { formatError } from '../errors.js';
 import { readJsonBytes } from './decompress.js';
 import { arrayAt, dict, entriesOf, isObject, objectAt, stringAt, uintAt, type JsonObject } from './json-guard.js';
 import type { BaseType, EnumDef, FieldDef, ProfileData, StructDef, TypeRef } from './model.js';
-import { checkReferences, parseGuidAge } from './validate.js';
+import { assembleProfile, parseGuidAge } from './validate.js';
 
 /**
  * Rekall profile (as written by Rekall's `parse_pdb`, rekall-core/rekall/plugins/tools/mspdb.py):
@@ -89,17 +89,7 @@ export function rekallToProfile(json: unknown, what: string, opts: RekallOptions
     for (const [name, rva] of entriesOf(objectAt(s, what, `Rekall ${section}`))) symbols[name] = uintAt(rva, what, `Rekall ${section}.${name}`);
   }
 
-  const data: ProfileData = {
-    pdb: { name: pdbName, guid: guidAge.guid, age: guidAge.age },
-    ...(opts.build ? { build: opts.build } : {}),
-    pointerSize,
-    baseTypes,
-    types,
-    enums,
-    symbols,
-  };
-  checkReferences(data, what);
-  return data;
+  return assembleProfile(what, opts.build, { pdb: { name: pdbName, guid: guidAge.guid, age: guidAge.age }, pointerSize, baseTypes, types, enums, symbols });
 }
 
 interface RefContext {

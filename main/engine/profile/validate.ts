@@ -2,6 +2,24 @@ import { formatError } from '../errors.js';
 import type { ProfileData, TypeRef } from './model.js';
 
 /**
+ * An imported profile (ISF, Rekall), assembled the one way: its parts, the build when the caller
+ * knows it, every by-value reference checked.
+ */
+export function assembleProfile(what: string, build: string | undefined, parts: Omit<ProfileData, 'build'>): ProfileData {
+  const data: ProfileData = {
+    pdb: parts.pdb,
+    ...(build ? { build } : {}),
+    pointerSize: parts.pointerSize,
+    baseTypes: parts.baseTypes,
+    types: parts.types,
+    enums: parts.enums,
+    symbols: parts.symbols,
+  };
+  checkReferences(data, what);
+  return data;
+}
+
+/**
  * Every type a struct embeds by value must be defined: a field whose layout is unknown cannot be read.
  * Pointer targets may be names only (the engine never dereferences into a type it lacks without
  * asking the Profile, which reports the gap), so they are not checked.

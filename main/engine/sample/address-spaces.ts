@@ -8,6 +8,7 @@ import type { PlannedProcess } from './plan.js';
 import type { BuiltProcess } from './process-objects.js';
 import type { Prng } from './prng.js';
 import { StructBuf } from './struct-buf.js';
+import { currentDirectoryOf } from './process-audit.js';
 
 /** The seed's LockApp.exe DirBase 0x4e312002, masked: that process gets its PML4 there when free. */
 const SEED_DTB_PA = 0x4e31_2000;
@@ -51,9 +52,10 @@ function writePeb(
 ): void {
   const imagePath = utf16(p.imagePath ?? '');
   const cmd = utf16(p.commandLine ?? '');
+  const curDir = utf16(currentDirectoryOf(p) ?? '');
   const paramsSize = profile.sizeOf('_RTL_USER_PROCESS_PARAMETERS');
   // Normalised parameters: the strings follow the structure in the same allocation.
-  const total = alignUp(paramsSize + imagePath.length + 2 + cmd.length + 2, 16);
+  const total = alignUp(paramsSize + imagePath.length + 2 + cmd.length + 2 + curDir.length + 2, 16);
   const paramsVa = (BigInt(rng.int(0x100, 0x2ff)) << 32n) | (BigInt(rng.int(0, 0xffff)) << 16n);
   for (let off = 0; off < total; off += PAGE_SIZE) as.map4k(paramsVa + BigInt(off), mem.allocPage(), { user: true });
   as.map4k(pebVa, mem.allocPage(), { user: true });
@@ -66,6 +68,9 @@ function writePeb(
   rp.set('CommandLine.Length', cmd.length).set('CommandLine.MaximumLength', cmd.length + 2).set('CommandLine.Buffer', cmdVa);
   params.set(imagePath, paramsSize);
   params.set(cmd, paramsSize + imagePath.length + 2);
+  const curDirAt = paramsSize + imagePath.length + 2 + cmd.length + 2;
+  rp.set('CurrentDirectory.DosPath.Length', curDir.length).set('CurrentDirectory.DosPath.MaximumLength', curDir.length + 2).set('CurrentDirectory.DosPath.Buffer', paramsVa + BigInt(curDirAt));
+  params.set(curDir, curDirAt);
   as.write(paramsVa, params);
   const peb = new StructBuf(profile, '_PEB', new Uint8Array(profile.sizeOf('_PEB')));
   peb.set('ImageBaseAddress', 0x7ff6_0000_0000n + (BigInt(rng.int(0, 0xffff)) << 16n));

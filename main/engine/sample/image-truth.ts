@@ -4,6 +4,7 @@ import type { AddressSpace } from './paging.js';
 import { filetimeToIso, imageFileName } from './plan.js';
 import { isAlive, type BuiltProcess } from './process-objects.js';
 import type { TruthProcess } from './truth.js';
+import { currentDirectoryOf, kernelImagePathOf } from './process-audit.js';
 
 /**
  * What every method must (and must not) find for one built process. A freed block's EPROCESS that
@@ -28,6 +29,8 @@ export function truthProcess(
     name: imageFileName(b.p.exe),
     imagePath: userSpace ? b.p.imagePath : null,
     commandLine: userSpace ? b.p.commandLine : null,
+    currentDirectory: userSpace ? currentDirectoryOf(b.p) : null,
+    kernelImagePath: kernelImagePathOf(b.p),
     offset: hex(b.obj.bodyVa),
     physicalOffset: hex(pa),
     dtb: hex(b.dtb),

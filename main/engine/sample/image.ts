@@ -85,7 +85,7 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
   const cid = writeCidTable(handles, built);
   const { objectTables, csrssHolders } = writeProcessHandleTables(handles, rng, built);
   kernel.writeSymbol('PspCidTable', u64(cid.va));
-  fillProcessBodies({ rng, arena, kernel, sessionVas, objectTables }, built);
+  fillProcessBodies({ profile, rng, arena, kernel, sessionVas, objectTables }, built);
   const reused = plantReusedProcessBlock(profile, rng, objects, procTag, infoMasks);
   arena.flush();
   linkProcessLists(profile, ks, kernel, sessionVas, built);

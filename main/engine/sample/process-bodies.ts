@@ -8,6 +8,7 @@ import { imageFileName } from './plan.js';
 import { POOL_TYPE_NONPAGED, tagValue, type PoolArena } from './pool.js';
 import { isAlive, type BuiltProcess } from './process-objects.js';
 import type { Prng } from './prng.js';
+import { writeAuditImageName } from './process-audit.js';
 
 const DISPATCHER_PROCESS = 3; // KOBJECTS: ProcessObject
 const DISPATCHER_THREAD = 6; // KOBJECTS: ThreadObject
@@ -15,6 +16,7 @@ const THREAD_STATE_WAITING = 5;
 const STATUS_PENDING = 0x103;
 
 export interface BodyContext {
+  readonly profile: Profile;
   readonly rng: Prng;
   readonly arena: PoolArena;
   readonly kernel: KernelImage;
@@ -43,6 +45,7 @@ export function fillProcessBodies(c: BodyContext, built: readonly BuiltProcess[]
       const w = arena.alloc(16, tagValue('PsWo'), POOL_TYPE_NONPAGED);
       e.setIf('WoW64Process', w.va + 16n) || e.setIf('Wow64Process', w.va + 16n);
     }
+    writeAuditImageName(c.profile, arena, e, b.p);
     b.threads.forEach((t, i) => {
       const pt = b.p.threads[i];
       if (!pt) return;

@@ -8,6 +8,10 @@ export interface TruthProcess {
   readonly name: string; // ImageFileName (15 chars max as the kernel stores it)
   readonly imagePath: string | null;
   readonly commandLine: string | null;
+  /** PEB → ProcessParameters → CurrentDirectory.DosPath (null without a PEB). */
+  readonly currentDirectory?: string | null;
+  /** SeAuditProcessCreationInfo.ImageFileName (null for a process without an image file). */
+  readonly kernelImagePath?: string | null;
   readonly offset: string; // EPROCESS kernel VA
   readonly physicalOffset: string; // PA of the EPROCESS start
   readonly dtb: string; // raw DirectoryTableBase, low bits kept

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessTableRow, RunEvent } from '../../../common/contract.js';
 import { MemScopeError } from '../errors.js';
+import { hex } from '../util/hex.js';
 import { buildSample, type GroundTruth, type TruthProcess } from '../sample/index.js';
 import { expectedVerdict } from '../plugins/testing/dtb-verdicts.js';
 import { openSource } from '../sources/detect.js';
@@ -118,13 +119,13 @@ describe('analysis session', () => {
   it('exports the kept table: all rows in the default order, or exactly the given keys in that order', () => {
     const all = s.exportTable('psxview', 'csv', null);
     expect(all.fileName).toBe('s19041.raw.psxview.csv');
-    expect(all.text.startsWith('\ufeffoffset,pid,name,pslist,psscan,thrdscan,cidtable,csrss,session,exitTime,verdict\r\n')).toBe(true);
+    expect(all.text.startsWith('\ufeffoffset,pid,name,pslist,psscan,thrdscan,cidtable,csrss,session,exitTime,verdict,status,ppid,parentName,kernelImagePath,currentDirectory,wow64,whyAbsent\r\n')).toBe(true);
     const keys = [...s.result('psxview')!.rows.keys()];
     const pids = all.text.trim().split('\r\n').slice(1).map((l) => Number(l.split(',')[1]));
     expect(pids).toEqual([...pids].sort((a, b) => a - b));
     const two = [keys[2]!, keys[0]!];
     const some = JSON.parse(s.exportTable('psxview', 'json', two).text) as { offset: string | null }[];
-    expect(some.map((r) => r.offset)).toEqual(two.map((k) => s.result('psxview')!.rows.get(k)!.row.offset));
+    expect(some.map((r) => r.offset)).toEqual(two.map((k) => hex(s.result('psxview')!.rows.get(k)!.row.offset!)));
     expect(() => s.exportTable('psxview', 'csv', ['0xdeadbeef'])).toThrow(/no row with key "0xdeadbeef"/);
     expect(() => s.exportTable('pslist', 'csv', null)).toThrow(/pslist has not been run/);
   });

@@ -30,7 +30,7 @@ import { hex } from '../util/hex.js';
 import { EventQueue } from './event-queue.js';
 import { openStages, type OpenStageFn } from './open-stages.js';
 import { profileProviders } from './profile-providers.js';
-import { processKey, psscanOrder, psxviewOrder, renderDtbRows, renderProcesses, renderPsxview, type ExportFormat } from './tables.js';
+import { processKey, psscanOrder, psxviewOrder, renderDtbRows, renderProcesses, renderPsxview, withParents, type ExportFormat } from './tables.js';
 import { dtbRowWire, processRowWire, psxEntryWire, structBytes, structDumpWire } from './wire.js';
 
 export interface OpenSessionOptions {
@@ -174,9 +174,9 @@ export class AnalysisSession {
     };
     let text: string;
     switch (table) {
-      case 'psxview': text = renderPsxview(format, pick((kept as KeptRun<'psxview'>).rows, psxviewOrder).map((e) => e.row)); break;
-      case 'pslist': text = renderProcesses(format, pick((kept as KeptRun<'pslist'>).rows, (r) => r)); break;
-      case 'psscan': text = renderProcesses(format, pick((kept as KeptRun<'psscan'>).rows, psscanOrder)); break;
+      case 'psxview': text = renderPsxview(format, pick((kept as KeptRun<'psxview'>).rows, psxviewOrder)); break;
+      case 'pslist': text = renderProcesses(format, pick(withParents((kept as KeptRun<'pslist'>).rows), (r) => r)); break;
+      case 'psscan': text = renderProcesses(format, pick(withParents((kept as KeptRun<'psscan'>).rows), psscanOrder)); break;
       case 'dtb': text = renderDtbRows(format, pick((kept as KeptRun<'dtb'>).rows, (r) => r)); break;
     }
     const stem = basename(this.info.source.path).replace(/[^A-Za-z0-9._-]+/g, '_') || 'memory';

@@ -2,17 +2,28 @@
  * Engine rows → the contract's row types (common/contract.ts). Field for field the same values, key
  * order kept; only read-only arrays become fresh arrays, as the wire types are plain JSON.
  */
-import type { DtbRow, ProcessRow as WireProcessRow, ProcessTableRow, StructDump as WireStructDump } from '../../../common/contract.js';
+import type { DtbRow, ProcessRow as WireProcessRow, ProcessTableRow, PsxViewRow as WirePsxViewRow, StructDump as WireStructDump } from '../../../common/contract.js';
 import type { DtbInspectRow } from '../plugins/dtb-inspect/index.js';
-import type { PsxViewEntry } from '../plugins/psxview/index.js';
+import type { PsxViewEntry, PsxViewRow } from '../plugins/psxview/index.js';
 import type { StructDump } from '../plugins/struct/index.js';
 import type { VirtualMemory } from '../translate/types.js';
 import type { ProcessRow } from '../windows/eprocess.js';
+import { hex } from '../util/hex.js';
 
-export const processRowWire = (r: ProcessRow): WireProcessRow => ({ ...r, missing: [...r.missing], warnings: [...r.warnings] });
+/** An address as the wire and the exports print it (lower-case `0x…`), or null. */
+const hexOrNull = (v: bigint | number | null): string | null => (v === null ? null : hex(v));
+
+/** The one formatting of a process row for the wire and the exports: addresses as hex, key order kept. */
+export const processRowWire = (r: ProcessRow): WireProcessRow => ({
+  ...r, offset: hexOrNull(r.offset), physicalOffset: hexOrNull(r.physicalOffset), dtb: hexOrNull(r.dtb), userDtb: hexOrNull(r.userDtb),
+  missing: [...r.missing], warnings: [...r.warnings], whyAbsent: { ...r.whyAbsent },
+});
+
+/** A psxview row for the wire and the exports: its EPROCESS address as hex. */
+export const psxRowWire = (r: PsxViewRow): WirePsxViewRow => ({ ...r, offset: hexOrNull(r.offset) });
 
 export const psxEntryWire = (e: PsxViewEntry): ProcessTableRow => ({
-  key: e.key, psxview: { ...e.row }, status: e.status, evidence: { ...e.evidence }, process: processRowWire(e.process),
+  key: e.key, psxview: psxRowWire(e.row), status: e.status, evidence: { ...e.evidence }, process: processRowWire(e.process),
 });
 
 export const dtbRowWire = (r: DtbInspectRow): DtbRow => ({ ...r });

@@ -10,7 +10,7 @@ import type { VirtualMemory } from '../translate/types.js';
 import { X64AddressSpace } from '../translate/x64/address-space.js';
 import { pml4FromDtb } from '../translate/x64/mmu.js';
 import { hex } from '../util/hex.js';
-import { StructView, readUnicodeString } from './struct-view.js';
+import { StructView, readUnicodeString, type UnicodeStringValue } from './struct-view.js';
 
 export interface ProcessRow {
   readonly pid: number | null;
@@ -21,13 +21,15 @@ export interface ProcessRow {
   /**
    * EPROCESS kernel VA; null for a remnant found in a physical page no kernel page table maps (its VA
    * is unknown beyond the page offset; `physicalOffset` locates it and `warnings` says so).
+   * Addresses stay numbers in the engine; session/wire.ts and the CLI's renderers print them as hex.
    */
-  readonly offset: string | null;
+  readonly offset: bigint | null;
   /** PA of the EPROCESS start (null when its first byte does not translate). */
-  readonly physicalOffset: string | null;
+  readonly physicalOffset: number | null;
   /** Raw DirectoryTableBase, low bits kept. */
-  readonly dtb: string | null;
-  readonly userDtb: string | null;
+  readonly dtb: bigint | null;
+  /** KVA-shadow user DirectoryTableBase (null when zero or absent). */
+  readonly userDtb: bigint | null;
   readonly createTime: string | null;
   readonly exitTime: string | null;
   readonly threads: number | null;
@@ -36,6 +38,18 @@ export interface ProcessRow {
   /** Fields that could not be read. */
   readonly missing: readonly string[];
   readonly warnings: readonly string[];
+  /** The parent's ImageFileName (the process whose PID is `ppid` and which started before this one). */
+  readonly parentName: string | null;
+  /**
+   * The kernel's own record of the image path (SeAuditProcessCreationInfo.ImageFileName, an NT path
+   * like `\\Device\\HarddiskVolume3\\Windows\\System32\\lsass.exe`): kernel memory, so it survives a
+   * paged-out PEB and the process's exit.
+   */
+  readonly kernelImagePath: string | null;
+  /** PEB → ProcessParameters → CurrentDirectory.DosPath. */
+  readonly currentDirectory: string | null;
+  /** Why each absent value (null above) is absent, in plain words: "no PEB", "paged out", "exited", "outside the image". */
+  readonly whyAbsent: Readonly<Record<string, string>>;
 }
 
 /** What decoding needs of the kernel (a subset of WindowsKernel, so tests can hand-build it). */
@@ -54,7 +68,7 @@ const WOW64_FIELDS = ['WoW64Process', 'Wow64Process'] as const;
 export function readEprocess(ctx: ProcessDecodeContext, va: bigint, view?: StructView): ProcessRow {
   const v = view ?? StructView.fromVirtual(ctx.profile, '_EPROCESS', ctx.kernel, va);
   const t = ctx.kernel.translate(va);
-  return decodeEprocess(ctx, v, hex(va), t.pa === null ? null : hex(t.pa), []);
+  return decodeEprocess(ctx, v, va, t.pa, []);
 }
 
 export const UNMAPPED_REMNANT_NOTE = 'found in an unmapped physical page (remnant; virtual address unknown)';
@@ -82,9 +96,9 @@ export function eprocessInsanity(row: ProcessRow, sourceSize: number): string | 
   if (created < Date.UTC(1980, 0, 1) || created > Date.UTC(2200, 0, 1)) return `CreateTime ${row.createTime} is implausible`;
   if (row.exitTime !== null && Date.parse(row.exitTime) < created) return `ExitTime ${row.exitTime} precedes CreateTime`;
   if (row.dtb === null) return 'DirectoryTableBase is unreadable';
-  const pml4 = pml4FromDtb(BigInt(row.dtb)); // low 12 bits are PCID/flags, never a reason to reject
-  if (pml4 === 0) return `DirectoryTableBase ${row.dtb} is zero once masked`;
-  if (pml4 >= sourceSize) return `DirectoryTableBase ${row.dtb} points past the end of physical memory`;
+  const pml4 = pml4FromDtb(row.dtb); // low 12 bits are PCID/flags, never a reason to reject
+  if (pml4 === 0) return `DirectoryTableBase ${hex(row.dtb)} is zero once masked`;
+  if (pml4 >= sourceSize) return `DirectoryTableBase ${hex(row.dtb)} points past the end of physical memory`;
   return null;
 }
 
@@ -95,8 +109,8 @@ export function eprocessInsanity(row: ProcessRow, sourceSize: number): string | 
 export function remnantInsanity(row: ProcessRow, source: PhysicalSource): string | null {
   const insane = eprocessInsanity(row, source.size);
   if (insane !== null) return insane;
-  const frame = pml4FromDtb(BigInt(row.dtb!));
-  if (source.read(frame, 8).absent.length > 0) return `DirectoryTableBase ${row.dtb} is a frame the image does not hold`;
+  const frame = pml4FromDtb(row.dtb!);
+  if (source.read(frame, 8).absent.length > 0) return `DirectoryTableBase ${hex(row.dtb!)} is a frame the image does not hold`;
   return null;
 }
 
@@ -105,10 +119,10 @@ export function remnantInsanity(row: ProcessRow, source: PhysicalSource): string
  * what the page has (fields past its end are holes → `missing`). The row's `offset` is null.
  */
 export function readEprocessUnmapped(ctx: ProcessDecodeContext, pa: number, view: StructView): ProcessRow {
-  return decodeEprocess(ctx, view, null, hex(pa), [UNMAPPED_REMNANT_NOTE]);
+  return decodeEprocess(ctx, view, null, pa, [UNMAPPED_REMNANT_NOTE]);
 }
 
-function decodeEprocess(ctx: ProcessDecodeContext, v: StructView, offset: string | null, physicalOffset: string | null, notes: string[]): ProcessRow {
+function decodeEprocess(ctx: ProcessDecodeContext, v: StructView, offset: bigint | null, physicalOffset: number | null, notes: string[]): ProcessRow {
   const warnings: string[] = [...notes];
   const pidRaw = v.pointer('UniqueProcessId');
   const ppidRaw = v.pointer('InheritedFromUniqueProcessId');
@@ -127,27 +141,27 @@ function decodeEprocess(ctx: ProcessDecodeContext, v: StructView, offset: string
   if (!wowField) v.markMissing('WoW64Process');
 
   const sessionId = readSessionId(ctx, v);
+  const whyAbsent: Record<string, string> = {};
+  if (wowField === undefined) whyAbsent['wow64'] = 'not in this build';
+  else if (wowPtr === null) whyAbsent['wow64'] = 'unreadable';
 
-  let imagePath: string | null = null;
-  let commandLine: string | null = null;
-  const peb = v.pointer('Peb');
-  if (peb !== null && peb !== 0n && dtbRaw !== null) {
-    const params = readProcessParameters(ctx, dtbRaw, peb);
-    imagePath = params.imagePath;
-    commandLine = params.commandLine;
-    for (const m of params.missing) v.markMissing(m);
-  }
+  const audit = readAuditImagePath(ctx, v);
+  if (audit.why !== null) whyAbsent['kernelImagePath'] = audit.why;
+
+  const params = readPebStrings(ctx, v, dtbRaw, exitTime !== null);
+  for (const [field, why] of Object.entries(params.why)) whyAbsent[field] = why;
+  whyAbsent['parentName'] = UNRESOLVED_PARENT;
 
   return {
     pid,
     ppid,
     name,
-    imagePath,
-    commandLine,
+    imagePath: params.imagePath,
+    commandLine: params.commandLine,
     offset,
     physicalOffset,
-    dtb: dtbRaw === null ? null : hex(dtbRaw),
-    userDtb: userDtbRaw === null || userDtbRaw === 0n ? null : hex(userDtbRaw),
+    dtb: dtbRaw,
+    userDtb: userDtbRaw === null || userDtbRaw === 0n ? null : userDtbRaw,
     createTime,
     exitTime,
     threads,
@@ -155,7 +169,62 @@ function decodeEprocess(ctx: ProcessDecodeContext, v: StructView, offset: string
     wow64: wowField === undefined || wowPtr === null ? null : wowPtr !== 0n,
     missing: v.missing,
     warnings,
+    parentName: null,
+    kernelImagePath: audit.path,
+    currentDirectory: params.currentDirectory,
+    whyAbsent,
   };
+}
+
+/** Until the rows around it are known, a row's parent is not resolved (windows/process-parents.ts does). */
+export const UNRESOLVED_PARENT = 'not resolved (needs the other processes)';
+
+/**
+ * Why a read of user or kernel memory failed, in plain words: the source does not hold the frame
+ * ("outside the image"), the address is no address, or the page is not resident ("paged out"; for an
+ * exited process, whose address space is torn down, "exited").
+ */
+export function plainReason(reason: string, exited: boolean): string {
+  if (/absent from source|outside physical memory/.test(reason)) return 'outside the image';
+  if (/non-canonical/.test(reason)) return 'not a valid address';
+  return exited ? 'exited' : 'paged out';
+}
+
+/** SeAuditProcessCreationInfo.ImageFileName → _OBJECT_NAME_INFORMATION.Name (a _UNICODE_STRING at its start), read in kernel space. */
+function readAuditImagePath(ctx: ProcessDecodeContext, v: StructView): { path: string | null; why: string | null } {
+  const field = 'SeAuditProcessCreationInfo.ImageFileName';
+  if (!v.has(field)) return { path: null, why: 'not in this build' };
+  const ptr = v.pointer(field);
+  if (ptr === null) return { path: null, why: 'unreadable' };
+  if (ptr === 0n) return { path: null, why: 'not recorded by the kernel' };
+  const us = readUnicodeStringAt(ctx.profile, ctx.kernel, ptr);
+  if ('why' in us) return { path: null, why: us.why === MALFORMED ? us.why : plainReason(us.why, false) };
+  return { path: us.text, why: null };
+}
+
+const MALFORMED = 'malformed string';
+
+/** The _UNICODE_STRING at `va` and its text, or why it cannot be read (the translation's reason). */
+function readUnicodeStringAt(profile: Profile, vm: VirtualMemory, va: bigint): { text: string } | { why: string } {
+  const head = vm.read(va, profile.sizeOf('_UNICODE_STRING'));
+  if (head.missing.length) return { why: head.missing[0]!.reason };
+  const dv = new DataView(head.data.buffer, head.data.byteOffset, head.data.byteLength);
+  return unicodeText(vm, {
+    length: dv.getUint16(profile.offsetOf('_UNICODE_STRING', 'Length'), true),
+    maximumLength: dv.getUint16(profile.offsetOf('_UNICODE_STRING', 'MaximumLength'), true),
+    buffer: dv.getBigUint64(profile.offsetOf('_UNICODE_STRING', 'Buffer'), true),
+  });
+}
+
+/** A _UNICODE_STRING's text, or why not: its buffer's translation reason, or "malformed string". */
+function unicodeText(vm: VirtualMemory, us: UnicodeStringValue): { text: string } | { why: string } {
+  const text = readUnicodeString(vm, us);
+  if (text !== null) return { text };
+  if (us.buffer !== 0n && us.length > 0) {
+    const r = vm.read(us.buffer, Math.min(us.length, 2));
+    if (r.missing.length) return { why: r.missing[0]!.reason };
+  }
+  return { why: MALFORMED };
 }
 
 function saneId(raw: bigint): number | null {
@@ -180,28 +249,55 @@ function readSessionId(ctx: ProcessDecodeContext, v: StructView): number | null 
   return new DataView(r.data.buffer, r.data.byteOffset, 4).getUint32(0, true);
 }
 
-/** Image path and command line from PEB.ProcessParameters, read in the process's own address space. */
-export function readProcessParameters(ctx: ProcessDecodeContext, dtbRaw: bigint, peb: bigint): { imagePath: string | null; commandLine: string | null; missing: string[] } {
+/** The strings read from PEB.ProcessParameters, in the process's own address space. */
+const PEB_STRINGS = [
+  ['imagePath', 'ImagePathName'],
+  ['commandLine', 'CommandLine'],
+  ['currentDirectory', 'CurrentDirectory.DosPath'],
+] as const;
+type PebString = (typeof PEB_STRINGS)[number][0];
+export type PebStrings = Record<PebString, string | null> & { readonly why: Partial<Record<PebString, string>> };
+
+const noPebStrings = (why: string): PebStrings => ({ imagePath: null, commandLine: null, currentDirectory: null, why: { imagePath: why, commandLine: why, currentDirectory: why } });
+
+/**
+ * Image path, command line and current directory of the EPROCESS in `v`, each with why it is absent
+ * when it is: no PEB (System, Registry, minimal processes), the process exited (its address space is
+ * gone), a page not resident (paged out) or a frame the image does not hold. An image path or command
+ * line there to read that could not be is also marked missing on `v`.
+ */
+function readPebStrings(ctx: ProcessDecodeContext, v: StructView, dtbRaw: bigint | null, exited: boolean): PebStrings {
+  const peb = v.pointer('Peb');
+  if (peb === null) return noPebStrings('unreadable');
+  if (peb === 0n) return noPebStrings(exited ? 'exited' : 'no PEB');
+  if (dtbRaw === null) return noPebStrings('DirBase unreadable');
+  const r = readProcessParameters(ctx, dtbRaw, peb, exited);
+  // `missing` names the fields it always named; the current directory's absence is in whyAbsent only
+  for (const k of ['imagePath', 'commandLine'] as const) if (r[k] === null) v.markMissing(k);
+  return r;
+}
+
+/** Image path, command line and current directory from PEB.ProcessParameters, read in the process's own address space. */
+export function readProcessParameters(ctx: ProcessDecodeContext, dtbRaw: bigint, peb: bigint, exited = false): PebStrings {
   const { profile, source } = ctx;
-  const missing: string[] = [];
   const pml4 = pml4FromDtb(dtbRaw); // DirBase bits 12..51; bits 11:0 are PCID or flags
-  if (pml4 === 0 || pml4 >= source.size) {
-    return { imagePath: null, commandLine: null, missing: ['imagePath', 'commandLine'] };
-  }
+  if (pml4 === 0 || pml4 >= source.size) return noPebStrings('DirBase outside the image');
   const space = processSpace(ctx, dtbRaw);
-  const ppOff = profile.offsetOf('_PEB', 'ProcessParameters');
-  const ppRead = space.read(peb + BigInt(ppOff), 8);
-  if (ppRead.missing.length) return { imagePath: null, commandLine: null, missing: ['imagePath', 'commandLine'] };
+  const ppRead = space.read(peb + BigInt(profile.offsetOf('_PEB', 'ProcessParameters')), 8);
+  if (ppRead.missing.length) return noPebStrings(plainReason(ppRead.missing[0]!.reason, exited));
   const pp = new DataView(ppRead.data.buffer, ppRead.data.byteOffset, 8).getBigUint64(0, true);
-  if (pp === 0n) return { imagePath: null, commandLine: null, missing: ['imagePath', 'commandLine'] };
+  if (pp === 0n) return noPebStrings('no process parameters');
   const params = StructView.fromVirtual(profile, '_RTL_USER_PROCESS_PARAMETERS', space, pp);
-  const str = (field: string, label: string): string | null => {
+  const out: PebStrings = { imagePath: null, commandLine: null, currentDirectory: null, why: {} };
+  const why = out.why as Partial<Record<PebString, string>>;
+  for (const [k, field] of PEB_STRINGS) {
+    if (!params.has(field)) { why[k] = 'not in this build'; continue; }
     const us = params.unicodeString(field);
-    const s = us ? readUnicodeString(space, us) : null;
-    if (s === null) missing.push(label);
-    return s;
-  };
-  return { imagePath: str('ImagePathName', 'imagePath'), commandLine: str('CommandLine', 'commandLine'), missing };
+    const t = us === null ? readUnicodeStringAt(profile, space, pp + BigInt(params.resolve(field).offset)) : unicodeText(space, us);
+    if ('text' in t) out[k] = t.text;
+    else why[k] = t.why === MALFORMED ? t.why : plainReason(t.why, exited);
+  }
+  return out;
 }
 
 const spaces = new WeakMap<PhysicalSource, Map<bigint, VirtualMemory>>();

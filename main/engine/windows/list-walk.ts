@@ -4,6 +4,7 @@
  * Flink, or after `maxEntries`; each abnormal end is a warning, never an exception or a spin.
  */
 import type { VirtualMemory } from '../translate/types.js';
+import { isKernelPointer } from '../translate/x64/kernel-half.js';
 import { hex } from '../util/hex.js';
 
 export interface ListWalkResult {
@@ -12,10 +13,8 @@ export interface ListWalkResult {
   readonly warnings: string[];
 }
 
-/** Canonical kernel-half address (bits 47..63 all set), 8-byte aligned as every LIST_ENTRY is. */
-export function isKernelPointer(va: bigint): boolean {
-  return va >= 0xffff_8000_0000_0000n && va <= 0xffff_ffff_ffff_ffffn && (va & 7n) === 0n;
-}
+/** The one kernel-pointer rule (translate/x64/kernel-half.ts), re-exported for the walkers' callers. */
+export { isKernelPointer };
 
 /**
  * `member` names the LIST_ENTRY field in warnings (e.g. `_EPROCESS.ActiveProcessLinks`). An entry whose

@@ -177,4 +177,21 @@ export class ObjectTypes {
   typeOf(stored: number, headerVa: bigint): string | null {
     return this.name(decodeTypeIndex(stored, this.cookie, headerVa));
   }
+
+  /** Type of the object whose _OBJECT_HEADER is at `headerVa` (its TypeIndex, cookie-decoded); null when the header is unreadable. */
+  typeAt(headerVa: bigint): string | null {
+    const r = this.kernel.read(headerVa, this.profile.sizeOf('_OBJECT_HEADER'));
+    if (r.missing.length) return null;
+    return this.typeOf(r.data[this.profile.offsetOf('_OBJECT_HEADER', 'TypeIndex')] ?? 0, headerVa);
+  }
+
+  /**
+   * The body VA of the `typeName` object a table entry points at, or null: handle-table entries point
+   * at the _OBJECT_HEADER; Windows 8+ PspCidTable entries at the body (`either` tolerates both).
+   */
+  bodyOf(pointer: bigint, typeName: string, pointsAt: 'header' | 'either'): bigint | null {
+    const bodyOff = BigInt(objectBodyOffset(this.profile));
+    if (pointsAt === 'either' && this.typeAt(pointer - bodyOff) === typeName) return pointer;
+    return this.typeAt(pointer) === typeName ? pointer + bodyOff : null;
+  }
 }

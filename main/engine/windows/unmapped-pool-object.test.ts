@@ -67,7 +67,7 @@ describe('validateUnmappedPoolObject', () => {
     expect(view.pointer('UniqueProcessId')).toBeNull(); // lived on an unrelated page
     const row = readEprocessUnmapped({ profile, kernel: f.kernel, source: ctx.source }, r.object.bodyPa, view);
     expect(row.offset).toBeNull();
-    expect(row.physicalOffset).toBe(`0x${r.object.bodyPa.toString(16)}`);
+    expect(row.physicalOffset).toBe(r.object.bodyPa);
     expect(row.pid).toBeNull();
     expect(row.missing).toEqual(expect.arrayContaining(['UniqueProcessId', 'ImageFileName', 'CreateTime']));
     expect(row.warnings).toContain(UNMAPPED_REMNANT_NOTE);

@@ -94,8 +94,8 @@ describe('shown rows', () => {
   it('alarming first: unsorted flat rows start with hidden, exited and remnant ones, engine order within each; a sort or the tree overrides it', () => {
     const flat = flatNodes(rows);
     const shown = shownRows(flat, { filter: '', sorting: [], tree: false, alarmingFirst: true }, compareOf).map((r) => r.node.row);
-    const rank = { hidden: 0, suspicious: 1, exited: 2, remnant: 3, normal: 4 } as const;
-    const expected = (['hidden', 'suspicious', 'exited', 'remnant', 'normal'] as const).flatMap((st) => rows.filter((r) => r.status === st));
+    const rank = { hidden: 0, suspicious: 1, unchecked: 2, exited: 3, remnant: 4, normal: 5 } as const;
+    const expected = (['hidden', 'suspicious', 'unchecked', 'exited', 'remnant', 'normal'] as const).flatMap((st) => rows.filter((r) => r.status === st));
     expect(shown.map((r) => r.key)).toEqual(expected.map((r) => r.key));
     expect(shown[0]!.status).toBe('hidden');
     expect(shown.map((r) => rank[r.status])).toEqual([...shown.map((r) => rank[r.status])].sort((a, b) => a - b));

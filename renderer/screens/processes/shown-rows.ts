@@ -53,10 +53,10 @@ const matches = (n: ProcessNode, words: readonly string[], scope: FilterScope): 
   return words.every((w) => h.includes(w));
 };
 
-/** Most alarming first (hidden, suspicious, exited, remnant, then normal), engine order within each:
+/** Most alarming first (hidden, suspicious, unchecked, exited, remnant, then normal: STATUS_RANK), engine order within each:
  *  one pass into buckets, not a sort (this runs on every frame of rows streaming in). */
 function byStatusRank<T extends { readonly node: ProcessNode }>(level: readonly T[]): T[] {
-  const buckets: T[][] = [[], [], [], [], []];
+  const buckets: T[][] = Object.keys(STATUS_RANK).map(() => []);
   for (const l of level) buckets[STATUS_RANK[l.node.row.status]]!.push(l);
   return buckets.flat();
 }

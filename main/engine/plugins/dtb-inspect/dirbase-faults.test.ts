@@ -70,12 +70,12 @@ describe('DTB inspector verdicts on planted bad DirBases (Windows 10 2004, 19041
     const { rows: scanned } = await collectPsscan(img.kernel);
     for (const f of ['not-a-page-table', 'tampered-kernel-half', 'no-self-reference', 'garbage-user-dtb', 'zero-dtb']) {
       const p = victim(img, f);
-      expect(scanned.some((r) => r.offset === p.offset), f).toBe(p.foundBy.psscan);
+      expect(scanned.some((r) => r.offset === BigInt(p.offset)), f).toBe(p.foundBy.psscan);
     }
     const { rows: psx } = await psxview(img.kernel);
     for (const f of ['not-a-page-table', 'tampered-kernel-half', 'no-self-reference', 'garbage-user-dtb', 'zero-dtb']) {
       const p = victim(img, f);
-      expect(pick(psx.find((r) => r.offset === p.offset)!, PSXVIEW_SOURCES), f).toEqual(pick(p.foundBy, PSXVIEW_SOURCES));
+      expect(pick(psx.find((r) => r.offset === BigInt(p.offset))!, PSXVIEW_SOURCES), f).toEqual(pick(p.foundBy, PSXVIEW_SOURCES));
     }
   });
 });

@@ -10,7 +10,8 @@
 import type { PhysicalSource } from '../../sources/physical-source.js';
 import type { WindowsKernel } from '../../windows/kernel.js';
 import type { ProcessRow } from '../../windows/eprocess.js';
-import { pml4FromDtb, X64_MMU } from '../../translate/x64/mmu.js';
+import { KERNEL_HALF_PML4, selfReferenceIndex } from '../../translate/x64/kernel-half.js';
+import { pml4FromDtb } from '../../translate/x64/mmu.js';
 import { readTable } from '../../windows/discovery/page-walk.js';
 import { hex } from '../../util/hex.js';
 
@@ -44,8 +45,6 @@ export interface DtbInspectTotals {
   readonly valid: number;
 }
 
-const FRAME = X64_MMU.physMask;
-
 export function describeLowBits(dtb: bigint, userDtb: bigint | null): string {
   const low = Number(dtb & 0xfffn);
   const parts: string[] = [];
@@ -57,15 +56,10 @@ export function describeLowBits(dtb: bigint, userDtb: bigint | null): string {
   return parts.join('; ');
 }
 
+/** A PML4's entries and its self-reference index (the one rule: translate/x64/kernel-half.ts). */
 function kernelHalf(source: PhysicalSource, pml4: number): { entries: BigUint64Array; selfRefIndex: number | null } | null {
   const t = readTable(source, pml4);
-  if (!t) return null;
-  let selfRefIndex: number | null = null;
-  for (let i = 256; i < 512; i++) {
-    const e = t[i]!;
-    if ((e & 1n) && Number(e & FRAME) === pml4) { selfRefIndex = i; break; }
-  }
-  return { entries: t, selfRefIndex };
+  return t ? { entries: t, selfRefIndex: selfReferenceIndex(t, pml4) } : null;
 }
 
 /** Inspect the DirBase of every given process against System's (the kernel's) PML4. */
@@ -75,10 +69,11 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
   const sys = kernelHalf(source, sysPml4);
   const rows: DtbInspectRow[] = [];
   for (const p of processes) {
-    const dtb = p.dtb === null ? null : BigInt(p.dtb);
-    const userDtb = p.userDtb === null ? null : BigInt(p.userDtb);
+    const { dtb, userDtb } = p;
+    const offset = p.offset === null ? null : hex(p.offset);
+    const userDtbText = userDtb === null ? null : hex(userDtb);
     if (dtb === null) {
-      rows.push({ pid: p.pid, name: p.name, offset: p.offset, dtb: null, lowBits: null, lowBitsMeaning: 'DirectoryTableBase unreadable', userDtb: p.userDtb, pml4: null, kernelHalfMatches: null, kernelHalfTotal: null, kernelHalfMatchesSystem: null, selfRefIndex: null, selfReferences: null, rekallWouldDrop: false, verdict: 'unknown: DirectoryTableBase could not be read' });
+      rows.push({ pid: p.pid, name: p.name, offset, dtb: null, lowBits: null, lowBitsMeaning: 'DirectoryTableBase unreadable', userDtb: userDtbText, pml4: null, kernelHalfMatches: null, kernelHalfTotal: null, kernelHalfMatchesSystem: null, selfRefIndex: null, selfReferences: null, rekallWouldDrop: false, verdict: 'unknown: DirectoryTableBase could not be read' });
       continue;
     }
     const pml4 = pml4FromDtb(dtb);
@@ -89,7 +84,7 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
     if (mine && sys) {
       matches = 0;
       total = 0;
-      for (let i = 256; i < 512; i++) {
+      for (let i = KERNEL_HALF_PML4.first; i <= KERNEL_HALF_PML4.last; i++) {
         if (i === sys.selfRefIndex || i === mine.selfRefIndex) continue; // each points at its own PML4
         const s = sys.entries[i]!;
         if (!(s & 1n)) continue;
@@ -112,8 +107,8 @@ export function inspectDtbs(kernel: WindowsKernel, processes: readonly ProcessRo
     // remnant's DirBase may name a page that has been zeroed or reused since: say so.
     if (p.exitTime !== null && pml4 !== 0 && !verdict.startsWith('valid')) verdict += `; the process exited at ${p.exitTime}, so its page tables may have been freed since`;
     rows.push({
-      pid: p.pid, name: p.name, offset: p.offset, dtb: hex(dtb), lowBits: hex(low), lowBitsMeaning: describeLowBits(dtb, userDtb),
-      userDtb: p.userDtb, pml4: hex(pml4), kernelHalfMatches: matches, kernelHalfTotal: total, kernelHalfMatchesSystem: sameHalf,
+      pid: p.pid, name: p.name, offset, dtb: hex(dtb), lowBits: hex(low), lowBitsMeaning: describeLowBits(dtb, userDtb),
+      userDtb: userDtbText, pml4: hex(pml4), kernelHalfMatches: matches, kernelHalfTotal: total, kernelHalfMatchesSystem: sameHalf,
       selfRefIndex: mine?.selfRefIndex ?? null, selfReferences: selfRef, rekallWouldDrop: low !== 0n, verdict,
     });
   }

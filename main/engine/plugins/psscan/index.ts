@@ -17,6 +17,7 @@ import {
 } from '../../windows/eprocess.js';
 import { viewInUnmappedPage, type UnmappedPoolObject } from '../../windows/unmapped-pool-object.js';
 import { StructView } from '../../windows/struct-view.js';
+import { hex } from '../../util/hex.js';
 import { scanPoolObjects, type PoolScanOptions } from './pool-objects.js';
 
 export type { ProcessRow } from '../../windows/eprocess.js';
@@ -45,7 +46,7 @@ export async function* psscan(kernel: WindowsKernel, options: PsScanOptions = {}
     if (ev.type === 'unmapped') {
       const r = unmappedRemnant(kernel, ev.candidates);
       if (r.row === null) { rejected++; yield { type: 'rejected', pa: ev.pa, reason: r.why }; continue; }
-      const pa = Number(r.row.physicalOffset);
+      const pa = r.row.physicalOffset!;
       if (seenPa.has(pa)) continue;
       seenPa.add(pa);
       yield { type: 'row', row: r.row };
@@ -60,10 +61,10 @@ export async function* psscan(kernel: WindowsKernel, options: PsScanOptions = {}
       const row = readEprocess(ctx, va, view);
       const insane = cand.freed ? remnantInsanity(row, kernel.source) : eprocessInsanity(row, kernel.source.size);
       if (insane === null) { accepted = cand.freed ? withNote(row, FREED_POOL_BLOCK_NOTE) : row; break; }
-      why ||= `EPROCESS ${cand.freed ? 'in a freed pool block ' : ''}at ${row.offset}: ${insane}`;
+      why ||= `EPROCESS ${cand.freed ? 'in a freed pool block ' : ''}at ${hex(va)}: ${insane}`;
     }
     if (!accepted) { rejected++; yield { type: 'rejected', pa: ev.pa, reason: why }; continue; }
-    const va = BigInt(accepted.offset!);
+    const va = accepted.offset!;
     if (seen.has(va)) continue;
     seen.add(va);
     yield { type: 'row', row: accepted };
@@ -94,7 +95,7 @@ export function unmappedRemnant(kernel: WindowsKernel, candidates: readonly Unma
     const row = readEprocessUnmapped(ctx, c.bodyPa, view);
     const insane = remnantInsanity(row, kernel.source);
     if (insane === null) return { row: c.freed ? withNote(row, FREED_POOL_BLOCK_NOTE) : row, why: '' };
-    why ||= `EPROCESS remnant at PA ${row.physicalOffset} (unmapped page${c.freed ? ', freed pool block' : ''}): ${insane}`;
+    why ||= `EPROCESS remnant at PA ${hex(c.bodyPa)} (unmapped page${c.freed ? ', freed pool block' : ''}): ${insane}`;
   }
   return { row: null, why: why || 'no candidate EPROCESS' };
 }

@@ -9,6 +9,7 @@ import { collectPslist } from '../pslist/index.js';
 import { collectPsscan } from '../psscan/index.js';
 import { ALL_SOURCES_OK, psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
 import { inspectDtbs } from '../dtb-inspect/index.js';
+import { processRowWire, psxRowWire } from '../../session/wire.js';
 import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from './sample-kernel.js';
 import { ZERO_ON_RUNNING, notAPageTable, validVerdictFor } from './dtb-verdicts.js';
 
@@ -35,7 +36,8 @@ export function processSuite(build: string, seed: number): void {
 
       it('pslist lists exactly the linked processes, in list order, every field as the truth says', async () => {
         const { truth, kernel } = img();
-        const { rows, warnings } = await collectPslist(kernel);
+        const { rows: listed, warnings } = await collectPslist(kernel);
+        const rows = listed.map(processRowWire);
         expect(warnings).toEqual([]);
         const want = truth.processes.filter((p) => p.foundBy.pslist);
         expect(rows.map((r) => r.offset).sort()).toEqual(want.map((p) => p.offset).sort());
@@ -49,7 +51,8 @@ export function processSuite(build: string, seed: number): void {
 
       it('psscan finds every pool EPROCESS the truth lists (hidden, exited and freed-block remnants included), no decoys', async () => {
         const { truth, kernel } = img();
-        const { rows, rejected, warnings } = await collectPsscan(kernel);
+        const { rows: scanned, rejected, warnings } = await collectPsscan(kernel);
+        const rows = scanned.map(processRowWire);
         expect(warnings).toEqual([]);
         const want = truth.processes.filter((p) => p.foundBy.psscan);
         expect(rows.map((r) => r.offset ?? r.physicalOffset).sort()).toEqual(want.map((p) => rowOffset(p) ?? p.physicalOffset).sort());
@@ -92,7 +95,8 @@ export function processSuite(build: string, seed: number): void {
 
       it('psxview marks every source exactly as the truth foundBy, with verdicts for hidden, exited, remnant', async () => {
         const { truth, kernel } = img();
-        const { rows, sourceHealth, warnings } = await psxview(kernel, format === 'raw' ? { sourcePath: img().path, workers: 2 } : {});
+        const { rows: viewed, sourceHealth, warnings } = await psxview(kernel, format === 'raw' ? { sourcePath: img().path, workers: 2 } : {});
+        const rows = viewed.map(psxRowWire);
         expect(sourceHealth).toEqual(ALL_SOURCES_OK);
         expect(warnings).toEqual([]);
         const relevant = truth.processes.filter((p) => Object.values(p.foundBy).some(Boolean));
@@ -105,12 +109,13 @@ export function processSuite(build: string, seed: number): void {
           expect(r.pid).toBe(p.pid);
           expect(pick(r, PSXVIEW_SOURCES), `${p.name} (${p.pid}) ${p.planted.join('+')}`).toEqual(pick(p.foundBy, PSXVIEW_SOURCES));
           expect(r.exitTime).toBe(p.exitTime);
-          if (p.planted.includes('dkom-unlinked')) expect(r.verdict).toContain('likely hidden (DKOM)');
-          if (p.planted.includes('exited')) expect(r.verdict).toMatch(/^exited/);
+          if (p.planted.includes('dkom-unlinked')) expect(r.verdict).toBe('hidden: unlinked from the active list but has live threads (DKOM)');
+          if (p.planted.includes('exited')) expect(r.verdict).toMatch(/^exited: at |^remnant: exited at /); // a freed or unmapped block is a remnant first
           if (p.planted.includes('remnant')) expect(r.verdict).toContain('remnant');
-          if (p.planted.includes('freed-pool-block')) expect(r.verdict).toBe(`exited at ${p.exitTime}; remnant (freed pool block)`);
-          if (p.planted.includes('unmapped-remnant')) expect(r.verdict).toMatch(/only in unmapped physical memory .*: remnant of an exited process/);
-          if (p.planted.includes('normal') && p.exitTime === null) expect(r.verdict).toMatch(/normal/);
+          if (p.planted.includes('freed-pool-block')) expect(r.verdict).toBe(`remnant: exited at ${p.exitTime}; freed pool block`);
+          if (p.planted.includes('unmapped-remnant')) expect(r.verdict).toMatch(/^remnant: exited at .*; only in unmapped physical memory \(PA 0x[0-9a-f]+, virtual address unknown\)$/);
+          if (p.planted.includes('normal') && p.exitTime === null) expect(r.verdict).toMatch(/^normal: /);
+          expect(r.verdict.startsWith(`${r.status}: `), r.verdict).toBe(true);
         }
         expect(truth.processes.some((p) => p.planted.includes('dkom-unlinked'))).toBe(true);
       });
@@ -144,6 +149,30 @@ export function processSuite(build: string, seed: number): void {
         }
       });
 
+      it('report fields: the kernel image path survives exit, current directory, parent names, and a plain reason for each absent value', async () => {
+        const { truth, kernel } = img();
+        const { entries } = await psxview(kernel);
+        const PLAIN = /^(no PEB|exited|paged out|outside the image|not recorded by the kernel|no parent \(PPID 0\)|no process with PID \d+ in this image \(the parent exited\)|PID \d+ belongs to a process started after this one \(the parent exited\))$/;
+        let exitedWithPath = 0;
+        for (const p of truth.processes.filter((q) => q.mapped !== false && Object.values(q.foundBy).some(Boolean))) {
+          const e = entries.find((x) => x.key === p.offset)!;
+          const r = e.process;
+          const what = `${p.name} (${p.pid}) ${p.planted.join('+')}`;
+          expect(r.kernelImagePath, what).toBe(p.kernelImagePath ?? null);
+          expect(r.currentDirectory, what).toBe(p.currentDirectory ?? null);
+          for (const f of ['imagePath', 'commandLine', 'currentDirectory', 'kernelImagePath', 'parentName'] as const) {
+            if (r[f] === null) expect(r.whyAbsent[f], `${what} ${f}`).toMatch(PLAIN);
+            else expect(r.whyAbsent[f], `${what} ${f}`).toBeUndefined();
+          }
+          if (p.exitTime !== null && r.imagePath === null && r.kernelImagePath !== null) exitedWithPath++;
+          // the parent: the process with PID = PPID created before this one, named as the truth names it
+          const parent = truth.processes.find((q) => q.pid === p.ppid && q.offset !== p.offset && Date.parse(q.createTime) <= Date.parse(p.createTime) && Object.values(q.foundBy).some(Boolean));
+          expect(r.parentName, what).toBe(parent?.name ?? null);
+        }
+        expect(exitedWithPath, 'an exited process keeps the kernel image path its PEB lost').toBeGreaterThan(0);
+        expect(entries.find((x) => x.row.pid === 4)!.process.whyAbsent).toMatchObject({ imagePath: 'no PEB', parentName: 'no parent (PPID 0)' });
+      });
+
       it('dtb inspector: each DirBase gets the verdict its truth calls for; PCID ones valid and counted as Rekall drops', async () => {
         const { truth, kernel } = img();
         const { rows: procs } = await collectPslist(kernel);
@@ -164,11 +193,11 @@ export function processSuite(build: string, seed: number): void {
         expect(lock.rekallWouldDrop).toBe(true);
         expect(lock.lowBitsMeaning).toContain('PCID');
         // the same process with its DirBase zeroed, or pointed at a pool page (System's EPROCESS), read through this format
-        const lockRow = procs.find((r) => r.offset === lock.offset)!;
+        const lockRow = procs.find((r) => r.offset === BigInt(lock.offset!))!;
         const poolPage = `0x${(BigInt(truth.processes.find((p) => p.pid === 4)!.physicalOffset) & ~0xfffn).toString(16)}`;
-        const doctored = inspectDtbs(kernel, [{ ...lockRow, dtb: '0x0' }, { ...lockRow, dtb: poolPage }]).rows;
+        const doctored = inspectDtbs(kernel, [{ ...lockRow, dtb: 0n }, { ...lockRow, dtb: BigInt(poolPage) }]).rows;
         expect(doctored.map((r) => r.verdict)).toEqual([ZERO_ON_RUNNING, notAPageTable(poolPage)]);
-        expect(inspectDtbs(kernel, [{ ...lockRow, dtb: '0x0' }]).totals.valid).toBe(0);
+        expect(inspectDtbs(kernel, [{ ...lockRow, dtb: 0n }]).totals.valid).toBe(0);
       });
     });
   });

@@ -1,5 +1,6 @@
 import { MemScopeError, formatError } from '../../errors.js';
 import { MSF_MAGIC } from '../pdb/index.js';
+import { readStreamCapped } from '../../util/read-stream.js';
 
 export type FetchImpl = (url: string, init: { signal: AbortSignal; headers: Record<string, string> }) => Promise<Response>;
 
@@ -66,23 +67,7 @@ export async function downloadPdb(url: string, opts: DownloadOptions = {}): Prom
 
 async function readCapped(res: Response, url: string, maxBytes: number): Promise<Uint8Array> {
   if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw formatError(url, `body too large: more than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const c of chunks) { out.set(c, pos); pos += c.length; }
-  return out;
+  return readStreamCapped(res.body.getReader(), maxBytes, () => formatError(url, `body too large: more than ${maxBytes} bytes`));
 }
 
 function checkPdbMagic(bytes: Uint8Array, url: string): void {

@@ -2,8 +2,8 @@
  * Self-referencing PML4 scanner (DTB discovery method (c)). Windows maps its page tables through one
  * PML4 entry that points back at the PML4 page itself; since Windows 10 1607 the index is randomised
  * within the kernel half (0x100..0x1FF). A page is a candidate when some entry in that window is
- * present (bit 0) and writable (bit 1) and its PFN (bits 12..51, Intel SDM vol. 3 table 4-15)
- * equals the page's own PFN. Cheap sanity then rejects pages that merely look like that: at least
+ * its self-reference by the one rule (translate/x64/kernel-half.ts: present, writable, PS clear, its
+ * frame the page's own). Cheap sanity then rejects pages that merely look like that: at least
  * `minKernelEntries` present entries in the kernel half, no present entry with the PS bit (bit 7 is
  * reserved in a PML4E) and, when `maxPhysicalAddress` is known, no present entry pointing beyond it.
  *
@@ -12,6 +12,8 @@
  */
 import { usageError } from '../../errors.js';
 import type { Emit, ScanHit, Scanner, ScannerSpec } from '../types.js';
+import { isSelfReference, KERNEL_HALF_PML4 } from '../../translate/x64/kernel-half.js';
+import { joinEntry } from '../../translate/x64/mmu.js';
 import { optionalInt, paramsObject } from './util.js';
 
 const PAGE = 4096;
@@ -23,7 +25,7 @@ export interface Pml4SelfRefParams {
   readonly maxPhysicalAddress?: number;
   /** Present entries required in the kernel half, self-reference included; default 3. */
   readonly minKernelEntries?: number;
-  /** Index window searched for the self-reference; default 0x100..0x1ff. */
+  /** Index window searched for the self-reference; default the kernel half, 0x100..0x1ff. */
   readonly firstIndex?: number;
   readonly lastIndex?: number;
 }
@@ -54,8 +56,8 @@ export function createScanner(params: unknown): Scanner<Pml4SelfRefHit> {
   const p = paramsObject('pml4-selfref', params);
   const maxPa = optionalInt('pml4-selfref', p, 'maxPhysicalAddress', 0, 1, 2 ** 52);
   const minKernel = optionalInt('pml4-selfref', p, 'minKernelEntries', 3, 1, 256);
-  const first = optionalInt('pml4-selfref', p, 'firstIndex', 0x100, 0, 511);
-  const last = optionalInt('pml4-selfref', p, 'lastIndex', 0x1ff, 0, 511);
+  const first = optionalInt('pml4-selfref', p, 'firstIndex', KERNEL_HALF_PML4.first, 0, 511);
+  const last = optionalInt('pml4-selfref', p, 'lastIndex', KERNEL_HALF_PML4.last, 0, 511);
   if (last < first) throw usageError(`scanner 'pml4-selfref': lastIndex ${last} < firstIndex ${first}`);
 
   /** Sanity of a candidate page (rare, so clarity over speed). */
@@ -69,16 +71,19 @@ export function createScanner(params: unknown): Scanner<Pml4SelfRefHit> {
       const hi = u32[base + 2 * i + 1]!;
       const target = (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
       if (maxPa !== 0 && target >= maxPa) return null;
-      if (i >= 256) kernel++;
+      if (i >= KERNEL_HALF_PML4.first) kernel++;
       else user++;
     }
     return kernel >= minKernel ? { kernel, user } : null;
   }
 
-  /** The self-reference test on one entry (dwords `lo`, `hi`) of the page whose address is paHi:paLo. */
-  const selfRef = (lo: number, hi: number, paLo: number, paHi: number): boolean =>
-    // bits 12..31 equal the page's and bits 0,1 (P, R/W) set; then bits 32..51
-    ((lo ^ paLo) & 0xfffff003) === 3 && (hi & 0xfffff) === paHi;
+  /**
+   * The self-reference test on one entry (dwords `lo`, `hi`) of the page at `pa` (= paHi:paLo): a
+   * cheap necessary condition on the dwords (bits 12..51 the page's, P and R/W set), then the one
+   * rule (translate/x64/kernel-half.ts) on the few entries that pass.
+   */
+  const selfRef = (lo: number, hi: number, pa: number, paLo: number, paHi: number): boolean =>
+    ((lo ^ paLo) & 0xfffff003) === 3 && (hi & 0xfffff) === paHi && isSelfReference(joinEntry(lo, hi), pa);
 
   return {
     overlap: PAGE - 1,
@@ -102,7 +107,7 @@ export function createScanner(params: unknown): Scanner<Pml4SelfRefHit> {
         }
         for (; i <= last; i++) {
           const lo = u32[base + 2 * i]!;
-          if (!selfRef(lo, u32[base + 2 * i + 1]!, paLo, paHi)) continue;
+          if (!selfRef(lo, u32[base + 2 * i + 1]!, pa, paLo, paHi)) continue;
           const s = sane(u32, base);
           if (s) emit({ pa, index: i, entry: (BigInt(u32[base + 2 * i + 1]!) << 32n) | BigInt(lo), kernelPresent: s.kernel, userPresent: s.user });
           break;

@@ -8,6 +8,7 @@
  * padded to a 4-byte boundary (counting the header), then the data padded to 4 bytes. The archive
  * ends with the entry "TRAILER!!!".
  */
+import { concatBytes } from '../../util/read-stream.js';
 
 export type CpioEntry =
   | { readonly kind: 'dir'; readonly name: string; readonly mode?: number }
@@ -64,11 +65,5 @@ export function buildCpioNewc(entries: readonly CpioEntry[]): Uint8Array {
     }
   }
   record(0, 0, 'TRAILER!!!', new Uint8Array(0));
-  const out = new Uint8Array(offset);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts, offset);
 }

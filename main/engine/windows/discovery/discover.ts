@@ -9,11 +9,8 @@
  * is read and preferred, so a scan that first met some process's PML4 still reports the System DTB.
  */
 import { MemScopeError } from '../../errors.js';
-import type { PdbIdentity, ProfileSource } from '../../profile/model.js';
 import { guidAgeKey } from '../../profile/model.js';
-import type { Profile } from '../../profile/profile.js';
 import type { PhysicalSource } from '../../sources/physical-source.js';
-import type { ScanPool } from '../../scan/scan-pool.js';
 import { X64AddressSpace } from '../../translate/x64/address-space.js';
 import { withPageCache } from '../../sources/page-cache.js';
 import { hex } from '../../util/hex.js';
@@ -23,35 +20,13 @@ import { lowStub } from './dtb/low-stub.js';
 import { selfRefPml4 } from './dtb/selfref-pml4.js';
 import { sourceCr3 } from './dtb/source-cr3.js';
 import { type EprocessLayout, KNOWN_X64_LAYOUTS, layoutFromProfile, systemProcess } from './dtb/system-process.js';
-import { checkListHead, checkPml4 } from './dtb/validate.js';
-import { backScan, checkKernelPe, type KernelImage, kernelFromHint, scanKernelRange } from './kernel-base.js';
-import { readU64, readVa, translateVa } from './page-walk.js';
-import { type ProfileProviders, resolveProfile } from './profile-resolve.js';
-import { inProcessScan, lowFirstScan, type PhysicalScanFn, workerPoolScan } from './scan-runner.js';
+import { type Accepted, type DiscoverOptions, DiscoveryRun, isStopped } from './candidate-validator.js';
+import { readVa } from './page-walk.js';
+import { inProcessScan, lowFirstScan, workerPoolScan } from './scan-runner.js';
 import { scanForCandidates } from './dtb/whole-memory.js';
-import {
-  type CandidateReport, cancelled, type DiscoveryReport, type DtbCandidate, type MethodReport, type ProgressFn,
-} from './types.js';
+import { cancelled, type DiscoveryReport, type DtbCandidate } from './types.js';
 
-export interface DiscoverOptions {
-  /** Where profiles come from (bundled store, cache, symbol server, heuristic). */
-  readonly store?: ProfileProviders;
-  readonly allowNetwork?: boolean;
-  readonly signal?: AbortSignal;
-  readonly onProgress?: ProgressFn;
-  /** Image path: whole-memory scans then run on the worker pool (workers reopen the file). */
-  readonly sourcePath?: string;
-  /** The session's scan pool over this image (preferred to sourcePath: workers kept for later scans). */
-  readonly scanPool?: ScanPool;
-  /** Override how scans run (tests). */
-  readonly scan?: PhysicalScanFn;
-  /** Validate every candidate of every method (no early stop): `memscope dtb` uses this. */
-  readonly exhaustive?: boolean;
-  /** A VA known to hold NtBuildNumber (e.g. from a WinDbg session): back-scan start. */
-  readonly ntBuildNumberVa?: bigint;
-  /** Skip the whole-memory scans (fast path only). */
-  readonly noScan?: boolean;
-}
+export type { DiscoverOptions } from './candidate-validator.js';
 
 export interface DiscoveryResult {
   readonly kernel: WindowsKernel;
@@ -66,219 +41,106 @@ export class DiscoveryError extends MemScopeError {
   }
 }
 
-interface Accepted {
-  readonly cand: DtbCandidate;
-  readonly image: KernelImage;
-  readonly kernelPa: number;
-  readonly profile: Profile;
-  readonly profileSource: ProfileSource;
-  readonly buildNumber: number | null;
+export async function discoverKernel(source: PhysicalSource, opts: DiscoverOptions = {}): Promise<DiscoveryResult> {
+  const run = new DiscoveryRun(source, opts);
+  await cheapDtbCandidates(run);
+  if ((run.accepted.length === 0 || opts.exhaustive) && !opts.noScan) await wholeMemoryDtbCandidates(run);
+  else if (run.accepted.length > 0) {
+    run.methods.push({ method: 'dtb:selfref-pml4', ok: false, detail: 'not run: a cheaper method already validated', ms: 0 });
+    run.methods.push({ method: 'dtb:system-process', ok: false, detail: 'not run: a cheaper method already validated', ms: 0 });
+  }
+  if (run.accepted.length > 0) await preferSystemDirBase(run);
+  return conclude(run);
 }
 
-type Verdict = { ok: true; acc: Accepted; steps: string[] } | { ok: false; steps: string[] };
-
-export async function discoverKernel(source: PhysicalSource, opts: DiscoverOptions = {}): Promise<DiscoveryResult> {
-  const t0 = performance.now();
-  const timings: Record<string, number> = { dtb: 0, kernelBase: 0, profile: 0, validate: 0 };
-  const time = <T>(k: string, f: () => T): T => {
-    const s = performance.now();
-    opts.onProgress?.({ step: k, done: 0, total: 0 }); // the stage an open's progress shows
-    try { return f(); } finally { timings[k] = (timings[k] ?? 0) + (performance.now() - s); }
-  };
-  const timeAsync = async <T>(k: string, f: () => Promise<T>): Promise<T> => {
-    const s = performance.now();
-    opts.onProgress?.({ step: k, done: 0, total: 0 });
-    try { return await f(); } finally { timings[k] = (timings[k] ?? 0) + (performance.now() - s); }
-  };
-  const methods: MethodReport[] = [];
-  const candidates: CandidateReport[] = [];
-  const warnings: string[] = [];
-  const accepted: Accepted[] = [];
-  const byPml4 = new Map<number, Verdict>();
-  const profiles = new Map<string, { profile: Profile | null; source: ProfileSource | null }>();
-  const kernels = new Map<string, { image: KernelImage | null; tried: string[] }>();
-  const providers = opts.store ?? {};
-  const signal = opts.signal;
-  const check = () => { if (signal?.aborted) throw cancelled(); };
-
-  /** Find ntoskrnl under a PML4, cheapest way first. */
-  const findKernel = (c: DtbCandidate): { image: KernelImage | null; tried: string[] } => {
-    // Candidates that share the kernel image range's PML4 entries (System and every process PML4)
-    // share the answer.
-    const key = `${readU64(source, c.pml4 + 0x1f0 * 8)}:${readU64(source, c.pml4 + 0x1f1 * 8)}`;
-    const hit = kernels.get(key);
-    if (hit) return hit;
-    const tried: string[] = [];
-    const attempt = (name: string, f: () => { found: KernelImage | null; tried: string[] }): KernelImage | null => {
-      const s = performance.now();
-      const r = time('kernelBase', f);
-      methods.push({ method: `kernel-base:${name}`, ok: r.found !== null, detail: r.found ? `${hex(r.found.base)} (${r.found.evidence}) via PML4 ${hex(c.pml4)}` : r.tried.join('; '), ms: performance.now() - s });
-      tried.push(...r.tried);
-      return r.found;
-    };
-    let image: KernelImage | null = null;
-    if (source.hints.kernelBase !== undefined) image = attempt('source-hint', () => kernelFromHint(source, c.pml4, source.hints.kernelBase));
-    const starts: [string, bigint | undefined][] = [
-      ['NtBuildNumber', opts.ntBuildNumberVa],
-      ['low-stub kernel entry', c.kernelHintVa],
-      ['PsActiveProcessHead', source.hints.psActiveProcessHead],
-      ['PsLoadedModuleList', source.hints.psLoadedModuleList],
-      ['KdDebuggerDataBlock', source.hints.kdDebuggerDataBlock],
-    ];
-    for (const [what, va] of starts) {
-      if (image || va === undefined) continue;
-      image = attempt('back-scan', () => backScan(source, c.pml4, va, what, signal));
-    }
-    if (!image) image = attempt('va-scan', () => scanKernelRange(source, c.pml4, signal));
-    const r = { image, tried };
-    kernels.set(key, r);
-    return r;
-  };
-
-  const getProfile = async (pdb: PdbIdentity, base: bigint, pml4: number) => {
-    const key = guidAgeKey(pdb);
-    const cached = profiles.get(key);
-    if (cached) return cached;
-    const r = await timeAsync('profile', () => resolveProfile(pdb, providers, {
-      kernelBase: base,
-      readKernel: (va, len) => readVa(source, pml4, va, len),
-    }, { allowNetwork: opts.allowNetwork, signal }));
-    methods.push(...r.tried);
-    const v = { profile: r.profile, source: r.source };
-    profiles.set(key, v);
-    return v;
-  };
-
-  const validate = async (c: DtbCandidate): Promise<Verdict> => {
-    const prev = byPml4.get(c.pml4);
-    if (prev) return prev;
-    const steps: string[] = [];
-    const fail = (why: string): Verdict => { steps.push(why); const v: Verdict = { ok: false, steps }; byPml4.set(c.pml4, v); return v; };
-    const s = time('validate', () => checkPml4(source, c.pml4));
-    if (!s.ok) return fail(s.reason);
-    steps.push(s.detail);
-    const k = findKernel(c);
-    if (!k.image) return fail(`no ntoskrnl image found through it (${k.tried.join('; ') || 'nothing to try'})`);
-    const image = k.image;
-    steps.push(`ntoskrnl at ${hex(image.base)} (${image.how}): ${image.pe.pdb!.name} ${image.pe.pdb!.guid}/${image.pe.pdb!.age}`);
-    const prof = await getProfile(image.pe.pdb!, image.base, c.pml4);
-    if (!prof.profile) return fail(`no profile for ${image.pe.pdb!.name} ${guidAgeKey(image.pe.pdb!)}`);
-    const profile = prof.profile;
-    if (!profile.hasSymbol('PsActiveProcessHead')) return fail(`profile ${profile.label} has no PsActiveProcessHead`);
-    const head = image.base + BigInt(profile.symbol('PsActiveProcessHead'));
-    const l = time('validate', () => checkListHead(source, c.pml4, head));
-    if (!l.ok) return fail(l.reason);
-    steps.push(l.detail);
-    let buildNumber: number | null = null;
-    if (profile.hasSymbol('NtBuildNumber')) {
-      const b = readVa(source, c.pml4, image.base + BigInt(profile.symbol('NtBuildNumber')), 4);
-      if (b) {
-        buildNumber = new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) & 0xffff;
-        steps.push(`NtBuildNumber ${buildNumber}`);
+/** One method's candidates, each validated as it comes; the method's line in the report. */
+async function runMethod(run: DiscoveryRun, name: string, gen: AsyncIterable<DtbCandidate>, stopOnAccept: boolean): Promise<void> {
+  const s = performance.now();
+  let n = 0;
+  let ok = 0;
+  let err: string | null = null;
+  try {
+    for await (const c of gen) {
+      n++;
+      if (await run.consider(c)) {
+        ok++;
+        if (stopOnAccept && !run.opts.exhaustive) break;
       }
     }
-    const kernelPa = translateVa(source, c.pml4, image.base) ?? -1;
-    const v: Verdict = { ok: true, steps, acc: { cand: c, image, kernelPa, profile, profileSource: prof.source!, buildNumber } };
-    byPml4.set(c.pml4, v);
-    return v;
-  };
-
-  /** Validate one candidate, record it; true when accepted. */
-  const consider = async (c: DtbCandidate): Promise<boolean> => {
-    check();
-    const v = await validate(c);
-    candidates.push({ ...c, status: v.ok ? 'accepted' : 'rejected', validation: v.steps, ...(v.ok ? { kernelBase: v.acc.image.base } : {}) });
-    if (v.ok) accepted.push({ ...v.acc, cand: c });
-    return v.ok;
-  };
-
-  const runMethod = async (name: string, gen: AsyncIterable<DtbCandidate>, stopOnAccept: boolean): Promise<void> => {
-    const s = performance.now();
-    let n = 0;
-    let ok = 0;
-    let err: string | null = null;
-    try {
-      for await (const c of gen) {
-        n++;
-        if (await consider(c)) {
-          ok++;
-          if (stopOnAccept && !opts.exhaustive) break;
-        }
-      }
-    } catch (e) {
-      if (signal?.aborted) throw cancelled();
-      if (e instanceof MemScopeError && e.kind === 'cancelled') err = 'stopped';
-      else err = (e as Error).message;
-    }
-    const ms = performance.now() - s;
-    const detail = err && err !== 'stopped' ? `failed: ${err}` :
-      n === 0 ? 'no candidate found' : `${n} candidate(s), ${ok} validated${err === 'stopped' ? ' (scan stopped early)' : ''}`;
-    methods.push({ method: `dtb:${name}`, ok: ok > 0, detail, ms });
-  };
-
-  // 1. cheap methods
-  const cheapStart = performance.now();
-  opts.onProgress?.({ step: 'dtb', done: 0, total: 0 });
-  await runMethod('source-cr3', sourceCr3(source), false);
-  await runMethod('low-stub', lowStub(source, signal), !opts.exhaustive);
-  timings.dtb! += performance.now() - cheapStart;
-
-  // 2. whole-memory scans, one pass for both methods, only if needed
-  if ((accepted.length === 0 || opts.exhaustive) && !opts.noScan) {
-    const scanStart = performance.now();
-    const pooled = opts.scanPool ?? opts.sourcePath;
-    // Low memory first, in-process, when the first validated candidate may end the scan; an
-    // exhaustive pass reads everything anyway, so all of it goes to the pool at once.
-    const pooledScan = pooled === undefined ? null : opts.exhaustive ? workerPoolScan(pooled) : lowFirstScan(source, workerPoolScan(pooled));
-    const scan = opts.scan ?? pooledScan ?? inProcessScan(source);
-    const known = accepted[0]?.profile;
-    const layouts: readonly EprocessLayout[] = known ? [layoutFromProfile(known)] : KNOWN_X64_LAYOUTS;
-    const passMethods = [selfRefPml4(source), systemProcess(source, layouts)];
-    const found = new Map(passMethods.map((m) => [m.name, { n: 0, ok: 0 }]));
-    let err: string | null = null;
-    let stopped = false;
-    try {
-      for await (const { method, candidate } of scanForCandidates(passMethods, scan, { signal, onProgress: opts.onProgress })) {
-        const f = found.get(method)!;
-        f.n++;
-        if (await consider(candidate)) {
-          f.ok++;
-          if (!opts.exhaustive) { stopped = true; break; } // leaving the loop stops the scan
-        }
-      }
-    } catch (e) {
-      if (signal?.aborted) throw cancelled();
-      err = (e as Error).message;
-    }
-    const ms = performance.now() - scanStart;
-    for (const m of passMethods) {
-      const { n, ok } = found.get(m.name)!;
-      const detail = err ? `failed: ${err}` :
-        n === 0 ? 'no candidate found' : `${n} candidate(s), ${ok} validated${stopped ? ' (scan stopped early)' : ''}`;
-      methods.push({ method: `dtb:${m.name}`, ok: ok > 0, detail: `${detail}; one pass shared with ${passMethods.filter((o) => o !== m).map((o) => o.name).join(', ')}`, ms });
-    }
-    check();
-    timings.dtb! += ms;
-  } else if (accepted.length > 0) {
-    methods.push({ method: 'dtb:selfref-pml4', ok: false, detail: 'not run: a cheaper method already validated', ms: 0 });
-    methods.push({ method: 'dtb:system-process', ok: false, detail: 'not run: a cheaper method already validated', ms: 0 });
+  } catch (e) {
+    if (run.signal?.aborted) throw cancelled();
+    err = isStopped(e) ? 'stopped' : (e as Error).message;
   }
+  const detail = err && err !== 'stopped' ? `failed: ${err}` :
+    n === 0 ? 'no candidate found' : `${n} candidate(s), ${ok} validated${err === 'stopped' ? ' (scan stopped early)' : ''}`;
+  run.methods.push({ method: `dtb:${name}`, ok: ok > 0, detail, ms: performance.now() - s });
+}
 
-  // 3. System's own DirectoryTableBase, once a kernel is known
-  if (accepted.length > 0) {
-    const first = accepted[0]!;
-    const s = performance.now();
-    const sys = systemDirBase(source, first);
-    if (sys) await consider(sys);
-    methods.push({ method: 'dtb:system-process(PsInitialSystemProcess)', ok: sys !== null && accepted.some((a) => a.cand === sys), detail: sys ? sys.evidence.join('; ') : 'PsInitialSystemProcess not readable', ms: performance.now() - s });
+/** DTB phase 1: the cheap methods (the source's own CR3, the low stub). */
+async function cheapDtbCandidates(run: DiscoveryRun): Promise<void> {
+  const start = performance.now();
+  await runMethod(run, 'source-cr3', sourceCr3(run.source), false);
+  await runMethod(run, 'low-stub', lowStub(run.source, run.signal), !run.opts.exhaustive);
+  run.timings.dtb! += performance.now() - start;
+}
+
+/**
+ * DTB phase 2: the whole-memory scans (self-referencing PML4, System EPROCESS) in one pass, on the
+ * worker pool when there is one; leaving the loop at the first accepted candidate stops the scan.
+ */
+async function wholeMemoryDtbCandidates(run: DiscoveryRun): Promise<void> {
+  const { source, opts } = run;
+  const scanStart = performance.now();
+  const pooled = opts.scanPool ?? opts.sourcePath;
+  // Low memory first, in-process, when the first validated candidate may end the scan; an
+  // exhaustive pass reads everything anyway, so all of it goes to the pool at once.
+  const pooledScan = pooled === undefined ? null : opts.exhaustive ? workerPoolScan(pooled) : lowFirstScan(source, workerPoolScan(pooled));
+  const scan = opts.scan ?? pooledScan ?? inProcessScan(source);
+  const known = run.accepted[0]?.profile;
+  const layouts: readonly EprocessLayout[] = known ? [layoutFromProfile(known)] : KNOWN_X64_LAYOUTS;
+  const passMethods = [selfRefPml4(source), systemProcess(source, layouts)];
+  const found = new Map(passMethods.map((m) => [m.name, { n: 0, ok: 0 }]));
+  let err: string | null = null;
+  let stopped = false;
+  try {
+    for await (const { method, candidate } of scanForCandidates(passMethods, scan, { signal: run.signal, onProgress: opts.onProgress })) {
+      const f = found.get(method)!;
+      f.n++;
+      if (await run.consider(candidate)) {
+        f.ok++;
+        if (!opts.exhaustive) { stopped = true; break; } // leaving the loop stops the scan
+      }
+    }
+  } catch (e) {
+    if (run.signal?.aborted) throw cancelled();
+    err = (e as Error).message;
   }
+  const ms = performance.now() - scanStart;
+  for (const m of passMethods) {
+    const { n, ok } = found.get(m.name)!;
+    const detail = err ? `failed: ${err}` :
+      n === 0 ? 'no candidate found' : `${n} candidate(s), ${ok} validated${stopped ? ' (scan stopped early)' : ''}`;
+    run.methods.push({ method: `dtb:${m.name}`, ok: ok > 0, detail: `${detail}; one pass shared with ${passMethods.filter((o) => o !== m).map((o) => o.name).join(', ')}`, ms });
+  }
+  run.check();
+  run.timings.dtb! += ms;
+}
 
-  timings.total = performance.now() - t0;
-  const report = (acc: Accepted | null): DiscoveryReport => ({
-    source: source.name,
-    methods,
-    candidates,
-    timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+/** DTB phase 3: with a kernel known, System's own DirectoryTableBase (via PsInitialSystemProcess) as a candidate. */
+async function preferSystemDirBase(run: DiscoveryRun): Promise<void> {
+  const s = performance.now();
+  const sys = systemDirBase(run.source, run.accepted[0]!);
+  if (sys) await run.consider(sys);
+  run.methods.push({ method: 'dtb:system-process(PsInitialSystemProcess)', ok: sys !== null && run.accepted.some((a) => a.cand === sys), detail: sys ? sys.evidence.join('; ') : 'PsInitialSystemProcess not readable', ms: performance.now() - s });
+}
+
+/** The report of a run, naming the accepted candidate (if any). */
+function reportOf(run: DiscoveryRun, acc: Accepted | null): DiscoveryReport {
+  return {
+    source: run.source.name,
+    methods: run.methods,
+    candidates: run.candidates,
+    timings: Object.fromEntries(Object.entries(run.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
     accepted: acc ? {
       dtbRaw: acc.cand.dtbRaw,
       dtb: BigInt(acc.cand.pml4),
@@ -288,23 +150,26 @@ export async function discoverKernel(source: PhysicalSource, opts: DiscoverOptio
       pdb: acc.image.pe.pdb,
       profileSource: acc.profileSource,
     } : null,
-    warnings,
-  });
+    warnings: run.warnings,
+  };
+}
 
+/** The kernel of the best accepted candidate, or an error when none was accepted or several kernels were. */
+function conclude(run: DiscoveryRun): DiscoveryResult {
+  const { source, accepted } = run;
+  run.timings.total = performance.now() - run.t0;
   if (accepted.length === 0) {
-    const r = report(null);
+    const r = reportOf(run, null);
     throw new DiscoveryError(`${source.name}: no Windows x64 kernel found; ${summarise(r)}`, r);
   }
   const kernelsSeen = new Map<string, Accepted>();
   for (const a of accepted) kernelsSeen.set(`${a.kernelPa}:${guidAgeKey(a.image.pe.pdb!)}`, a);
   if (kernelsSeen.size > 1) {
-    const r = report(null);
     const list = [...kernelsSeen.values()].map((a) => `ntoskrnl ${hex(a.image.base)} at PA ${hex(a.kernelPa)} (DTB ${hex(a.cand.dtbRaw)}, ${a.cand.method})`).join('; ');
-    throw new DiscoveryError(`${source.name}: ${kernelsSeen.size} different kernels found (nested VM or several systems in one image): ${list}`, r);
+    throw new DiscoveryError(`${source.name}: ${kernelsSeen.size} different kernels found (nested VM or several systems in one image): ${list}`, reportOf(run, null));
   }
   const best = [...accepted].sort((a, b) => b.cand.score - a.cand.score)[0]!;
-  const r = report(best);
-  return { kernel: makeKernel(source, best), report: r };
+  return { kernel: makeKernel(source, best), report: reportOf(run, best) };
 }
 
 function makeKernel(physical: PhysicalSource, a: Accepted): WindowsKernel {

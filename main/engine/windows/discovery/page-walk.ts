@@ -8,10 +8,10 @@
 import { MAX_READ, type PhysicalSource } from '../../sources/physical-source.js';
 import { X64AddressSpace } from '../../translate/x64/address-space.js';
 import { forEachLeaf, vaOfVpn, vpnOfVa } from '../../translate/x64/leaves.js';
+import { KERNEL_HALF_PML4, selfReferenceIndex } from '../../translate/x64/kernel-half.js';
 import { PAGE_BYTES, X64_MMU } from '../../translate/x64/mmu.js';
 
 const FRAME = X64_MMU.physMask;
-const PS = 1n << BigInt(X64_MMU.bits.pageSize);
 
 export type MappedSize = 0x1000 | 0x20_0000 | 0x4000_0000;
 
@@ -90,24 +90,22 @@ export function enumerateMappings(
 
 /**
  * Does the page at `pa` look like a Windows x64 kernel PML4? A self-reference entry in the kernel
- * half (index 0x100..0x1ff pointing at its own frame, present + writable: Windows 10 1607+ randomises
- * the index, earlier builds use 0x1ed) and several present supervisor entries in the kernel half
- * pointing inside the source (the same test MemProcFS applies in vmm/vmmwininit.c,
- * VmmWinInit_DTB_FindValidate_X64: self-ref + at least 6 supervisor entries).
+ * half (translate/x64/kernel-half.ts: Windows 10 1607+ randomises the index, earlier builds use
+ * 0x1ed) and several present + writable entries in the kernel half pointing inside the source (the
+ * same test MemProcFS applies in vmm/vmmwininit.c, VmmWinInit_DTB_FindValidate_X64: self-ref + at
+ * least 6 supervisor entries).
  */
 export function inspectPml4(source: PhysicalSource, pa: number): { selfRefIndex: number | null; kernelEntries: number; reason: string | null } {
   const t = readTable(source, pa);
   if (!t) return { selfRefIndex: null, kernelEntries: 0, reason: `PML4 page 0x${pa.toString(16)} is outside the source or absent` };
-  let selfRefIndex: number | null = null;
+  const selfRefIndex = selfReferenceIndex(t, pa);
   let kernelEntries = 0;
-  for (let i = 256; i < 512; i++) {
+  for (let i = KERNEL_HALF_PML4.first; i <= KERNEL_HALF_PML4.last; i++) {
     const e = t[i]!;
-    if ((e & 0x3n) !== 0x3n) continue;
-    const frame = Number(e & FRAME);
-    if (frame === pa && !(e & PS) && selfRefIndex === null) selfRefIndex = i;
+    if (i === selfRefIndex || (e & 0x3n) !== 0x3n) continue;
     // a present entry whose next-level table is inside the source (MemProcFS also requires U/S
     // clear; we only count, so a builder or hypervisor that sets U/S is not rejected here)
-    else if (frame < source.size) kernelEntries++;
+    if (Number(e & FRAME) < source.size) kernelEntries++;
   }
   let reason: string | null = null;
   if (selfRefIndex === null) reason = 'no self-reference entry in the kernel half';

@@ -12,6 +12,7 @@ import { MemScopeError } from '../../errors.js';
 import type { FieldDef, ProfileData, StructDef } from '../../profile/model.js';
 import { Profile } from '../../profile/profile.js';
 import { collectPslist } from '../../plugins/pslist/index.js';
+import { hex } from '../../util/hex.js';
 import { buildSample, type GroundTruth } from '../../sample/index.js';
 import { buildImage } from '../../sample/image.js';
 import { loadIsfProfile } from '../../sample/isf-loader.js';
@@ -109,7 +110,7 @@ describe.skipIf(!isfDir)('heuristic profile on builds whose profile is withheld'
       expect(warnings).toEqual([]);
       const want = truth.processes.filter((p) => p.foundBy.pslist)
         .map((p) => ({ pid: p.pid, ppid: p.ppid, name: p.name, offset: p.offset, createTime: p.createTime, exitTime: p.exitTime, threads: p.threads, dtb: p.dtb }));
-      expect(rows.map((p) => ({ pid: p.pid, ppid: p.ppid, name: p.name, offset: p.offset, createTime: p.createTime, exitTime: p.exitTime, threads: p.threads, dtb: p.dtb })))
+      expect(rows.map((p) => ({ pid: p.pid, ppid: p.ppid, name: p.name, offset: hex(p.offset!), createTime: p.createTime, exitTime: p.exitTime, threads: p.threads, dtb: hex(p.dtb!) })))
         .toEqual(want);
     }, 60_000);
   }

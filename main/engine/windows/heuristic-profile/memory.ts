@@ -26,10 +26,8 @@ export function readU64(read: KernelRead, va: bigint): bigint | null {
   return b ? u64(b, 0) : null;
 }
 
-/** x64 kernel half (canonical, bit 47 set), 8-byte aligned: what a LIST_ENTRY link or pool pointer is. */
-export function isKernelPointer(v: bigint): boolean {
-  return v >= 0xffff_8000_0000_0000n && (v & 7n) === 0n;
-}
+/** The one kernel-pointer rule (translate/x64/kernel-half.ts): what a LIST_ENTRY link or pool pointer is. */
+export { isKernelPointer } from '../../translate/x64/kernel-half.js';
 
 /** Highest user-mode address on x64 Windows (MmHighestUserAddress, 128 TiB − 64 KiB). */
 export const USER_MAX = 0x7fff_ffff_0000n;
