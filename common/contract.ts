@@ -116,6 +116,19 @@ export const StructDump = z.object({
 });
 export type StructDump = z.infer<typeof StructDump>;
 
+/** When the memory was captured and the machine booted (engine: windows/image-time.ts), ISO 8601 UTC. */
+export const ImageTime = z.object({
+  captureTime: z.string().nullable(),
+  /** Where the capture time was read: "KUSER_SHARED_DATA.SystemTime". */
+  captureSource: z.string(),
+  bootTime: z.string().nullable(),
+  /** Which rule gave the boot time: "KeBootTime" | "SystemTime - InterruptTime"; null when unknown. */
+  bootRule: z.string().nullable(),
+  /** A crash dump header's time or an acquisition sidecar's span the capture time was checked against. */
+  crossCheck: z.object({ source: z.string(), time: z.string(), agrees: z.boolean() }).nullable(),
+});
+export type ImageTime = z.infer<typeof ImageTime>;
+
 /** The session header: what was opened and what discovery found (each value copyable). */
 export const SessionInfo = z.object({
   sessionId: Id,
@@ -142,6 +155,8 @@ export const SessionInfo = z.object({
   }),
   timings: z.record(z.string(), z.number()),
   warnings: z.array(z.string()),
+  /** Capture and boot time (absent from hosts older than issue 21). */
+  time: ImageTime.optional(),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 

@@ -5,7 +5,7 @@ import { ObjectFactory, infoMaskToOffsetTable, type KernelObject } from './objec
 import { AddressSpace, canonical } from './paging.js';
 import { alignUp, buildDebugDirectory, buildPeHeader, fileOffsetOf, type PeSection } from './pe.js';
 import { LARGE_PAGE_SIZE, PAGE_SIZE, SparsePhysicalMemory, type PhysicalRun } from './physmem.js';
-import { filetimeToIso, imageFileName, planProcesses, type PlannedProcess } from './plan.js';
+import { filetimeFromMs, filetimeToIso, imageFileName, planProcesses, type PlannedProcess } from './plan.js';
 import { POOL_TYPE_FREE, POOL_TYPE_NONPAGED, PoolArena, tagValue } from './pool.js';
 import { Prng } from './prng.js';
 import { plantUnmappedRemnant } from './remnant.js';
@@ -514,6 +514,14 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
     softwarePtes.push({ va: hex(swVa), kind, pte: hex(raw), pa: pa === null ? null : hex(pa) });
   }
 
+  // ---- KUSER_SHARED_DATA (x64: VA 0xfffff78000000000) with the capture time, and KeBootTime. Last, so
+  // every earlier random draw (and so every existing seed's layout) is unchanged. ----
+  // The image is taken after the last exit, the unmapped remnant's included (it exits up to 20 min after boot).
+  const lastExit = remnant.exitTime === null ? 0n : filetimeFromMs(Date.parse(remnant.exitTime) + 60_000);
+  const captureTime = plan.captureTime > lastExit ? plan.captureTime : lastExit;
+  const kusd = writeSharedUserData(profile, mem, ks, built.map((b) => b.as), selfRef, plan.bootTime, captureTime);
+  if (profile.hasSymbol('KeBootTime')) writeSymbol('KeBootTime', u64(plan.bootTime));
+
   // ---- Ground truth. ----
   // A freed block's EPROCESS that still validates is a remnant psscan reports (as Volatility 3's does).
   const processes: TruthProcess[] = built
@@ -578,10 +586,38 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
       cidTableLevel: cidLevel,
       poolTags: { process: hex(procTag), thread: hex(threTag) },
       processes,
+      ...(kusd ? { captureTime: filetimeToIso(captureTime), bootTime: filetimeToIso(plan.bootTime) } : {}),
       decoys,
       kernelSoftwarePtes: softwarePtes,
     },
   };
+}
+
+/** x64 KUSER_SHARED_DATA and the PML4 slot that maps it (0x1ef). */
+const KUSER_SHARED_DATA_VA = 0xffff_f780_0000_0000n;
+const KUSD_PML4_INDEX = Number((KUSER_SHARED_DATA_VA >> 39n) & 0x1ffn);
+
+/**
+ * Map one page at KUSER_SHARED_DATA and write its clocks: SystemTime = capture, InterruptTime =
+ * capture − boot (_KSYSTEM_TIME with High1Time = High2Time: a consistent copy). Every process's PML4
+ * gets the same kernel-half entry, as on Windows. Skipped (false) when the slot is taken by the
+ * self-reference or the VA is already in use (a seed whose random layout landed there).
+ */
+function writeSharedUserData(profile: Profile, mem: SparsePhysicalMemory, ks: AddressSpace, spaces: readonly AddressSpace[], selfRef: number, boot: bigint, capture: bigint): boolean {
+  if (selfRef === KUSD_PML4_INDEX || ks.translate(KUSER_SHARED_DATA_VA) !== null || !profile.hasType('_KUSER_SHARED_DATA')) return false;
+  const hadSlot = (ks.readEntry(ks.pml4, KUSD_PML4_INDEX) & 1n) === 1n;
+  ks.map4k(KUSER_SHARED_DATA_VA, mem.allocPage(), { writable: false });
+  if (!hadSlot) for (const as of spaces) if (as !== ks) as.writeEntry(as.pml4, KUSD_PML4_INDEX, ks.readEntry(ks.pml4, KUSD_PML4_INDEX));
+  const page = new StructBuf(profile, '_KUSER_SHARED_DATA', new Uint8Array(profile.sizeOf('_KUSER_SHARED_DATA')));
+  const ksystem = (field: string, v: bigint) => {
+    page.set(`${field}.LowPart`, Number(v & 0xffff_ffffn));
+    page.set(`${field}.High1Time`, Number(v >> 32n));
+    page.set(`${field}.High2Time`, Number(v >> 32n));
+  };
+  ksystem('SystemTime', capture);
+  ksystem('InterruptTime', capture - boot);
+  ks.write(KUSER_SHARED_DATA_VA, page.buf);
+  return true;
 }
 
 /** Keep only the InfoMask bits whose optional header type exists in this build's profile. */

@@ -16,6 +16,9 @@ import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { ScanPool } from '../scan/scan-pool.js';
 import { discoverKernel } from '../windows/discovery/discover.js';
+import { readImageTime } from '../windows/image-time.js';
+import { isCrashDumpSource } from '../sources/crashdump.js';
+import { readAcquisitionSidecar } from '../sources/acquisition-sidecar.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
 import type { DiscoveryReport } from '../windows/discovery/types.js';
 import type { WindowsKernel } from '../windows/kernel.js';
@@ -179,7 +182,7 @@ export class AnalysisSession {
     const stem = basename(this.info.source.path).replace(/[^A-Za-z0-9._-]+/g, '_') || 'memory';
     return {
       fileName: `${stem}.${table}.${format}`,
-      mime: format === 'csv' ? 'text/csv;charset=utf-8' : 'application/json',
+      mime: format === 'csv' ? 'text/csv;charset=utf-8' : format === 'jsonl' ? 'application/x-ndjson' : 'application/json',
       text,
     };
   }
@@ -412,8 +415,22 @@ export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function sessionInfo(id: string, path: string, source: PhysicalSource, kernel: WindowsKernel, report: DiscoveryReport, openMs: number): SessionInfo {
+/** Capture and boot time from the kernel, cross-checked with the dump header or the acquisition sidecar (image paths). */
+function imageTime(path: string | null, source: PhysicalSource, kernel: WindowsKernel): { time: NonNullable<SessionInfo['time']>; warnings: string[] } {
+  const side = path === null ? { sidecar: null, problem: null } : readAcquisitionSidecar(path);
+  const dumpTime = isCrashDumpSource(source) ? source.crash.systemTime : undefined;
+  const t = readImageTime({
+    kernel: kernel.kernel, profile: kernel.profile, kernelBase: kernel.kernelBase, live: source.kind === 'winpmem',
+    ...(dumpTime !== undefined ? { dumpHeaderTime: dumpTime } : {}),
+    ...(side.sidecar ? { sidecar: side.sidecar } : {}),
+  });
+  const { warnings, ...time } = t;
+  return { time, warnings: side.problem ? [side.problem, ...warnings] : [...warnings] };
+}
+
+function sessionInfo(id: string, path: string, source: PhysicalSource, kernel: WindowsKernel, report: DiscoveryReport, openMs: number, imagePath: string | null): SessionInfo {
   const acc = report.accepted;
+  const { time, warnings: timeWarnings } = imageTime(imagePath, source, kernel);
   return {
     sessionId: id,
     source: { path, fileName: basename(path), format: source.kind, size: source.size, runs: source.runs().length, live: source.kind === 'winpmem' },
@@ -428,7 +445,8 @@ function sessionInfo(id: string, path: string, source: PhysicalSource, kernel: W
       profileSource: acc?.profileSource ?? kernel.profileSource,
     },
     timings: { ...report.timings, open: Math.round(openMs * 10) / 10 },
-    warnings: [...report.warnings],
+    warnings: [...report.warnings, ...timeWarnings],
+    time,
   };
 }
 
@@ -458,7 +476,7 @@ export async function openSession(pathOrSource: string | PhysicalSource, opts: O
       ...(opts.exhaustive ? { exhaustive: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    return new AnalysisSession(id, sessionInfo(id, path, source, kernel, report, performance.now() - t0), source, kernel, report, pool);
+    return new AnalysisSession(id, sessionInfo(id, path, source, kernel, report, performance.now() - t0, typeof pathOrSource === 'string' ? pathOrSource : null), source, kernel, report, pool);
   } catch (e) {
     await pool?.close();
     source.close();
