@@ -11,6 +11,7 @@ import { register as psxview } from './psxview.js';
 import { register as sample } from './sample.js';
 import { register as serve } from './serve.js';
 import { register as struct } from './struct.js';
+import { register as timeline } from './timeline.js';
 import { register as translate } from './translate.js';
 
 /** A subcommand adds itself to the program; actions throw MemScopeError for failures. */
@@ -29,5 +30,6 @@ export const commands: RegisterCommand[] = [
   sample,
   serve,
   struct,
+  timeline,
   translate,
 ];

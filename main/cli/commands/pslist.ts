@@ -26,7 +26,7 @@ function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): voi
     .command(name)
     .description(name === 'pslist' ? 'list processes from the kernel active process list' : 'scan all physical memory for process (Proc) pool allocations')
     .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
-    .option('--format <format>', 'table, csv or json', 'table')
+    .option('--format <format>', 'table, csv, json or jsonl (one JSON object a line)', 'table')
     .option('--out <file>', 'write the output to FILE instead of stdout')
     .action(async (image: string, opts: OutputOptions) => {
       const format = checkOutput(image, opts);

@@ -21,7 +21,7 @@ export const register: RegisterCommand = (program, io) => {
     .command('psxview')
     .description('cross-view processes: active list, pool scan, threads, CID table, csrss handles, sessions')
     .argument('<image>', 'memory image: raw, ELF core or Windows crash dump')
-    .option('--format <format>', 'table, csv or json', 'table')
+    .option('--format <format>', 'table, csv, json or jsonl (one JSON object a line)', 'table')
     .option('--out <file>', 'write the output to FILE instead of stdout')
     .action(async (image: string, opts: OutputOptions) => {
       const format = checkOutput(image, opts);

@@ -4,11 +4,12 @@
  * app's export of a table in its default order is byte for byte the CLI's output.
  */
 import { toCsv, toJson } from '../export/index.js';
+import { toJsonl } from '../export/jsonl.js';
 import type { DtbInspectRow } from '../plugins/dtb-inspect/index.js';
 import { comparePsxRows, type PsxViewRow } from '../plugins/psxview/index.js';
 import type { ProcessRow } from '../windows/eprocess.js';
 
-export type ExportFormat = 'csv' | 'json';
+export type ExportFormat = 'csv' | 'json' | 'jsonl';
 
 export const PSXVIEW_COLUMNS = ['offset', 'pid', 'name', 'pslist', 'psscan', 'thrdscan', 'cidtable', 'csrss', 'session', 'exitTime', 'verdict'] as const;
 
@@ -18,16 +19,16 @@ export const PROCESS_COLUMNS = [
 ] as const;
 
 export function renderPsxview(format: ExportFormat, rows: readonly PsxViewRow[]): string {
-  return format === 'json' ? toJson(rows) : toCsv(rows, { columns: PSXVIEW_COLUMNS });
+  return format === 'json' ? toJson(rows) : format === 'jsonl' ? toJsonl(rows) : toCsv(rows, { columns: PSXVIEW_COLUMNS });
 }
 
 export function renderProcesses(format: ExportFormat, rows: readonly ProcessRow[]): string {
-  return format === 'json' ? toJson(rows) : toCsv(rows, { columns: PROCESS_COLUMNS });
+  return format === 'json' ? toJson(rows) : format === 'jsonl' ? toJsonl(rows) : toCsv(rows, { columns: PROCESS_COLUMNS });
 }
 
 /** The per-process DirBase table (`memscope dtb --processes --format csv`; JSON: the rows alone). */
 export function renderDtbRows(format: ExportFormat, rows: readonly DtbInspectRow[]): string {
-  return format === 'json' ? toJson(rows) : toCsv(rows);
+  return format === 'json' ? toJson(rows) : format === 'jsonl' ? toJsonl(rows) : toCsv(rows);
 }
 
 /** psscan's default order: by PID, scan order within a PID (a stable sort). */
