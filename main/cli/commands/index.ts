@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../context.js';
 import { register as demo } from './demo.js';
 import { register as dtb } from './dtb.js';
+import { register as evidence } from './evidence.js';
 import { register as hexdump } from './hexdump.js';
 import { register as info } from './info.js';
 import { register as profile } from './profile.js';
@@ -13,6 +14,7 @@ import { register as serve } from './serve.js';
 import { register as struct } from './struct.js';
 import { register as timeline } from './timeline.js';
 import { register as translate } from './translate.js';
+import { register as verify } from './verify.js';
 
 /** A subcommand adds itself to the program; actions throw MemScopeError for failures. */
 export type RegisterCommand = (program: Command, io: CliIo) => void;
@@ -21,6 +23,7 @@ export type RegisterCommand = (program: Command, io: CliIo) => void;
 export const commands: RegisterCommand[] = [
   demo,
   dtb,
+  evidence,
   hexdump,
   info,
   profile,
@@ -32,4 +35,5 @@ export const commands: RegisterCommand[] = [
   struct,
   timeline,
   translate,
+  verify,
 ];
