@@ -14,6 +14,7 @@ import { MemScopeError } from '../engine/errors.js';
 import { AnalysisSession, newId, openSession, type OpenSessionOptions } from '../engine/session/session.js';
 import type { PhysicalSource } from '../engine/sources/physical-source.js';
 import type { ContractService, ServiceHost } from './types.js';
+import { memoryViewHandlers } from './memory-views.js';
 
 export interface ServiceOptions {
   /** Options for every session opened (tests: workers, a profile store). */
@@ -110,6 +111,8 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
       const out = sessionOf(sessionId).exportTable(table, format, keys);
       return { kind: 'download', ...out };
     },
+    // memory views: readMemory, cancelRequest, layStruct, resolveSymbol, listTypes, mappedRanges, discoveryReport
+    ...memoryViewHandlers(sessionOf),
   };
 
   return {

@@ -25,6 +25,9 @@ import { sessionInfo } from './header.js';
 import { profileProviders } from './profile-providers.js';
 import { cancelledError, doneEvent, PluginRuns, type KeptPlugin, type KeptRun } from './runs.js';
 import { readStruct, type StructRead } from './struct-read.js';
+import { SessionSpaces, type MemorySpace, type SpaceRef } from './spaces.js';
+import { resolveKernelSymbol, type ResolvedSymbol } from './symbols.js';
+import { ProcessSpaces } from '../translate/process-spaces.js';
 import type { ExportFormat } from './tables.js';
 import { dtbRowWire, processRowWire, psxEntryWire, structDumpWire } from './wire.js';
 
@@ -64,6 +67,7 @@ export class AnalysisSession {
   private readonly closing = new AbortController();
   private closed: Promise<void> | null = null;
   private readonly runs: PluginRuns;
+  private readonly spaces: SessionSpaces;
 
   constructor(
     readonly id: string,
@@ -75,6 +79,7 @@ export class AnalysisSession {
     readonly scanPool: ScanPool | null,
   ) {
     this.runs = new PluginRuns(kernel, scanPool, this.closing.signal, (plugin, e) => this.failureMessage(plugin, e));
+    this.spaces = new SessionSpaces(kernel, kernel.processSpaces ?? new ProcessSpaces(kernel.source));
   }
 
   /** A kept result of a plugin (completed, cancelled or failed), if it has run. */
@@ -132,7 +137,29 @@ export class AnalysisSession {
 
   /** A profile type laid over memory at a kernel VA or a PA, with its bytes (`??` where unreadable). */
   struct(type: string, address: bigint, space: 'virtual' | 'physical'): StructRead {
-    return readStruct(this.kernel, this.source, type, address, space);
+    return this.structIn(space === 'virtual' ? { kind: 'kernel' } : { kind: 'physical' }, type, address);
+  }
+
+  // -- memory views (spaces.ts, struct-read.ts, symbols.ts) ------------------------------------
+
+  /** Physical memory, the kernel's space, or a process's (its DirBase, checked to be a page table). */
+  space(ref: SpaceRef): MemorySpace {
+    return this.spaces.space(ref);
+  }
+
+  /** A profile type laid over any space at `address`, with its bytes. */
+  structIn(ref: SpaceRef, type: string, address: bigint): StructRead {
+    return readStruct(this.kernel, this.source, this.space(ref), type, address);
+  }
+
+  /** A kernel symbol's VA: `PsActiveProcessHead` or `nt!PsActiveProcessHead`. */
+  symbol(name: string): ResolvedSymbol {
+    return resolveKernelSymbol(this.kernel, name);
+  }
+
+  /** Every type name of the profile, sorted (the "lay type" picker). */
+  typeNames(): string[] {
+    return Object.keys(this.kernel.profile.data.types).sort();
   }
 
   /**
@@ -207,7 +234,9 @@ export async function openSession(pathOrSource: string | PhysicalSource, opts: O
       ...(opts.exhaustive ? { exhaustive: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    return new AnalysisSession(id, sessionInfo(id, path, source, kernel, report, performance.now() - t0), source, kernel, report, pool);
+    // the session owns the per-process translators, over the kernel's page-cached source
+    const owned: WindowsKernel = { ...kernel, processSpaces: new ProcessSpaces(kernel.source) };
+    return new AnalysisSession(id, sessionInfo(id, path, source, owned, report, performance.now() - t0), source, owned, report, pool);
   } catch (e) {
     await pool?.close();
     source.close();
