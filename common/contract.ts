@@ -226,7 +226,24 @@ export type RunEvent =
     readonly rows: number; readonly ms: number;
     /** Bytes of physical memory the run covered (a cancelled scan says how far it got). */
     readonly bytesDone: number; readonly bytesTotal: number;
-  };
+  }
+  | OpenProgressEvent;
+
+/**
+ * Progress of an `openSession` that was given an `openId`: the stage discovery is in (reading the
+ * header, finding the DTB, resolving the profile…), ms since the open began, and bytes for a stage
+ * that scans memory. Not part of any run (no runId: a consumer matching events to its run by runId
+ * passes over it), it travels on the same stream and ends when openSession answers.
+ */
+export interface OpenProgressEvent {
+  readonly type: 'open-progress';
+  readonly runId?: undefined;
+  readonly openId: string;
+  readonly stage: string;
+  readonly ms: number;
+  readonly bytesDone: number | null;
+  readonly bytesTotal: number | null;
+}
 
 export const EXPORT_TABLES = ['psxview', 'pslist', 'psscan', 'dtb'] as const;
 export type ExportTable = (typeof EXPORT_TABLES)[number];
@@ -328,7 +345,16 @@ export const requests = {
   /** Electron: the native open dialog; the bridge answers `unsupported` (the picker takes a path). */
   pickImage: { args: Empty, result: z.object({ path: z.string().nullable() }) },
   /** Open an image read-only, discover the kernel, resolve the profile: the session header. */
-  openSession: { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: SessionInfo },
+  openSession: {
+    args: z.object({
+      path: z.string().min(1).max(4096),
+      /** Client-chosen id: the open's progress arrives as `open-progress` events under it, and cancelOpen abandons it. */
+      openId: Id.optional(),
+    }).strict(),
+    result: SessionInfo,
+  },
+  /** Abandon an open in flight (its openSession then answers an error saying it was cancelled). */
+  cancelOpen: { args: z.object({ openId: Id }).strict(), result: Empty },
   /** Live memory through WinPmem (Windows, administrator); elsewhere `unsupported` with the reason. */
   openLive: { args: Empty, result: SessionInfo },
   closeSession: { args: SessionRef, result: Empty },

@@ -72,7 +72,7 @@ describe('contract service', () => {
     const malformed: Record<string, unknown[]> = {
       capabilities: [null, 1, 'x', { extra: 1 }],
       pickImage: [null, { path: '/x' }],
-      openSession: [undefined, {}, { path: '' }, { path: 7 }, { path: 'a'.repeat(5000) }, { path: '/x', more: 1 }],
+      openSession: [undefined, {}, { path: '' }, { path: 7 }, { path: 'a'.repeat(5000) }, { path: '/x', more: 1 }, { path: '/x', openId: '../x' }],
       openLive: [[], { live: true }],
       closeSession: [{}, { sessionId: '' }, { sessionId: '../x' }, { sessionId: 'a'.repeat(65) }],
       startRun: [{}, { sessionId: 'abc' }, { sessionId: 'abc', request: {} }, { sessionId: 'abc', request: { plugin: 'malfind' } },
@@ -81,6 +81,7 @@ describe('contract service', () => {
         { sessionId: 'abc', request: { plugin: 'struct', type: '_EPROCESS', address: '0x10', space: 'kernel' } },
         { sessionId: 'abc', request: { plugin: 'struct', type: '_EPROCESS', address: '0x10000000000000000', space: 'physical' } }],
       cancelRun: [{}, { runId: 3 }, { runId: 'a b' }],
+      cancelOpen: [{}, { openId: 3 }, { openId: 'a b' }, { openId: 'x', more: 1 }],
       exportTable: [{}, { sessionId: 'abc', table: 'psxview', format: 'xml', keys: null }, { sessionId: 'abc', table: 'modules', format: 'csv', keys: null },
         { sessionId: 'abc', table: 'psxview', format: 'csv' }, { sessionId: 'abc', table: 'psxview', format: 'csv', keys: [1] }],
       readMemory: [{}, { sessionId: 'abc', space: { kind: 'kernel' }, address: '0x10', length: 0 },

@@ -22,6 +22,7 @@ import type { HeuristicResult } from '../windows/heuristic-profile/index.js';
 import { EventQueue } from './event-queue.js';
 import { exportTable, type ExportedTable } from './export.js';
 import { sessionInfo } from './header.js';
+import { openStages, type OpenStageFn } from './open-stages.js';
 import { profileProviders } from './profile-providers.js';
 import { cancelledError, doneEvent, PluginRuns, type KeptPlugin, type KeptRun } from './runs.js';
 import { readStruct, type StructRead } from './struct-read.js';
@@ -52,6 +53,8 @@ export interface OpenSessionOptions {
   readonly heuristicOnly?: boolean;
   /** What to call an already-open source in the session header (default its name). */
   readonly path?: string;
+  /** Told each stage of the open as it begins (and a scanning stage's bytes): open-stages.ts. */
+  readonly onStage?: OpenStageFn;
 }
 
 const ID_BYTES = 12;
@@ -217,6 +220,8 @@ export async function openSession(pathOrSource: string | PhysicalSource, opts: O
   const t0 = performance.now();
   const id = opts.id ?? newId();
   const path = typeof pathOrSource === 'string' ? pathOrSource : (opts.path ?? pathOrSource.name);
+  const stages = opts.onStage ? openStages(opts.onStage) : null;
+  stages?.begin('header');
   const source = typeof pathOrSource === 'string' ? openSource(pathOrSource) : pathOrSource;
   let pool: ScanPool | null = null;
   try {
@@ -233,6 +238,7 @@ export async function openSession(pathOrSource: string | PhysicalSource, opts: O
       ...(opts.allowNetwork ? { allowNetwork: true } : {}),
       ...(opts.exhaustive ? { exhaustive: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(stages ? { onProgress: stages.onDiscovery } : {}),
     });
     // the session owns the per-process translators, over the kernel's page-cached source
     const owned: WindowsKernel = { ...kernel, processSpaces: new ProcessSpaces(kernel.source) };
