@@ -94,7 +94,27 @@ export const DtbRow = z.object({
 });
 export type DtbRow = z.infer<typeof DtbRow>;
 
-/** A profile type laid over memory (engine: plugins/struct StructDump); `value` kinds as the engine's DecodedValue. */
+/** A field's decoded value (engine: plugins/struct DecodedValue), one shape per kind. */
+export const DecodedValue = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('int'), value: z.string() }),
+  /** `target`: the pointed-to type's name (`void` for an untyped pointer). */
+  z.object({ kind: z.literal('pointer'), value: Hex, link: z.literal(true), target: z.string() }),
+  z.object({ kind: z.literal('list-entry'), flink: Hex, blink: Hex }),
+  z.object({ kind: z.literal('unicode-string'), length: z.number(), maximumLength: z.number(), buffer: Hex, text: z.string().nullable() }),
+  /** A FILETIME; `iso` is UTC (null when not a time). */
+  z.object({ kind: z.literal('filetime'), raw: Hex, iso: z.string().nullable() }),
+  z.object({ kind: z.literal('enum'), value: z.string(), name: z.string().nullable() }),
+  z.object({ kind: z.literal('bitfield'), value: Hex, bitPosition: z.number(), bitLength: z.number() }),
+  z.object({ kind: z.literal('ex-fast-ref'), object: Hex, refCount: z.number() }),
+  z.object({ kind: z.literal('string'), text: z.string() }),
+  /** A nested structure: lay `type` at the field's address to expand it. */
+  z.object({ kind: z.literal('struct'), type: z.string() }),
+  z.object({ kind: z.literal('array'), count: z.number(), elementType: z.string() }),
+  z.object({ kind: z.literal('unreadable') }),
+]);
+export type DecodedValue = z.infer<typeof DecodedValue>;
+
+/** A profile type laid over memory (engine: plugins/struct StructDump). */
 export const StructField = z.object({
   name: z.string(),
   offset: z.number(),
@@ -102,8 +122,9 @@ export const StructField = z.object({
   size: z.number(),
   type: z.string(),
   raw: z.string(),
-  value: z.looseObject({ kind: z.string() }),
+  value: DecodedValue,
 });
+export type StructField = z.infer<typeof StructField>;
 export const StructDump = z.object({
   type: z.string(),
   size: z.number(),
@@ -220,7 +241,24 @@ export type RunEvent =
     readonly rows: number; readonly ms: number;
     /** Bytes of physical memory the run covered (a cancelled scan says how far it got). */
     readonly bytesDone: number; readonly bytesTotal: number;
-  };
+  }
+  | OpenProgressEvent;
+
+/**
+ * Progress of an `openSession` that was given an `openId`: the stage discovery is in (reading the
+ * header, finding the DTB, resolving the profile…), ms since the open began, and bytes for a stage
+ * that scans memory. Not part of any run (no runId: a consumer matching events to its run by runId
+ * passes over it), it travels on the same stream and ends when openSession answers.
+ */
+export interface OpenProgressEvent {
+  readonly type: 'open-progress';
+  readonly runId?: undefined;
+  readonly openId: string;
+  readonly stage: string;
+  readonly ms: number;
+  readonly bytesDone: number | null;
+  readonly bytesTotal: number | null;
+}
 
 export const EXPORT_TABLES = ['psxview', 'pslist', 'psscan', 'dtb'] as const;
 export type ExportTable = (typeof EXPORT_TABLES)[number];
@@ -236,6 +274,81 @@ export const ExportResult = z.discriminatedUnion('kind', [
 export type ExportResult = z.infer<typeof ExportResult>;
 
 // ---------------------------------------------------------------------------------------------
+// Memory views (the hex view, the structure overlay, the DTB inspector)
+
+/** Which memory a view reads: physical, the kernel's space (System's DTB), or a process's (its raw DirBase). */
+export const SpaceRef = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('physical') }).strict(),
+  z.object({ kind: z.literal('kernel') }).strict(),
+  z.object({ kind: z.literal('process'), dtb: Hex.max(18) }).strict(),
+]);
+export type SpaceRef = z.infer<typeof SpaceRef>;
+
+/** Largest readMemory answer (the hex view fetches visible pages, far less). */
+export const MAX_READ_MEMORY = 1024 * 1024;
+
+/** Why a page reads as it does: resident and transition pages are readable, the others are not. */
+export const PAGE_STATUSES = ['resident', 'transition', 'not-present', 'paged-out', 'outside-image', 'non-canonical'] as const;
+export type PageStatus = (typeof PAGE_STATUSES)[number];
+
+/** A run of bytes of one status, relative to the read's start (adjacent pages of one status merged). */
+export const PageSpan = z.object({
+  offset: z.number(),
+  length: z.number(),
+  status: z.enum(PAGE_STATUSES),
+  readable: z.boolean(),
+  /** The page walker's words: "PDE not present", "page file PTE (not resident)", … */
+  reason: z.string(),
+});
+export type PageSpan = z.infer<typeof PageSpan>;
+
+/**
+ * Bytes of a space. `bytes` is a Uint8Array on every transport (Electron: structured clone; the
+ * bridge: base64 in the JSON frame, decoded by the renderer's transport, common/frame-bytes.ts).
+ */
+export const MemoryRead = z.object({
+  space: SpaceRef,
+  /** The DTB translated through (null for physical memory). */
+  dtb: Hex.nullable(),
+  address: Hex,
+  bytes: z.instanceof(Uint8Array),
+  /** Every byte covered exactly once, in order. */
+  spans: z.array(PageSpan),
+});
+export type MemoryRead = z.infer<typeof MemoryRead>;
+
+export const MappedRanges = z.object({
+  ranges: z.array(z.object({ start: Hex, end: Hex })),
+  /** More ranges than asked for exist past the last one. */
+  truncated: z.boolean(),
+  problems: z.array(z.string()),
+});
+export type MappedRanges = z.infer<typeof MappedRanges>;
+
+/** Kernel discovery's DTB candidates and their evidence (engine: windows/discovery CandidateReport). */
+export const DiscoveryCandidates = z.object({
+  candidates: z.array(z.object({
+    dtbRaw: Hex,
+    pml4: Hex,
+    method: z.string(),
+    evidence: z.array(z.string()),
+    score: z.number(),
+    status: z.enum(['accepted', 'rejected', 'not-validated']),
+    validation: z.array(z.string()),
+    /** The kernel base found through this candidate, when validation got that far. */
+    kernelBase: Hex.nullable(),
+    /** Self-reference index of its PML4 (kernel half), null when none or unreadable. */
+    selfRefIndex: z.number().nullable(),
+  })),
+  methods: z.array(z.object({ method: z.string(), ok: z.boolean(), detail: z.string(), ms: z.number() })),
+  accepted: z.object({ dtbRaw: Hex, dtbMethod: z.string(), kernelBase: Hex }).nullable(),
+});
+export type DiscoveryCandidates = z.infer<typeof DiscoveryCandidates>;
+
+const TypeName = z.string().min(1).max(256).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a profile type name such as _EPROCESS');
+const ViewAddress = Hex.max(18);
+
+// ---------------------------------------------------------------------------------------------
 // Requests
 
 const Empty = z.object({}).strict();
@@ -247,7 +360,16 @@ export const requests = {
   /** Electron: the native open dialog; the bridge answers `unsupported` (the picker takes a path). */
   pickImage: { args: Empty, result: z.object({ path: z.string().nullable() }) },
   /** Open an image read-only, discover the kernel, resolve the profile: the session header. */
-  openSession: { args: z.object({ path: z.string().min(1).max(4096) }).strict(), result: SessionInfo },
+  openSession: {
+    args: z.object({
+      path: z.string().min(1).max(4096),
+      /** Client-chosen id: the open's progress arrives as `open-progress` events under it, and cancelOpen abandons it. */
+      openId: Id.optional(),
+    }).strict(),
+    result: SessionInfo,
+  },
+  /** Abandon an open in flight (its openSession then answers an error saying it was cancelled). */
+  cancelOpen: { args: z.object({ openId: Id }).strict(), result: Empty },
   /** Live memory through WinPmem (Windows, administrator); elsewhere `unsupported` with the reason. */
   openLive: { args: Empty, result: SessionInfo },
   closeSession: { args: SessionRef, result: Empty },
@@ -270,6 +392,36 @@ export const requests = {
     }).strict(),
     result: ExportResult,
   },
+  // -- memory views -----------------------------------------------------------------------------
+  /**
+   * Bytes of a space (length ≤ 1 MiB) and, per page, readable or why not. A non-canonical, negative,
+   * past-the-image address, an over-cap length or a DTB that is not a page table: `invalid-request`.
+   * With a `requestId`, cancelRequest stops it (it answers `analysis` "… cancelled").
+   */
+  readMemory: {
+    args: z.object({
+      sessionId: Id, space: SpaceRef, address: ViewAddress,
+      length: z.number().int().min(1).max(MAX_READ_MEMORY), requestId: Id.optional(),
+    }).strict(),
+    result: MemoryRead,
+  },
+  cancelRequest: { args: z.object({ requestId: Id }).strict(), result: Empty },
+  /** A profile type laid over a space at an address, field by field, with its bytes. */
+  layStruct: { args: z.object({ sessionId: Id, space: SpaceRef, type: TypeName, address: ViewAddress }).strict(), result: StructDump },
+  /** A kernel symbol's VA: `PsActiveProcessHead` or `nt!PsActiveProcessHead`; unknown: `invalid-request`. */
+  resolveSymbol: {
+    args: z.object({ sessionId: Id, name: z.string().min(1).max(256) }).strict(),
+    result: z.object({ name: z.string(), module: z.literal('nt'), address: Hex }),
+  },
+  /** The profile's type names, sorted (the "lay type" picker). */
+  listTypes: { args: SessionRef, result: z.object({ types: z.array(z.string()) }) },
+  /** Mapped ranges of a space overlapping [from, to), adjacent pages merged, at most `max`. */
+  mappedRanges: {
+    args: z.object({ sessionId: Id, space: SpaceRef, from: ViewAddress, to: Hex.max(19), max: z.number().int().min(1).max(4096) }).strict(),
+    result: MappedRanges,
+  },
+  /** What kernel discovery tried: DTB candidates with their evidence, and which one won. */
+  discoveryReport: { args: SessionRef, result: DiscoveryCandidates },
 } as const;
 
 export type Method = keyof typeof requests;

@@ -1,7 +1,7 @@
 /**
  * One window, four regions: session bar, toolbar, main view (source picker or processes, with details),
- * status line. Keyboard: Ctrl+O open, Ctrl+F filter, Ctrl+E export CSV, Esc cancels a scan (or closes
- * the details).
+ * status line. Keyboard: Ctrl+O open, Ctrl+F filter, Ctrl+E export CSV, Esc cancels an open or a scan
+ * (or closes the details).
  */
 import { useEffect, useRef } from 'react';
 import { ErrorPanel } from './components/ErrorPanel.js';
@@ -39,7 +39,8 @@ export function App() {
         e.preventDefault();
         void doExport('csv');
       } else if (e.key === 'Escape') {
-        if (s.run?.state === 'running') void s.cancelScan();
+        if (s.openStatus) s.cancelOpen();
+        else if (s.run?.state === 'running') void s.cancelScan();
         else if (s.ui.selectedKey !== null) s.setUi({ selectedKey: null });
       }
     };

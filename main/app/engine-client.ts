@@ -125,7 +125,7 @@ export class EngineClient {
     if ('event' in m) {
       const e = m.event;
       if (e.type === 'done') this.runs.delete(e.runId);
-      else {
+      else if (e.type !== 'open-progress') { // an open's progress belongs to no run
         const run = this.track(e.runId);
         if (e.type === 'row') run.keys.add(e.key);
         else if (e.type === 'progress') { run.bytesDone = e.bytesDone; run.bytesTotal = e.bytesTotal; }

@@ -7,6 +7,7 @@
  * messages: validation, sessions and runs are the contract service's.
  */
 import { contentSecurityPolicy } from '../../common/csp.js';
+import { encodeFrame } from '../../common/frame-bytes.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -112,7 +113,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
-  const send = (ws: WebSocket, frame: ServerFrame) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame)); };
+  const send = (ws: WebSocket, frame: ServerFrame) => { if (ws.readyState === ws.OPEN) ws.send(encodeFrame(frame)); }; // bytes as base64 (common/frame-bytes.ts)
   const unsubscribe = opts.service.onEvent((event) => { for (const ws of clients) send(ws, { event }); });
 
   wss.on('connection', (ws: WebSocket) => {

@@ -12,8 +12,10 @@ import {
 import type { z } from 'zod';
 import { MemScopeError } from '../engine/errors.js';
 import { AnalysisSession, newId, openSession, type OpenSessionOptions } from '../engine/session/session.js';
+import type { OpenStageFn } from '../engine/session/open-stages.js';
 import type { PhysicalSource } from '../engine/sources/physical-source.js';
 import type { ContractService, ServiceHost } from './types.js';
+import { memoryViewHandlers } from './memory-views.js';
 
 export interface ServiceOptions {
   /** Options for every session opened (tests: workers, a profile store). */
@@ -43,6 +45,8 @@ export function errorInfo(e: unknown): ContractErrorInfo {
 export function createContractService(host: ServiceHost, options: ServiceOptions = {}): ContractService {
   const sessions = new Map<string, AnalysisSession>();
   const runs = new Map<string, Run>();
+  /** Opens in flight that the client named (openSession's openId), to cancel by that id. */
+  const opens = new Map<string, AbortController>();
   const listeners = new Set<(event: RunEvent) => void>();
   let disposed = false;
 
@@ -63,13 +67,47 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
     return s.info;
   };
 
+  /** An open under a client-chosen id: its stages go out as `open-progress` events, cancelOpen aborts it. */
+  const trackedOpen = async (openId: string, open: (more: { signal: AbortSignal; onStage: OpenStageFn }) => Promise<AnalysisSession>) => {
+    if (opens.has(openId)) throw new ContractError('invalid-request', `an open ${openId} is already in flight`);
+    const controller = new AbortController();
+    opens.set(openId, controller);
+    const t0 = performance.now();
+    const onStage: OpenStageFn = (stage, bytes) => emit({
+      type: 'open-progress', openId, stage, ms: Math.round(performance.now() - t0), bytesDone: bytes?.done ?? null, bytesTotal: bytes?.total ?? null,
+    });
+    const cancelledOpen = (): ContractError => new ContractError('analysis', 'the open was cancelled; nothing was kept');
+    try {
+      return await adopt(async () => {
+        const s = await open({ signal: controller.signal, onStage });
+        // cancelled after discovery's last check: the session is not wanted
+        if (controller.signal.aborted) { await s.close(); throw cancelledOpen(); }
+        return s;
+      });
+    } catch (e) {
+      if (controller.signal.aborted) throw cancelledOpen();
+      throw e;
+    } finally {
+      opens.delete(openId);
+    }
+  };
+
   const handlers: Handlers = {
     capabilities: async () => host.capabilities(),
     pickImage: async () => {
       if (!host.pickImage) throw new ContractError('unsupported', 'this host has no file dialog: type the path of the image to open');
       return { path: await host.pickImage() };
     },
-    openSession: async ({ path }) => adopt(() => openSession(path, { warmScan: true, ...options.session })), // as typed: errors name the file the user gave
+    openSession: async ({ path, openId }) => {
+      if (openId === undefined) return adopt(() => openSession(path, { warmScan: true, ...options.session })); // as typed: errors name the file the user gave
+      return trackedOpen(openId, (more) => openSession(path, { warmScan: true, ...options.session, ...more }));
+    },
+    cancelOpen: async ({ openId }) => {
+      const c = opens.get(openId);
+      if (!c) throw new ContractError('not-found', `no open ${openId} in flight (it finished or was never started)`);
+      c.abort();
+      return {};
+    },
     openLive: async () => {
       const open = host.openLive;
       if (!open) throw new ContractError('unsupported', host.capabilities().live.reason);
@@ -110,6 +148,8 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
       const out = sessionOf(sessionId).exportTable(table, format, keys);
       return { kind: 'download', ...out };
     },
+    // memory views: readMemory, cancelRequest, layStruct, resolveSymbol, listTypes, mappedRanges, discoveryReport
+    ...memoryViewHandlers(sessionOf),
   };
 
   return {
@@ -131,6 +171,7 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
     async dispose() {
       disposed = true;
       for (const r of runs.values()) r.controller.abort();
+      for (const c of opens.values()) c.abort();
       const all = [...sessions.values()];
       sessions.clear();
       await Promise.allSettled(all.map((s) => s.close()));

@@ -1,5 +1,6 @@
 /** One sentence naming the file and the fault, and what was kept; the app stays usable around it. */
 import { useApp } from '../store/context.js';
+import { LinkBanner } from './LinkBanner.js';
 
 export function ErrorPanel() {
   const problem = useApp((s) => s.problem);
@@ -8,6 +9,7 @@ export function ErrorPanel() {
   const dismissNotice = useApp((s) => s.dismissNotice);
   return (
     <>
+      <LinkBanner />
       {problem && (
         <div className="error-panel" role="alert">
           <span className="error-mark" aria-hidden="true">!</span>

@@ -10,9 +10,9 @@ const PROFILE_SOURCE: Record<string, string> = {
   heuristic: 'heuristic (no symbols: offsets inferred from memory)',
 };
 
-function Field({ name, children }: { name: string; children: React.ReactNode }) {
+function Field({ name, children, className }: { name: string; children: React.ReactNode; className?: string }) {
   return (
-    <div className="session-field">
+    <div className={`session-field${className ? ` ${className}` : ''}`}>
       <span className="field-name">{name}</span>
       {children}
     </div>
@@ -26,7 +26,7 @@ export function SessionBar() {
     return (
       <header className="session-bar empty" aria-label="Session">
         <span className="app-name">MemScope</span>
-        <span className="muted">{opening ? `Opening ${opening}: finding the kernel, DTB and profile…` : 'No image open'}</span>
+        <span className="muted">{opening ? `Opening ${opening}…` : 'No image open'}</span>
       </header>
     );
   }
@@ -44,7 +44,7 @@ export function SessionBar() {
         <CopyValue label="DTB" value={kernel.dtbRaw} title={`DirectoryTableBase as found ${kernel.dtbRaw} (page-aligned ${kernel.dtb}); click to copy`} />
         <span className="muted method">via {kernel.dtbMethod}</span>
       </Field>
-      <Field name="Profile">
+      <Field name="Profile" className="profile">
         <CopyValue label="profile" value={pdb ?? kernel.profileLabel} mono={false} />
         <span className="muted method">{kernel.profileSource ? (PROFILE_SOURCE[kernel.profileSource] ?? kernel.profileSource) : 'source unknown'}</span>
       </Field>

@@ -1,6 +1,7 @@
 /**
- * Open image (Electron: the native dialog; bridge: the path field beside it), Live memory, the filter,
- * columns, tree by parent, and export of what is on screen.
+ * Open image (Electron: the native dialog; bridge: the path field beside it), Live memory, the filter
+ * (identity fields, or verdicts too), columns, tree by parent, and export of what is on screen. One line
+ * at 1280 px; a filter or status filter in force says so beside the row count, with a way to clear it.
  */
 import { forwardRef, useState } from 'react';
 import type { Table } from '@tanstack/react-table';
@@ -28,6 +29,8 @@ export function Toolbar({ refs, table, shown, shownKeys }: { refs: ToolbarRefs; 
   const opening = useApp((s) => s.opening);
   const filter = useApp((s) => s.ui.filter);
   const tree = useApp((s) => s.ui.tree);
+  const status = useApp((s) => s.ui.status);
+  const searchVerdicts = useApp((s) => s.ui.searchVerdicts);
   const setUi = useApp((s) => s.setUi);
   const openImage = useApp((s) => s.openImage);
   const pickAndOpen = useApp((s) => s.pickAndOpen);
@@ -57,22 +60,36 @@ export function Toolbar({ refs, table, shown, shownKeys }: { refs: ToolbarRefs; 
       <input
         ref={refs.filterRef}
         type="search"
-        className="filter"
+        className={`filter${filter.trim() ? ' active' : ''}`}
         aria-label="Filter processes"
-        placeholder="Filter processes (Ctrl+F): name, PID, address, hidden…"
+        placeholder="Filter: name, PID, PPID, address, DirBase (Ctrl+F)"
+        title={searchVerdicts ? 'Matches name, PID, PPID, addresses, DirBase and status, and verdicts, image paths and command lines' : 'Matches name, PID, PPID, EPROCESS address, physical address, DirBase and status word'}
         value={filter}
         onChange={(e) => setUi({ filter: e.target.value })}
         onKeyDown={(e) => { if (e.key === 'Escape' && filter) { e.stopPropagation(); setUi({ filter: '' }); } }}
         disabled={!session}
       />
-      <span className="row-count mono" aria-live="off">{session ? (shown === total ? `${total} rows` : `${shown} of ${total} rows`) : ''}</span>
+      <label className="verdict-toggle" title="Also search the verdict text, image paths and command lines">
+        <input type="checkbox" aria-label="Search verdicts too" checked={searchVerdicts} onChange={(e) => setUi({ searchVerdicts: e.target.checked })} disabled={!session} />
+        verdicts too
+      </label>
+      <span className={`row-count mono${session && shown !== total ? ' filtered' : ''}`} aria-live="off">{session ? (shown === total ? `${total} rows` : `${shown} of ${total} rows`) : ''}</span>
+      {session && (filter.trim() || status) && (
+        <button
+          type="button"
+          className="clear-filter"
+          onClick={() => setUi({ filter: '', status: null })}
+          title="Show every row again"
+          aria-label={`Clear filter${status ? ` (showing only ${status})` : ''}`}
+        >{status ? `only ${status} ✕` : 'clear ✕'}</button>
+      )}
       <label className="tree-toggle">
         <input type="checkbox" checked={tree} onChange={(e) => setUi({ tree: e.target.checked })} disabled={!session} />
         Tree by parent
       </label>
       <ColumnChooser table={table} />
-      <button type="button" onClick={() => void doExport('csv')} disabled={!session} title="Export CSV of the rows on screen (Ctrl+E)">Export CSV</button>
-      <button type="button" onClick={() => void doExport('json')} disabled={!session} title="Export JSON of the rows on screen">Export JSON</button>
+      <button type="button" onClick={() => void doExport('csv')} disabled={!session} title="Export CSV (Ctrl+E): every row in the CLI's order, or the rows on screen in screen order when filtered or sorted">Export CSV</button>
+      <button type="button" onClick={() => void doExport('json')} disabled={!session} title="Export JSON: every row in the CLI's order, or the rows on screen in screen order when filtered or sorted">Export JSON</button>
     </div>
   );
 }

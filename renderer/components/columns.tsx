@@ -93,21 +93,23 @@ const plain = (v: string | number | null): React.ReactNode => dash(v);
 
 function sourceColumn(source: PsxSource) {
   return column(source, () => <span title={SOURCE_TITLE[source]}>{SOURCE_LABEL[source]}</span>, (n) => n.row.psxview[source],
-    { label: SOURCE_TITLE[source], width: 44, align: 'center', fits: () => true, tooltip: (n) => n.row.evidence[source] ?? `${source}: ${n.row.psxview[source] ? 'seen' : 'not seen'}` },
+    { label: SOURCE_TITLE[source], width: 36, align: 'center', fits: () => true, tooltip: (n) => n.row.evidence[source] ?? `${source}: ${n.row.psxview[source] ? 'seen' : 'not seen'}` },
     // One element per tick (a row has six): role img carries the spoken name, the glyph is its picture
-    // (one glyph in a 44 px cell: it always fits).
+    // (one glyph in a 36 px cell: it always fits).
     (seen) => <span role="img" aria-label={seen ? `${source}: seen` : `${source}: not seen`} className={seen ? 'tick seen' : 'tick unseen'}>{seen ? '✓' : '·'}</span>);
 }
 
+/** Widths: the default columns (PID … Exited) add up to 1260 px, so a 1280-px window shows every header
+ *  and the verdict's status word with its first clause (the whole verdict is the cell's tooltip). */
 export const columns = [
-  column('pid', 'PID', (n) => n.row.psxview.pid, { label: 'PID', width: 64, align: 'right', mono: true }, plain),
-  column('ppid', 'PPID', (n) => n.row.process?.ppid ?? null, { label: 'PPID', width: 56, align: 'right', mono: true }, plain),
-  column('name', 'Name', (n) => n.row.psxview.name, { label: 'Name', width: 190, tooltip: (n) => n.row.process?.imagePath }, (name, _n, depth) => (
+  column('pid', 'PID', (n) => n.row.psxview.pid, { label: 'PID', width: 60, align: 'right', mono: true }, plain),
+  column('ppid', 'PPID', (n) => n.row.process?.ppid ?? null, { label: 'PPID', width: 52, align: 'right', mono: true }, plain),
+  column('name', 'Name', (n) => n.row.psxview.name, { label: 'Name', width: 140, tooltip: (n) => n.row.process?.imagePath }, (name, _n, depth) => (
     <span className="name-cell" style={{ paddingLeft: Math.min(depth, 16) * 14 }}>
       {depth > 0 && <span className="tree-mark" aria-hidden="true">└ </span>}{dash(name)}
     </span>
   )),
-  column('verdict', 'Verdict', (n) => n.row.psxview.verdict, { label: 'Verdict', width: 340, grow: true, tooltip: (n) => n.row.psxview.verdict }, (_v, n) => (
+  column('verdict', 'Verdict', (n) => n.row.psxview.verdict, { label: 'Verdict', width: 280, grow: true, tooltip: (n) => n.row.psxview.verdict }, (_v, n) => (
     <span className="verdict">
       <span className={`status-word status-${n.row.status}`}>{n.row.status}</span>
       <span className="verdict-reason">{n.row.psxview.verdict}</span>
@@ -115,11 +117,11 @@ export const columns = [
   // Most alarming status first, then by the reason's text.
   ), (a, b) => STATUS_RANK[a.row.status] - STATUS_RANK[b.row.status] || nullsLast(a.row.psxview.verdict, b.row.psxview.verdict)),
   ...PSXVIEW_SOURCES.map(sourceColumn),
-  column('offset', 'EPROCESS', (n) => n.row.psxview.offset, { label: 'EPROCESS address', width: 156, mono: true, tooltip: (n) => (n.row.psxview.offset ? null : `not mapped in kernel space; physical ${n.row.process?.physicalOffset ?? 'unknown'}`) },
+  column('offset', 'EPROCESS', (n) => n.row.psxview.offset, { label: 'EPROCESS address', width: 152, mono: true, tooltip: (n) => (n.row.psxview.offset ? null : `not mapped in kernel space; physical ${n.row.process?.physicalOffset ?? 'unknown'}`) },
     (offset) => offset ?? <span className="muted">unmapped</span>),
-  column('threads', 'Thr', (n) => n.row.process?.threads ?? null, { label: 'Threads', width: 48, align: 'right', mono: true }, plain),
-  column('createTime', 'Created (UTC)', (n) => n.row.process?.createTime ?? null, { label: 'Created (UTC)', width: 162, mono: true, tooltip: (n) => n.row.process?.createTime }, shortTime),
-  column('exitTime', 'Exited (UTC)', (n) => n.row.psxview.exitTime, { label: 'Exited (UTC)', width: 162, mono: true, tooltip: (n) => n.row.psxview.exitTime }, shortTime),
+  column('threads', 'Thr', (n) => n.row.process?.threads ?? null, { label: 'Threads', width: 40, align: 'right', mono: true }, plain),
+  column('createTime', 'Created (UTC)', (n) => n.row.process?.createTime ?? null, { label: 'Created (UTC)', width: 160, mono: true, tooltip: (n) => n.row.process?.createTime }, shortTime),
+  column('exitTime', 'Exited (UTC)', (n) => n.row.psxview.exitTime, { label: 'Exited (UTC)', width: 160, mono: true, tooltip: (n) => n.row.psxview.exitTime }, shortTime),
   column('sessionId', 'Sess', (n) => n.row.process?.sessionId ?? null, { label: 'Session ID', width: 48, align: 'right', mono: true }, plain),
   column('wow64', 'WoW64', (n) => n.row.process?.wow64 ?? null, { label: 'WoW64 (32-bit)', width: 56, align: 'center' }, (v) => dash(v === null ? null : v ? 'yes' : 'no')),
   column('physicalOffset', 'Physical', (n) => n.row.process?.physicalOffset ?? null, { label: 'EPROCESS physical address', width: 120, mono: true }, plain),

@@ -6,7 +6,7 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type {
-  Capabilities, ContractErrorInfo, ExportResult, MemScopeApi, ProcessTableRow, RunEvent, RunOutcome, SessionInfo,
+  Capabilities, ContractErrorInfo, ExportResult, MemScopeApi, ProcessStatus, ProcessTableRow, RunEvent, RunOutcome, SessionInfo,
 } from '../../common/contract.js';
 import { addSample, type RateSample } from './scan-rate.js';
 
@@ -34,7 +34,34 @@ export interface UiState {
   readonly visibility: Readonly<Record<string, boolean>>;
   readonly tree: boolean;
   readonly selectedKey: string | null;
+  /** Only rows of this status (the status summary's count buttons), or null for every row. */
+  readonly status: ProcessStatus | null;
+  /** The filter also searches verdicts, image paths and command lines (default: identity fields only). */
+  readonly searchVerdicts: boolean;
 }
+
+/** An open in flight that the user can watch and abandon: its stage (from `open-progress` events). */
+export interface OpenStatus {
+  readonly openId: string;
+  /** performance.now() when the open began (the screen ticks the elapsed time from it). */
+  readonly startedAt: number;
+  readonly stage: string;
+  readonly bytesDone: number | null;
+  readonly bytesTotal: number | null;
+}
+
+/** The connection to the engine (the bridge's WebSocket): up, or lost since a moment and why. */
+export interface LinkState {
+  readonly up: boolean;
+  /** Date.now() when it last changed. */
+  readonly since: number;
+  readonly reason: string | null;
+  /** Up again after a loss: the server's sessions of the old connection are gone. */
+  readonly restored: boolean;
+}
+export interface LinkStatus { readonly up: boolean; readonly reason: string | null }
+/** A transport that can lose its connection and get it back says so (the bridge; Electron's IPC cannot). */
+export interface LinkEvents { readonly onLink?: (listener: (s: LinkStatus) => void) => () => void }
 
 /** What the error panel shows: one sentence, and what was kept. */
 export interface Problem { readonly message: string; readonly kept: string | null }
@@ -44,6 +71,9 @@ export interface AppState {
   readonly session: SessionInfo | null;
   /** The path being opened, while openSession runs. */
   readonly opening: string | null;
+  /** The open's stage and start, while it runs (null for an open the host cannot report on). */
+  readonly openStatus: OpenStatus | null;
+  readonly link: LinkState;
   readonly problem: Problem | null;
   /** A plain notice (live memory unavailable, export saved). */
   readonly notice: string | null;
@@ -60,6 +90,12 @@ export interface AppActions {
   pickAndOpen(): Promise<void>;
   openLive(): Promise<void>;
   cancelScan(): Promise<void>;
+  /** Abandon the open in flight: the screen stops waiting at once, the engine stops when it can. */
+  cancelOpen(): void;
+  /** Scan the open image again (after a cancel or failure): from the start, keeping the rows shown. */
+  rescan(): Promise<void>;
+  /** Open the current image again (after the connection came back and its session was gone). */
+  reopen(): Promise<void>;
   exportTable(format: 'csv' | 'json', keys: readonly string[] | null): Promise<ExportResult | null>;
   dismissProblem(): void;
   dismissNotice(): void;
@@ -70,11 +106,18 @@ export interface AppActions {
 
 export type AppStore = StoreApi<AppState & AppActions>;
 
-const initialUi: UiState = { filter: '', sorting: [], visibility: { imagePath: false, commandLine: false, physicalOffset: false, dtb: false, sessionId: false, wow64: false }, tree: false, selectedKey: null };
+const initialUi: UiState = { filter: '', sorting: [], visibility: { imagePath: false, commandLine: false, physicalOffset: false, dtb: false, sessionId: false, wow64: false }, tree: false, selectedKey: null, status: null, searchVerdicts: false };
+
+/** A new image starts unfiltered, flat and in the default order: the last image's filter, status
+ *  filter, sort and tree mode would hide rows of this one without saying so. Columns and the filter's
+ *  scope are the user's preferences and stay. */
+export const uiForNewImage = (ui: UiState): UiState => ({ ...ui, filter: '', sorting: [], tree: false, selectedKey: null, status: null });
 
 const sentence = (e: ContractErrorInfo): string => e.message;
 
-export function createAppStore(api: MemScopeApi | null): AppStore {
+const newOpenId = (): string => (typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : `open-${Date.now()}-${Math.floor(Math.random() * 1e9)}`);
+
+export function createAppStore(api: (MemScopeApi & LinkEvents) | null): AppStore {
   /** Events of a run whose startRun reply has not arrived yet (the stream may overtake the reply). */
   let awaiting = false;
   const early: RunEvent[] = [];
@@ -101,6 +144,7 @@ export function createAppStore(api: MemScopeApi | null): AppStore {
       if (queue.length) schedule(false);
     };
     const enqueue = (e: RunEvent): void => {
+      if (e.type === 'open-progress') { openProgress(e); return; }
       if (awaiting) { early.push(e); return; }
       queue.push(e);
       // The first row goes on screen at once; later ones are batched per frame.
@@ -123,6 +167,15 @@ export function createAppStore(api: MemScopeApi | null): AppStore {
       for (const e of mine) enqueue(e);
     };
 
+    const linkChanged = ({ up, reason }: LinkStatus): void => {
+      const s = get();
+      if (up === s.link.up) return;
+      if (up) { set({ link: { up, since: Date.now(), reason: null, restored: true } }); return; }
+      // The rows stay; a scan in flight ends here, as far as this page can know.
+      const run = s.run?.state === 'running' ? { ...s.run, state: 'failed' as const, error: 'the connection to the server was lost' } : s.run;
+      set({ link: { up, since: Date.now(), reason, restored: false }, run });
+    };
+
     const closeCurrent = (): void => {
       const { session, run } = get();
       if (!api) return;
@@ -130,19 +183,31 @@ export function createAppStore(api: MemScopeApi | null): AppStore {
       if (session) void api.closeSession({ sessionId: session.sessionId });
     };
 
-    const openWith = async (path: string, opener: () => Promise<{ ok: true; value: SessionInfo } | { ok: false; error: ContractErrorInfo }>): Promise<void> => {
+    const openProgress = (e: Extract<RunEvent, { type: 'open-progress' }>): void => {
+      const st = get().openStatus;
+      if (st?.openId !== e.openId) return; // an open this page abandoned, or another page's
+      set({ openStatus: { ...st, stage: e.stage, bytesDone: e.bytesDone, bytesTotal: e.bytesTotal } });
+    };
+
+    const openWith = async (path: string, opener: (openId: string) => Promise<{ ok: true; value: SessionInfo } | { ok: false; error: ContractErrorInfo }>): Promise<void> => {
       const hadRows = get().rows.size > 0;
+      const openId = newOpenId();
       // an error about the last file must not stand beside the open of another
-      set({ opening: path, notice: null, problem: null });
+      set({ opening: path, openStatus: { openId, startedAt: performance.now(), stage: 'starting', bytesDone: null, bytesTotal: null }, notice: null, problem: null });
       performance.mark('memscope:open');
-      const r = await opener();
+      const r = await opener(openId);
+      if (get().openStatus?.openId !== openId) {
+        // abandoned (Cancel, Esc) or overtaken by another open: a session that opened anyway is closed
+        if (r.ok && api) void api.closeSession({ sessionId: r.value.sessionId });
+        return;
+      }
       if (!r.ok) {
         // The previous session (if any) stays on screen and usable.
-        set({ opening: null, problem: { message: sentence(r.error), kept: hadRows ? 'The previous image and its results are still shown.' : null } });
+        set({ opening: null, openStatus: null, problem: { message: sentence(r.error), kept: hadRows ? 'The previous image and its results are still shown.' : null } });
         return;
       }
       closeCurrent();
-      set({ opening: null, problem: null, session: r.value, run: null, rows: new Map(), order: [], ui: { ...get().ui, selectedKey: null } });
+      set({ opening: null, openStatus: null, problem: null, session: r.value, run: null, rows: new Map(), order: [], ui: uiForNewImage(get().ui), link: { ...get().link, restored: false } });
       await startProcessRun(r.value.sessionId);
     };
 
@@ -150,6 +215,8 @@ export function createAppStore(api: MemScopeApi | null): AppStore {
       capabilities: null,
       session: null,
       opening: null,
+      openStatus: null,
+      link: { up: true, since: Date.now(), reason: null, restored: false },
       problem: null,
       notice: null,
       run: null,
@@ -160,6 +227,7 @@ export function createAppStore(api: MemScopeApi | null): AppStore {
       async init() {
         if (!api) return;
         api.onEvent(enqueue);
+        api.onLink?.(linkChanged);
         const caps = await api.capabilities({});
         if (!caps.ok) { set({ problem: { message: sentence(caps.error), kept: null } }); return; }
         set({ capabilities: caps.value });
@@ -170,7 +238,7 @@ export function createAppStore(api: MemScopeApi | null): AppStore {
         if (!api) return;
         const p = path.trim();
         if (!p) { set({ problem: { message: 'Type the path of a memory image to open (raw, ELF core or Windows crash dump).', kept: null } }); return; }
-        await openWith(p, () => api.openSession({ path: p }));
+        await openWith(p, (openId) => api.openSession({ path: p, openId }));
       },
 
       async pickAndOpen() {
@@ -193,6 +261,31 @@ export function createAppStore(api: MemScopeApi | null): AppStore {
         if (!api || !run || run.state !== 'running') return;
         set({ run: { ...run, stage: 'cancelling' } });
         await api.cancelRun({ runId: run.runId });
+      },
+
+      cancelOpen() {
+        const { openStatus: st, opening, rows } = get();
+        if (!st) return;
+        const secs = ((performance.now() - st.startedAt) / 1000).toFixed(1);
+        set({
+          opening: null, openStatus: null,
+          notice: `Opening ${opening ?? 'the image'} cancelled after ${secs} s, while ${st.stage}.${rows.size ? ' The previous image and its results are still shown.' : ''}`,
+        });
+        if (api) void api.cancelOpen({ openId: st.openId });
+      },
+
+      async rescan() {
+        const { session, run } = get();
+        if (!session || run?.state === 'running') return;
+        set({ problem: null });
+        await startProcessRun(session.sessionId);
+      },
+
+      async reopen() {
+        const session = get().session;
+        if (!session) return;
+        if (session.source.live) await get().openLive();
+        else await get().openImage(session.source.path);
       },
 
       async exportTable(format, keys) {

@@ -62,3 +62,44 @@ describe('bridge transport', () => {
     expect(again.ok).toBe(false);
   });
 });
+
+describe('bridge transport: the server goes away and comes back', () => {
+  it('reports the loss at once, fails calls meanwhile, and reconnects with the token when the server returns', async () => {
+    const urls: string[] = [];
+    const port = await listen((ws, url) => {
+      urls.push(url);
+      ws.on('message', (data) => {
+        const f = JSON.parse(String(data)) as { id: number };
+        ws.send(JSON.stringify({ id: f.id, response: { ok: true, value: { n: urls.length } } }));
+      });
+    });
+    const api = connectBridge(loc(port), NodeWebSocket as unknown as typeof WebSocket);
+    const link: { up: boolean; reason: string | null }[] = [];
+    api.onLink((s) => link.push(s));
+    expect(await api.capabilities({})).toEqual({ ok: true, value: { n: 1 } });
+
+    // The server dies: every client is cut off and the port stops listening.
+    const old = server!;
+    server = null;
+    for (const c of old.clients) c.terminate();
+    await new Promise<void>((r) => old.close(() => r()));
+    await expect.poll(() => link.length).toBe(1);
+    expect(link[0]!.up).toBe(false);
+    expect(link[0]!.reason).toMatch(/connection to the MemScope server at 127\.0\.0\.1:\d+ was lost .*reconnecting/);
+    const meanwhile = await api.capabilities({});
+    expect(meanwhile).toMatchObject({ ok: false, error: { code: 'io' } });
+
+    // It comes back on the same port: the page reconnects by itself, with its token.
+    await new Promise<void>((resolve) => {
+      server = new WebSocketServer({ host: '127.0.0.1', port }, () => resolve());
+      server.on('connection', (ws, req) => {
+        urls.push(req.url ?? '');
+        ws.on('message', (data) => ws.send(JSON.stringify({ id: (JSON.parse(String(data)) as { id: number }).id, response: { ok: true, value: { n: urls.length } } })));
+      });
+    });
+    await expect.poll(() => link.length, { timeout: 10_000 }).toBe(2);
+    expect(link[1]).toEqual({ up: true, reason: null });
+    expect(urls).toEqual(['/ws?token=abc%2B1', '/ws?token=abc%2B1']);
+    expect(await api.capabilities({})).toEqual({ ok: true, value: { n: 2 } });
+  });
+});

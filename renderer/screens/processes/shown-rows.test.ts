@@ -35,6 +35,7 @@ const FILTERS: [string, ((n: ProcessNode) => boolean) | null][] = [
   ['', null],
   ['svchost', (n) => (n.row.psxview.name ?? '').includes('svchost')],
   ['HIDDEN', (n) => n.row.status === 'hidden'],
+  ['0x1aa', (n) => (n.row.process?.dtb ?? '').includes('0x1aa') || (n.row.psxview.offset ?? '').includes('0x1aa') || (n.row.process?.physicalOffset ?? '').includes('0x1aa')],
 ];
 
 describe('shown rows', () => {
@@ -60,10 +61,47 @@ describe('shown rows', () => {
     for (const o of others) expect(JSON.stringify(o.node)).toContain('"status":"hidden"');
   });
 
-  it('matches every word of the filter anywhere in the row, case-insensitively', () => {
+  it('searching verdicts too, matches every word of the filter anywhere in the row, case-insensitively', () => {
     const flat = flatNodes(rows);
-    const byPath = shownRows(flat, { filter: 'SYSTEM32\\chrome -k', sorting: [], tree: false }, compareOf);
+    const byPath = shownRows(flat, { filter: 'SYSTEM32\\chrome -k', sorting: [], tree: false, scope: 'verdicts' }, compareOf);
     expect(byPath.length).toBe(rows.filter((r) => r.psxview.name === 'chrome.exe').length);
-    expect(shownRows(flat, { filter: 'chrome nosuchword', sorting: [], tree: false }, compareOf)).toEqual([]);
+    expect(shownRows(flat, { filter: 'chrome nosuchword', sorting: [], tree: false, scope: 'verdicts' }, compareOf)).toEqual([]);
+  });
+
+  it('by default searches identity only: name, PID, PPID, addresses, DirBase and status word, not verdicts or paths', () => {
+    const flat = flatNodes(rows);
+    const ids = (filter: string, scope?: 'identity' | 'verdicts') => shownRows(flat, { filter, sorting: [], tree: false, ...(scope ? { scope } : {}) }, compareOf).map((r) => r.id);
+    // "dkom" and "system32" are only in verdicts and image paths.
+    expect(ids('dkom')).toEqual([]);
+    expect(ids('system32')).toEqual([]);
+    expect(ids('dkom', 'verdicts').length).toBe(rows.filter((r) => r.status === 'hidden').length);
+    const r = rows[123]!;
+    expect(ids(r.process!.dtb!)).toEqual([r.key]);
+    expect(ids(r.process!.physicalOffset!)).toEqual([r.key]);
+    expect(ids(r.key)).toEqual([r.key]);
+    expect(ids(String(r.process!.ppid)).length).toBeGreaterThanOrEqual(rows.filter((x) => x.process!.ppid === r.process!.ppid).length);
+  });
+
+  it('a status filter keeps only that status, with the text filter on top', () => {
+    const flat = flatNodes(rows);
+    const exited = shownRows(flat, { filter: '', sorting: [], tree: false, status: 'exited' }, compareOf);
+    expect(exited.map((r) => r.id)).toEqual(rows.filter((r) => r.status === 'exited').map((r) => r.key));
+    const exitedSvchost = shownRows(flat, { filter: 'svchost', sorting: [], tree: false, status: 'exited' }, compareOf);
+    expect(exitedSvchost.map((r) => r.id)).toEqual(rows.filter((r) => r.status === 'exited' && r.psxview.name === 'svchost.exe').map((r) => r.key));
+    expect(exitedSvchost.length).toBeGreaterThan(0);
+  });
+
+  it('alarming first: unsorted flat rows start with hidden, exited and remnant ones, engine order within each; a sort or the tree overrides it', () => {
+    const flat = flatNodes(rows);
+    const shown = shownRows(flat, { filter: '', sorting: [], tree: false, alarmingFirst: true }, compareOf).map((r) => r.node.row);
+    const rank = { hidden: 0, suspicious: 1, exited: 2, remnant: 3, normal: 4 } as const;
+    const expected = (['hidden', 'suspicious', 'exited', 'remnant', 'normal'] as const).flatMap((st) => rows.filter((r) => r.status === st));
+    expect(shown.map((r) => r.key)).toEqual(expected.map((r) => r.key));
+    expect(shown[0]!.status).toBe('hidden');
+    expect(shown.map((r) => rank[r.status])).toEqual([...shown.map((r) => rank[r.status])].sort((a, b) => a - b));
+    const byPid = shownRows(flat, { filter: '', sorting: [{ id: 'pid', desc: false }], tree: false, alarmingFirst: true }, compareOf);
+    expect(byPid.map((r) => r.id)).toEqual(rows.map((r) => r.key));
+    const tree = buildTree(rows);
+    expect(shownRows(tree, { filter: '', sorting: [], tree: true, alarmingFirst: true }, compareOf)).toEqual(shownRows(tree, { filter: '', sorting: [], tree: true }, compareOf));
   });
 });

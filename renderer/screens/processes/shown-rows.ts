@@ -6,7 +6,8 @@
  * rules are react-table's (`filterFromLeafRows` in the tree, per-level multi-column sort, ties in
  * engine order); shown-rows.test.ts holds this to react-table's own pipeline.
  */
-import type { ProcessTableRow } from '../../../common/contract.js';
+import type { ProcessStatus, ProcessTableRow } from '../../../common/contract.js';
+import { STATUS_RANK } from '../../components/columns.js';
 import type { ProcessNode } from '../../store/process-tree.js';
 
 export interface ShownRow {
@@ -24,40 +25,68 @@ export interface SortBy {
 
 export type CompareNodes = (a: ProcessNode, b: ProcessNode) => number;
 
-const haystacks = new WeakMap<ProcessTableRow, string>();
+/**
+ * What the filter box searches. By default a process's identity: name, PID, PPID, its addresses
+ * (EPROCESS VA and PA), DirBase and status word; with `verdicts`, also the verdict text, image path,
+ * command line and exit time. (Verdicts name other processes: "csrss" would find System, smss and
+ * Registry, whose verdicts say csrss holds no handle to them.)
+ */
+export type FilterScope = 'identity' | 'verdicts';
 
-/** What the filter box searches: identity, addresses, paths, status word and verdict. */
-function haystack(r: ProcessTableRow): string {
-  let h = haystacks.get(r);
+const haystacks: Record<FilterScope, WeakMap<ProcessTableRow, string>> = { identity: new WeakMap(), verdicts: new WeakMap() };
+
+function haystack(r: ProcessTableRow, scope: FilterScope): string {
+  let h = haystacks[scope].get(r);
   if (h === undefined) {
     const p = r.process;
-    h = [r.psxview.pid, p?.ppid, r.psxview.name, r.psxview.offset, p?.physicalOffset, r.status, r.psxview.verdict, p?.imagePath, p?.commandLine, r.psxview.exitTime]
-      .filter((v) => v !== null && v !== undefined).join('\n').toLowerCase();
-    haystacks.set(r, h);
+    const identity = [r.psxview.pid, p?.ppid, r.psxview.name, r.psxview.offset, p?.physicalOffset, p?.dtb, r.status];
+    const more = scope === 'verdicts' ? [r.psxview.verdict, p?.imagePath, p?.commandLine, r.psxview.exitTime] : [];
+    h = [...identity, ...more].filter((v) => v !== null && v !== undefined).join('\n').toLowerCase();
+    haystacks[scope].set(r, h);
   }
   return h;
 }
 
-/** Every word of the filter must occur (case-insensitive) somewhere in the row. */
-const matches = (n: ProcessNode, words: readonly string[]): boolean => {
-  const h = haystack(n.row);
+/** Every word of the filter must occur (case-insensitive) somewhere in the row's searched fields. */
+const matches = (n: ProcessNode, words: readonly string[], scope: FilterScope): boolean => {
+  const h = haystack(n.row, scope);
   return words.every((w) => h.includes(w));
 };
+
+/** Most alarming first (hidden, suspicious, exited, remnant, then normal), engine order within each. */
+const byStatus: CompareNodes = (a, b) => STATUS_RANK[a.row.status] - STATUS_RANK[b.row.status];
+
+export interface ShownView {
+  readonly filter: string;
+  readonly sorting: readonly SortBy[];
+  readonly tree: boolean;
+  /** Fields the filter searches (default identity). */
+  readonly scope?: FilterScope;
+  /** Only rows of this status (the status summary's buttons), or every row. */
+  readonly status?: ProcessStatus | null;
+  /** Unsorted flat rows put hidden, exited and remnant processes first, where a laptop's screen shows
+   *  them (the engine's order puts them after the listed processes, below the fold). */
+  readonly alarmingFirst?: boolean;
+}
 
 interface Level { readonly node: ProcessNode; readonly index: number; readonly kids: Level[] }
 
 export function shownRows(
   nodes: readonly ProcessNode[],
-  view: { readonly filter: string; readonly sorting: readonly SortBy[]; readonly tree: boolean },
+  view: ShownView,
   compareOf: (columnId: string) => CompareNodes | undefined,
 ): ShownRow[] {
   const words = view.filter.toLowerCase().split(/\s+/).filter(Boolean);
+  const scope = view.scope ?? 'identity';
+  const status = view.status ?? null;
+  const filtered = words.length > 0 || status !== null;
+  const wanted = (node: ProcessNode): boolean => (status === null || node.row.status === status) && matches(node, words, scope);
   // A tree row stays when it or any descendant matches (react-table's filterFromLeafRows); flat rows alone.
   const keep = (list: readonly ProcessNode[]): Level[] => {
     const out: Level[] = [];
     list.forEach((node, index) => {
       const kids = view.tree ? keep(node.children) : [];
-      if (!words.length || kids.length || matches(node, words)) out.push({ node, index, kids });
+      if (!filtered || kids.length || wanted(node)) out.push({ node, index, kids });
     });
     return out;
   };
@@ -65,6 +94,7 @@ export function shownRows(
     const compare = compareOf(s.id);
     return compare ? [{ compare, flip: s.desc ? -1 : 1 }] : [];
   });
+  if (!sorts.length && view.alarmingFirst && !view.tree) sorts.push({ compare: byStatus, flip: 1 });
   const order = (a: Level, b: Level): number => {
     for (const s of sorts) {
       const r = s.compare(a.node, b.node);

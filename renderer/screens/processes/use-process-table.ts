@@ -14,7 +14,7 @@ import type { UiState } from '../../store/app-store.js';
 import { shownRows, type CompareNodes, type ShownRow } from './shown-rows.js';
 
 /** Unfiltered, unsorted and flat: what is on screen is the engine's default table (export `keys: null`). */
-export const isDefaultView = (ui: UiState): boolean => ui.filter.trim() === '' && ui.sorting.length === 0 && !ui.tree;
+export const isDefaultView = (ui: UiState): boolean => ui.filter.trim() === '' && ui.status === null && ui.sorting.length === 0 && !ui.tree;
 
 export interface ProcessTableModel {
   /** Columns, headers and sort / visibility state (it holds no rows). */
@@ -40,8 +40,8 @@ export function useProcessTable(): ProcessTableModel {
     return ui.tree ? buildTree(list) : flatNodes(list);
   }, [rows, order, ui.tree]);
   const shown = useMemo(
-    () => shownRows(nodes, { filter: ui.filter, sorting: ui.sorting, tree: ui.tree }, compareOf),
-    [nodes, ui.filter, ui.sorting, ui.tree],
+    () => shownRows(nodes, { filter: ui.filter, sorting: ui.sorting, tree: ui.tree, scope: ui.searchVerdicts ? 'verdicts' : 'identity', status: ui.status, alarmingFirst: true }, compareOf),
+    [nodes, ui.filter, ui.sorting, ui.tree, ui.searchVerdicts, ui.status],
   );
 
   const table = useReactTable<ProcessNode>({

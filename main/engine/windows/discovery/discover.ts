@@ -82,10 +82,12 @@ export async function discoverKernel(source: PhysicalSource, opts: DiscoverOptio
   const timings: Record<string, number> = { dtb: 0, kernelBase: 0, profile: 0, validate: 0 };
   const time = <T>(k: string, f: () => T): T => {
     const s = performance.now();
+    opts.onProgress?.({ step: k, done: 0, total: 0 }); // the stage an open's progress shows
     try { return f(); } finally { timings[k] = (timings[k] ?? 0) + (performance.now() - s); }
   };
   const timeAsync = async <T>(k: string, f: () => Promise<T>): Promise<T> => {
     const s = performance.now();
+    opts.onProgress?.({ step: k, done: 0, total: 0 });
     try { return await f(); } finally { timings[k] = (timings[k] ?? 0) + (performance.now() - s); }
   };
   const methods: MethodReport[] = [];
@@ -216,6 +218,7 @@ export async function discoverKernel(source: PhysicalSource, opts: DiscoverOptio
 
   // 1. cheap methods
   const cheapStart = performance.now();
+  opts.onProgress?.({ step: 'dtb', done: 0, total: 0 });
   await runMethod('source-cr3', sourceCr3(source), false);
   await runMethod('low-stub', lowStub(source, signal), !opts.exhaustive);
   timings.dtb! += performance.now() - cheapStart;
