@@ -348,6 +348,18 @@ export type DiscoveryCandidates = z.infer<typeof DiscoveryCandidates>;
 const TypeName = z.string().min(1).max(256).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a profile type name such as _EPROCESS');
 const ViewAddress = Hex.max(18);
 
+/** An evidence bundle the host wrote (engine: evidence/bundle.ts). */
+export const EvidenceResult = z.object({
+  dir: z.string(),
+  /** Files in the folder, manifest.json and SHA256SUMS included. */
+  files: z.number(),
+  complete: z.boolean(),
+  imageSha256: z.string().nullable(),
+  sha256From: z.string(),
+  warnings: z.array(z.string()),
+});
+export type EvidenceResult = z.infer<typeof EvidenceResult>;
+
 // ---------------------------------------------------------------------------------------------
 // Requests
 
@@ -422,6 +434,12 @@ export const requests = {
   },
   /** What kernel discovery tried: DTB candidates with their evidence, and which one won. */
   discoveryReport: { args: SessionRef, result: DiscoveryCandidates },
+  /**
+   * Write the evidence bundle of an image session (`memscope evidence`) into a new folder the host
+   * chooses (`$MEMSCOPE_HOME/evidence/<image>-<UTC time>`): tables, reports, timeline, manifest.json,
+   * SHA256SUMS. The renderer never names a path to write to. Live sessions: `unsupported`.
+   */
+  exportEvidence: { args: SessionRef, result: EvidenceResult },
 } as const;
 
 export type Method = keyof typeof requests;

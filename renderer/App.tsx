@@ -3,13 +3,15 @@
  * status line. Keyboard: Ctrl+O open, Ctrl+F filter, Ctrl+E export CSV, Esc cancels an open or a scan
  * (or closes the details).
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ErrorPanel } from './components/ErrorPanel.js';
 import { ScanStatus } from './components/ScanStatus.js';
 import { SessionBar } from './components/SessionBar.js';
 import { Toolbar, useExport } from './components/Toolbar.js';
 import { ProcessesScreen } from './screens/ProcessesScreen.js';
 import { SourcePicker } from './screens/SourcePicker.js';
+import { TimelineScreen } from './screens/timeline/TimelineScreen.js';
+import { ViewTabs, type ViewName } from './screens/timeline/ViewTabs.js';
 import { useProcessTable } from './screens/processes/use-process-table.js';
 import { useApp, useAppStore } from './store/context.js';
 
@@ -20,6 +22,7 @@ export function App() {
   const pathRef = useRef<HTMLInputElement>(null);
   const filterRef = useRef<HTMLInputElement>(null);
   const doExport = useExport(model.shownKeys);
+  const [view, setView] = useState<ViewName>('processes');
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -54,7 +57,8 @@ export function App() {
       <Toolbar refs={{ pathRef, filterRef }} table={model.table} shown={model.rows.length} shownKeys={model.shownKeys} />
       <main className="main-view">
         <ErrorPanel />
-        {session ? <ProcessesScreen model={model} /> : <SourcePicker />}
+        {session && <ViewTabs view={view} onView={setView} />}
+        {session ? (view === 'timeline' ? <TimelineScreen /> : <ProcessesScreen model={model} />) : <SourcePicker />}
       </main>
       <ScanStatus />
     </div>

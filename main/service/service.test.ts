@@ -96,6 +96,7 @@ describe('contract service', () => {
       listTypes: [{}, { sessionId: 'abc', more: 1 }],
       mappedRanges: [{ sessionId: 'abc', space: { kind: 'kernel' }, from: '0x0', to: '0x1000', max: 0 }],
       discoveryReport: [{}],
+      exportEvidence: [{}, { sessionId: 'x', out: '/tmp/elsewhere' }],
     };
     expect(Object.keys(malformed).sort()).toEqual([...METHODS].sort());
     for (const [method, cases] of Object.entries(malformed)) {

@@ -16,6 +16,7 @@ import type { OpenStageFn } from '../engine/session/open-stages.js';
 import type { PhysicalSource } from '../engine/sources/physical-source.js';
 import type { ContractService, ServiceHost } from './types.js';
 import { memoryViewHandlers } from './memory-views.js';
+import { evidenceHandlers } from './evidence.js';
 
 export interface ServiceOptions {
   /** Options for every session opened (tests: workers, a profile store). */
@@ -150,6 +151,8 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
     },
     // memory views: readMemory, cancelRequest, layStruct, resolveSymbol, listTypes, mappedRanges, discoveryReport
     ...memoryViewHandlers(sessionOf),
+    // evidence bundle (issue 21): written by the host under $MEMSCOPE_HOME/evidence/
+    ...evidenceHandlers(sessionOf),
   };
 
   return {
