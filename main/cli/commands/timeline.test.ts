@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSample, type GroundTruth } from '../../engine/sample/index.js';
-import { runCli } from '../main.js';
+import { cliCaptured as cli } from '../testing/captured.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memscope-timeline-'));
 let image = '';
@@ -21,12 +21,6 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { out: (t) => { out += t; }, err: (t) => { err += t; } });
-  return { code, out, err };
-}
 
 const REQUIRED = ['message', 'datetime', 'timestamp_desc'] as const;
 type Event = Record<string, string | number | null>;

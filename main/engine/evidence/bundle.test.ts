@@ -11,7 +11,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../cli/main.js';
+import { cliCaptured as cli } from '../../cli/testing/captured.js';
 import { buildSample, type GroundTruth } from '../sample/index.js';
 import { nodeBundleFs, writeEvidenceBundle, type BundleFs } from './bundle.js';
 import type { Manifest } from './manifest.js';
@@ -33,12 +33,6 @@ afterAll(() => {
   rmSync(outRoot, { recursive: true, force: true });
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { out: (t) => { out += t; }, err: (t) => { err += t; } });
-  return { code, out, err };
-}
 const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
 const sha256sumCheck = (dir: string) => spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: dir, encoding: 'utf8' });
 
