@@ -36,6 +36,15 @@ export function verdictSentence(r: DtbRow): string {
   return `${r.verdict}${low}${drop}`;
 }
 
+/** The low bits in a few words (the full explanation is the cell's tooltip). */
+function shortMeaning(r: DtbRow): string {
+  if (r.lowBits === null) return r.lowBitsMeaning;
+  const low = Number(BigInt(r.lowBits));
+  const parts = [low === 0 ? 'page aligned' : `PCID ${low}`];
+  if (r.userDtb && r.userDtb !== '0x0') parts.push('KVA shadow');
+  return parts.join(', ');
+}
+
 export function DtbScreen() {
   const api = useApi();
   const session = useApp((s) => s.session);
@@ -79,7 +88,7 @@ export function DtbScreen() {
             ? 'Inspecting DirBases (pslist and psscan first)…'
             : <><strong>{dropped}</strong> of {rows.length} processes would be dropped by a page-alignment check like Rekall&apos;s (DirBase low bits set: PCID / KVA shadow, valid on Windows 10+).</>}
         </p>
-        <button type="button" onClick={() => void exportCsv()} disabled={state !== 'completed'}>Export CSV</button>
+        <button type="button" onClick={() => void exportCsv()} disabled={state !== 'completed'} title="The DTB table as `memscope dtb <image> --processes --format csv` writes it">Export CSV (DTB table)</button>
       </div>
       {dtb?.error && <p className="hex-message" role="alert">{dtb.error}</p>}
       {message && <p className="hex-message" role="status">{message}</p>}
@@ -89,17 +98,20 @@ export function DtbScreen() {
           <table className="dtb-candidates" aria-label="DTB candidates">
             <thead><tr><th>Method</th><th>DTB</th><th>PML4</th><th>Self-ref</th><th>Kernel base</th><th>Outcome</th><th>Evidence</th></tr></thead>
             <tbody>
-              {discovery.report.candidates.map((c, i) => (
-                <tr key={i} className={c.status === 'accepted' ? 'accepted' : undefined}>
+              {discovery.report.candidates.map((c, i) => {
+                const won = c.status === 'accepted' && c.method === discovery.report!.accepted?.dtbMethod && c.dtbRaw === discovery.report!.accepted.dtbRaw;
+                return (
+                <tr key={i} className={won ? 'won' : undefined}>
                   <td>{c.method}</td>
                   <td className="mono">{c.dtbRaw}</td>
                   <td className="mono">{c.pml4}</td>
                   <td className="mono">{c.selfRefIndex ?? '-'}</td>
                   <td className="mono">{c.kernelBase ?? '-'}</td>
-                  <td>{c.status === 'accepted' ? <strong>won</strong> : c.status}{c.validation.length ? `: ${c.validation.join('; ')}` : ''}</td>
+                  <td>{won ? <strong>won</strong> : c.status === 'accepted' ? 'also valid' : c.status}{c.validation.length ? `: ${c.validation.join('; ')}` : ''}</td>
                   <td>{c.evidence.join('; ')}</td>
                 </tr>
-              ))}
+                );
+              })}
             </tbody>
           </table>
         )}
@@ -124,7 +136,7 @@ export function DtbScreen() {
                 <td>{r.name ?? '-'}</td>
                 <td className="mono">{r.dtb ?? '-'}</td>
                 <td className="mono"><button type="button" className="ptr-link mono" aria-label={`Open PML4 of ${r.name ?? 'unnamed'} ${r.pml4 ?? ''}`} onClick={() => open(r)}>{r.pml4 ?? '-'}</button></td>
-                <td title={r.lowBitsMeaning}><span className="mono">{r.lowBits ?? '-'}</span> <span className="muted low-meaning">{r.lowBitsMeaning}</span></td>
+                <td title={r.lowBitsMeaning}><span className="mono">{r.lowBits ?? '-'}</span> <span className="muted low-meaning">{shortMeaning(r)}</span></td>
                 <td className="mono">{r.userDtb ?? '-'}</td>
                 <td>{r.kernelHalfMatchesSystem === null ? '-' : `${r.kernelHalfMatchesSystem ? 'yes' : 'NO'} (${r.kernelHalfMatches}/${r.kernelHalfTotal})`}</td>
                 <td className="mono">{r.selfRefIndex ?? 'none'}</td>
