@@ -22,6 +22,7 @@ export function absentReason(row: ProcessTableRow, field: string): string {
   if (!p) return 'not decoded: only the pool copy of this process was found';
   const note = p.warnings.find((w) => w.toLowerCase().includes(field.toLowerCase()));
   if (note) return note;
+  if (field === 'exitTime' && !p.missing.includes('exitTime')) return 'still running: no exit time recorded';
   if (row.status === 'remnant') return 'remnant: its user memory is gone';
   const user = ['imagePath', 'commandLine', 'currentDirectory'].includes(field);
   if (user && p.exitTime) return 'exited: its PEB and user memory are gone';
