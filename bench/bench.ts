@@ -21,6 +21,7 @@ import type { AnalyzeResult, DiscoverResult, PsxviewStreamResult, ScanResult, Tr
 import { makeRow, renderTable, type BenchReport, type BenchRow } from './report.js';
 import { measureSparseRss, SPARSE_SIZES_MIB } from './sparse-rss.js';
 import { rendererRows } from './renderer-rows.js';
+import { hexViewRows } from './renderer-hex.js';
 
 export interface BenchOptions {
   /** Image sizes in MiB. */
@@ -262,6 +263,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     rows.push(...sparse.rows);
   }
   rows.push(...(await rendererRows({ image: images[0]!.path, runs: o.runs, log: o.log })));
+  rows.push(...(await hexViewRows({ image: images[0]!.path, runs: o.runs, log: o.log }))); // issue 19: the hex view
   return {
     tool: 'memscope-bench',
     version: 1,

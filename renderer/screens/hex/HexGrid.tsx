@@ -38,6 +38,7 @@ export function HexGrid(p: HexGridProps) {
   const ref = useRef<HTMLDivElement>(null);
   const [visible, setVisible] = useState(24);
   const dragging = useRef(false);
+  const hoverRef = useRef<bigint | null>(null);
 
   useLayoutEffect(() => {
     const el = ref.current;
@@ -80,21 +81,28 @@ export function HexGrid(p: HexGridProps) {
   };
   const onMove = (e: PointerEvent<HTMLDivElement>): void => {
     const a = addrOfEvent(e);
-    p.onHover(a);
+    if (a === null && hoverRef.current === null) return;
+    if (a !== null) tipFor((e.target as Element).closest<HTMLElement>('[data-i]')!, a);
+    if (a !== hoverRef.current) { hoverRef.current = a; p.onHover(a); }
     if (dragging.current && a !== null && p.selection) p.onSelect({ anchor: p.selection.anchor, focus: a });
   };
   const onUp = (): void => { dragging.current = false; };
 
-  // the highlights on screen, asked once per render
-  const hls = p.highlights.flatMap((h) => h(start, end));
-  const classAt = (a: bigint): string => {
-    let c = '';
-    for (const h of hls) if (a >= h.start && a < h.end) c += ` ${h.className}`;
-    return c;
-  };
-  const tipAt = (a: bigint): string | undefined => {
-    for (const t of p.tooltips) { const s = t(a); if (s) return s; }
-    return undefined;
+  // the highlights on screen, asked once per render and spread into one class string per byte on
+  // screen (numbers relative to the first byte: no bigint work per cell)
+  const span = visible * BYTES_PER_ROW;
+  const classes: string[] = new Array<string>(span).fill('');
+  for (const h of p.highlights.flatMap((hp) => hp(start, end))) {
+    const from = h.start <= start ? 0 : Number(h.start - start);
+    const to = h.end >= end ? span : Number(h.end - start);
+    for (let i = from; i < Math.min(to, span); i++) classes[i] += ` ${h.className}`;
+  }
+  // tooltips are asked on hover only (the title of the cell under the pointer)
+  const tipFor = (el: HTMLElement, a: bigint): void => {
+    if (el.classList.contains('unreadable') || el.classList.contains('loading')) return;
+    let tip = '';
+    for (const t of p.tooltips) { const s2 = t(a); if (s2) { tip = s2; break; } }
+    if (el.title !== tip) el.title = tip;
   };
 
   const rows = [];
@@ -106,7 +114,7 @@ export function HexGrid(p: HexGridProps) {
       const a = rowAddr + BigInt(i);
       const b = p.byteAt(a);
       const idx = r * BYTES_PER_ROW + i;
-      const cls = classAt(a);
+      const cls = classes[idx]!;
       if (b === null) {
         hexCells.push(<span key={i} data-i={idx} className={`hb loading${cls}`}>··</span>);
         asciiCells.push(<span key={i} data-i={idx} className={`ab loading${cls}`}> </span>);
@@ -114,8 +122,7 @@ export function HexGrid(p: HexGridProps) {
         hexCells.push(<span key={i} data-i={idx} className={`hb unreadable${cls}`} title={`unreadable: ${b.unreadable}`}>??</span>);
         asciiCells.push(<span key={i} data-i={idx} className={`ab unreadable${cls}`}>?</span>);
       } else {
-        const tip = tipAt(a);
-        hexCells.push(<span key={i} data-i={idx} className={`hb${cls}`} title={tip}>{HEX[b.value]}</span>);
+        hexCells.push(<span key={i} data-i={idx} className={`hb${cls}`}>{HEX[b.value]}</span>);
         asciiCells.push(<span key={i} data-i={idx} className={`ab${cls}`}>{ascii(b.value)}</span>);
       }
     }
@@ -142,7 +149,7 @@ export function HexGrid(p: HexGridProps) {
       <div
         ref={ref} className="hex-grid mono" role="grid" aria-label={p.label} tabIndex={0}
         onWheel={onWheel} onKeyDown={onKey} onPointerDown={onDown} onPointerMove={onMove} onPointerUp={onUp}
-        onPointerLeave={() => { p.onHover(null); dragging.current = false; }}
+        onPointerLeave={() => { hoverRef.current = null; p.onHover(null); dragging.current = false; }}
       >
         {rows}
       </div>

@@ -27,6 +27,9 @@ function selfLinked(dump: StructDump, base: bigint): string | null {
   return `ActiveProcessLinks points to this _EPROCESS itself (Flink = Blink = ${toHex(at)}): the process was unlinked from the active process list, the DKOM way of hiding a process from pslist and Task Manager.`;
 }
 
+/** What the hex view asks once per session (type names, list heads), kept across its mounts. */
+const perSession = new Map<string, { types: string[]; listHeads: ReadonlyMap<string, string> }>();
+
 export function HexScreen() {
   const api = useApi();
   const session = useApp((s) => s.session);
@@ -86,12 +89,16 @@ export function HexScreen() {
     return () => { live = false; };
   }, [place, api, sessionId]);
 
-  // the type picker's names and the list heads a Flink may point at, once per session
+  // the type picker's names and the list heads a Flink may point at, asked once per session
   useEffect(() => {
     if (!api || !sessionId) return;
-    void api.listTypes({ sessionId }).then((r) => { if (r.ok) setTypes(r.value.types); });
-    void api.resolveSymbol({ sessionId, name: 'PsActiveProcessHead' }).then((r) => {
-      if (r.ok) setListHeads(new Map([[r.value.address, 'nt!PsActiveProcessHead']]));
+    const known = perSession.get(sessionId);
+    if (known) { setTypes(known.types); setListHeads(known.listHeads); return; }
+    void Promise.all([api.listTypes({ sessionId }), api.resolveSymbol({ sessionId, name: 'PsActiveProcessHead' })]).then(([t, h]) => {
+      const entry = { types: t.ok ? t.value.types : [], listHeads: new Map(h.ok ? [[h.value.address, 'nt!PsActiveProcessHead']] : []) };
+      perSession.set(sessionId, entry);
+      setTypes(entry.types);
+      setListHeads(entry.listHeads);
     });
   }, [api, sessionId]);
 
@@ -203,6 +210,20 @@ export function HexScreen() {
     void navigator.clipboard?.writeText(text).then(() => setMessage(`Copied ${s.bytes.length} bytes as ${how === 'hex' ? 'hex' : how === 'c' ? 'a C array' : 'a WinDbg command'}.`), () => setMessage('The clipboard refused the copy.'));
   };
 
+  // the field pane and the type list do not change while the bytes scroll: built once per dump / hover
+  const followRef = useRef(follow);
+  followRef.current = follow;
+  const pickRef = useRef(pickField);
+  pickRef.current = pickField;
+  const fieldPane = useMemo(() => (dump ? (
+    <FieldTable
+      dump={dump} base={base} hovered={hoveredField} onHover={setHoveredField} onFollow={(t) => void followRef.current(t)} onPick={(i) => pickRef.current(i)}
+      listHeads={listHeads} api={api} sessionId={sessionId} space={space}
+    />
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  ) : null), [dump, base, hoveredField, listHeads, api, sessionId, spaceKey(space)]);
+  const typeOptions = useMemo(() => <datalist id="profile-types">{types.map((t) => <option key={t} value={t} />)}</datalist>, [types]);
+
   const dtb = space.kind === 'physical' ? null : space.kind === 'process' ? space.dtb : (session?.kernel.dtbRaw ?? null);
   const dkom = dump ? selfLinked(dump, base) : null;
 
@@ -242,17 +263,14 @@ export function HexScreen() {
           <aside className="field-pane" aria-label="Structure fields">
             <form className="lay-type" onSubmit={layType}>
               <input ref={typeRef} list="profile-types" aria-label="Type to lay" placeholder="Lay type at selection (e.g. _EPROCESS)" className="mono" />
-              <datalist id="profile-types">{types.map((t) => <option key={t} value={t} />)}</datalist>
+              {typeOptions}
               <button type="submit">Lay</button>
             </form>
             {dump ? (
               <>
                 <h3>{dump.type} <span className="muted mono">{dump.size} bytes at {dump.address}</span></h3>
                 {dump.missing.length > 0 && <p className="muted">Unreadable fields: {dump.missing.join(', ')}</p>}
-                <FieldTable
-                  dump={dump} base={base} hovered={hoveredField} onHover={setHoveredField} onFollow={(t) => void follow(t)} onPick={pickField}
-                  listHeads={listHeads} api={api} sessionId={sessionId} space={space}
-                />
+                {fieldPane}
               </>
             ) : <p className="muted">{place.type ? `Laying ${place.type}…` : 'No type laid here. Type one above to lay it at the selection.'}</p>}
           </aside>
