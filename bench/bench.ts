@@ -22,6 +22,7 @@ import { makeRow, renderTable, type BenchReport, type BenchRow } from './report.
 import { measureSparseRss, SPARSE_SIZES_MIB } from './sparse-rss.js';
 import { rendererRows } from './renderer-rows.js';
 import { evidenceRows } from './evidence-rows.js';
+import { hexViewRows } from './renderer-hex.js';
 
 export interface BenchOptions {
   /** Image sizes in MiB. */
@@ -265,6 +266,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     rows.push(...sparse.rows);
   }
   rows.push(...(await rendererRows({ image: images[0]!.path, runs: o.runs, log: o.log })));
+  rows.push(...(await hexViewRows({ image: images[0]!.path, runs: o.runs, log: o.log }))); // issue 19: the hex view
   return {
     tool: 'memscope-bench',
     version: 1,

@@ -3,15 +3,19 @@
  * status line. Keyboard: Ctrl+O open, Ctrl+F filter, Ctrl+E export CSV, Esc cancels an open or a scan
  * (or closes the details).
  */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
 import { ErrorPanel } from './components/ErrorPanel.js';
 import { ScanStatus } from './components/ScanStatus.js';
 import { SessionBar } from './components/SessionBar.js';
 import { Toolbar, useExport } from './components/Toolbar.js';
 import { ProcessesScreen } from './screens/ProcessesScreen.js';
 import { SourcePicker } from './screens/SourcePicker.js';
+import { ScreenTabs } from './screens/ScreenTabs.js';
 import { TimelineScreen } from './screens/timeline/TimelineScreen.js';
-import { ViewTabs, type ViewName } from './screens/timeline/ViewTabs.js';
+import { ExportEvidenceButton } from './screens/timeline/ExportEvidenceButton.js';
+import { DtbScreen } from './screens/dtb/DtbScreen.js';
+import { HexScreen } from './screens/hex/HexScreen.js';
+import { useViews } from './store/views-context.js';
 import { useProcessTable } from './screens/processes/use-process-table.js';
 import { useApp, useAppStore } from './store/context.js';
 
@@ -22,7 +26,7 @@ export function App() {
   const pathRef = useRef<HTMLInputElement>(null);
   const filterRef = useRef<HTMLInputElement>(null);
   const doExport = useExport(model.shownKeys);
-  const [view, setView] = useState<ViewName>('processes');
+  const screen = useViews((s) => s.screen);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -57,8 +61,8 @@ export function App() {
       <Toolbar refs={{ pathRef, filterRef }} table={model.table} shown={model.rows.length} shownKeys={model.shownKeys} />
       <main className="main-view">
         <ErrorPanel />
-        {session && <ViewTabs view={view} onView={setView} />}
-        {session ? (view === 'timeline' ? <TimelineScreen /> : <ProcessesScreen model={model} />) : <SourcePicker />}
+        {session && <div className="view-tabs"><ScreenTabs /><ExportEvidenceButton /></div>}
+        {!session ? <SourcePicker /> : screen === 'dtb' ? <DtbScreen /> : screen === 'hex' ? <HexScreen /> : screen === 'timeline' ? <TimelineScreen /> : <ProcessesScreen model={model} />}
       </main>
       <ScanStatus />
     </div>

@@ -1,6 +1,7 @@
 /** One sentence naming the file and the fault, and what was kept; the app stays usable around it. */
 import { useApp } from '../store/context.js';
 import { LinkBanner } from './LinkBanner.js';
+import { OpeningPanel } from './OpeningPanel.js';
 
 export function ErrorPanel() {
   const problem = useApp((s) => s.problem);
@@ -10,6 +11,7 @@ export function ErrorPanel() {
   return (
     <>
       <LinkBanner />
+      <OpeningPanel />
       {problem && (
         <div className="error-panel" role="alert">
           <span className="error-mark" aria-hidden="true">!</span>

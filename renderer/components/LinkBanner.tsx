@@ -5,7 +5,7 @@
  */
 import { useApp } from '../store/context.js';
 
-const clock = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const clock = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 
 export function LinkBanner() {
   const link = useApp((s) => s.link);

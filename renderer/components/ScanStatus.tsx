@@ -46,7 +46,7 @@ function Tally({ rows }: { rows: ReadonlyMap<string, ProcessTableRow> }) {
 }
 
 /** Re-renders every `ms` while `on` (the elapsed time of an open). */
-function useTick(on: boolean, ms: number): void {
+export function useTick(on: boolean, ms: number): void {
   const [, set] = useState(0);
   useEffect(() => {
     if (!on) return;

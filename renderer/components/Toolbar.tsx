@@ -62,7 +62,7 @@ export function Toolbar({ refs, table, shown, shownKeys }: { refs: ToolbarRefs; 
         type="search"
         className={`filter${filter.trim() ? ' active' : ''}`}
         aria-label="Filter processes"
-        placeholder="Filter: name, PID, PPID, address, DirBase (Ctrl+F)"
+        placeholder="Filter (Ctrl+F)"
         title={searchVerdicts ? 'Matches name, PID, PPID, addresses, DirBase and status, and verdicts, image paths and command lines' : 'Matches name, PID, PPID, EPROCESS address, physical address, DirBase and status word'}
         value={filter}
         onChange={(e) => setUi({ filter: e.target.value })}

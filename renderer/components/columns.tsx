@@ -93,18 +93,18 @@ const plain = (v: string | number | null): React.ReactNode => dash(v);
 
 function sourceColumn(source: PsxSource) {
   return column(source, () => <span title={SOURCE_TITLE[source]}>{SOURCE_LABEL[source]}</span>, (n) => n.row.psxview[source],
-    { label: SOURCE_TITLE[source], width: 36, align: 'center', fits: () => true, tooltip: (n) => n.row.evidence[source] ?? `${source}: ${n.row.psxview[source] ? 'seen' : 'not seen'}` },
+    { label: SOURCE_TITLE[source], width: 38, align: 'center', fits: () => true, tooltip: (n) => n.row.evidence[source] ?? `${source}: ${n.row.psxview[source] ? 'seen' : 'not seen'}` },
     // One element per tick (a row has six): role img carries the spoken name, the glyph is its picture
-    // (one glyph in a 36 px cell: it always fits).
+    // (one glyph in a 38 px cell: it always fits).
     (seen) => <span role="img" aria-label={seen ? `${source}: seen` : `${source}: not seen`} className={seen ? 'tick seen' : 'tick unseen'}>{seen ? '✓' : '·'}</span>);
 }
 
-/** Widths: the default columns (PID … Exited) add up to 1260 px, so a 1280-px window shows every header
+/** Widths: the default columns (PID … Exited) add up to 1256 px, so a 1280-px window shows every header
  *  and the verdict's status word with its first clause (the whole verdict is the cell's tooltip). */
 export const columns = [
   column('pid', 'PID', (n) => n.row.psxview.pid, { label: 'PID', width: 60, align: 'right', mono: true }, plain),
   column('ppid', 'PPID', (n) => n.row.process?.ppid ?? null, { label: 'PPID', width: 52, align: 'right', mono: true }, plain),
-  column('name', 'Name', (n) => n.row.psxview.name, { label: 'Name', width: 140, tooltip: (n) => n.row.process?.imagePath }, (name, _n, depth) => (
+  column('name', 'Name', (n) => n.row.psxview.name, { label: 'Name', width: 124, tooltip: (n) => n.row.process?.imagePath }, (name, _n, depth) => (
     <span className="name-cell" style={{ paddingLeft: Math.min(depth, 16) * 14 }}>
       {depth > 0 && <span className="tree-mark" aria-hidden="true">└ </span>}{dash(name)}
     </span>

@@ -330,9 +330,12 @@ export function createAppStore(api: (MemScopeApi & LinkEvents) | null): AppStore
               rows.set(e.key, e.row);
               break;
             }
-            case 'progress':
-              run = { ...run, stage: e.stage, bytesDone: e.bytesDone, bytesTotal: e.bytesTotal, samples: addSample(run.samples, { t: performance.now(), bytes: e.bytesDone }) };
+            case 'progress': {
+              // A new stage that counts its bytes from zero starts its own rate (the last stage's would be negative).
+              const sample: RateSample = { t: performance.now(), bytes: e.bytesDone };
+              run = { ...run, stage: e.stage, bytesDone: e.bytesDone, bytesTotal: e.bytesTotal, samples: e.bytesDone < run.bytesDone ? [sample] : addSample(run.samples, sample) };
               break;
+            }
             case 'warning':
               run = { ...run, warnings: [...run.warnings, e.message] };
               break;

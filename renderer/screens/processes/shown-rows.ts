@@ -53,8 +53,13 @@ const matches = (n: ProcessNode, words: readonly string[], scope: FilterScope): 
   return words.every((w) => h.includes(w));
 };
 
-/** Most alarming first (hidden, suspicious, exited, remnant, then normal), engine order within each. */
-const byStatus: CompareNodes = (a, b) => STATUS_RANK[a.row.status] - STATUS_RANK[b.row.status];
+/** Most alarming first (hidden, suspicious, exited, remnant, then normal), engine order within each:
+ *  one pass into buckets, not a sort (this runs on every frame of rows streaming in). */
+function byStatusRank<T extends { readonly node: ProcessNode }>(level: readonly T[]): T[] {
+  const buckets: T[][] = [[], [], [], [], []];
+  for (const l of level) buckets[STATUS_RANK[l.node.row.status]]!.push(l);
+  return buckets.flat();
+}
 
 export interface ShownView {
   readonly filter: string;
@@ -94,7 +99,7 @@ export function shownRows(
     const compare = compareOf(s.id);
     return compare ? [{ compare, flip: s.desc ? -1 : 1 }] : [];
   });
-  if (!sorts.length && view.alarmingFirst && !view.tree) sorts.push({ compare: byStatus, flip: 1 });
+  const statusFirst = !sorts.length && view.alarmingFirst === true && !view.tree;
   const order = (a: Level, b: Level): number => {
     for (const s of sorts) {
       const r = s.compare(a.node, b.node);
@@ -105,6 +110,7 @@ export function shownRows(
   const out: ShownRow[] = [];
   const emit = (level: Level[], depth: number): void => {
     if (sorts.length) level.sort(order);
+    else if (statusFirst) level = byStatusRank(level);
     for (const l of level) {
       out.push({ id: l.node.row.key, node: l.node, depth });
       if (l.kids.length) emit(l.kids, depth + 1);

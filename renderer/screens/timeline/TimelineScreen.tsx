@@ -10,7 +10,7 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { scaleUtc } from 'd3-scale';
 import { useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
-import { DetailsPanel } from '../../components/DetailsPanel.js';
+import { DetailsPanel } from '../processes/DetailsPanel.js';
 import { useApp } from '../../store/context.js';
 import { buildTimeline, createdNear, describeBar, relativeToCapture, type Bar } from './timeline-model.js';
 
