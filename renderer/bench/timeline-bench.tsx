@@ -6,6 +6,8 @@
 import { createRoot } from 'react-dom/client';
 import type { AppStore } from '../store/app-store.js';
 import { StoreContext } from '../store/context.js';
+import { ViewsContext } from '../store/views-context.js';
+import { createViewsStore } from '../store/views-store.js';
 import { TimelineScreen } from '../screens/timeline/TimelineScreen.js';
 
 const nextPaint = (): Promise<number> => new Promise((resolve) => requestAnimationFrame(() => setTimeout(() => resolve(performance.now()), 0)));
@@ -20,7 +22,12 @@ export function timelineBench(store: AppStore, host: HTMLElement): TimelineBench
     async paint() {
       await nextPaint();
       const t0 = performance.now();
-      createRoot(host).render(<StoreContext.Provider value={store}><div className="app bench" style={{ gridTemplateRows: 'minmax(0, 1fr)' }}><main className="main-view"><TimelineScreen /></main></div></StoreContext.Provider>);
+      const views = { store: createViewsStore(null, store), api: null };
+      createRoot(host).render(
+        <StoreContext.Provider value={store}><ViewsContext.Provider value={views}>
+          <div className="app bench" style={{ gridTemplateRows: 'minmax(0, 1fr)' }}><main className="main-view"><TimelineScreen /></main></div>
+        </ViewsContext.Provider></StoreContext.Provider>,
+      );
       // until a frame shows bars (the virtualizer measures its scroll box after the first commit)
       for (let i = 0; i < 30; i++) {
         const t1 = await nextPaint();

@@ -68,7 +68,8 @@ export function TimelineScreen() {
   const ticks = x.ticks(Math.max(2, Math.floor(width / 110)));
   const tickFormat = x.tickFormat();
 
-  const virtualizer = useVirtualizer({ count: lines.length, getScrollElement: () => scrollRef.current, estimateSize: () => TL_ROW_HEIGHT, overscan: 10 });
+  // initialRect: the first commit already draws a screenful of rows (not an empty frame before the box is measured)
+  const virtualizer = useVirtualizer({ count: lines.length, getScrollElement: () => scrollRef.current, estimateSize: () => TL_ROW_HEIGHT, overscan: 10, initialRect: { width: 1000, height: 600 } });
   const selectedIndex = useMemo(() => lines.findIndex((l) => l.kind !== 'undated-head' && l.bar.key === selectedKey), [lines, selectedKey]);
   useEffect(() => { if (selectedIndex >= 0) virtualizer.scrollToIndex(selectedIndex, { align: 'auto' }); }, [selectedIndex, virtualizer]);
 
