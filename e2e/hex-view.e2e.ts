@@ -7,9 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { bridgeDriver } from './bridge-driver.js';
-import { bodyRows, waitForScanEnd } from './flows.js';
-import { browse, rowKey, sample, serve, shot, type Browsing, type Sample, type Served } from './harness.js';
+import { rowKey, shot, type Browsing, type Sample } from './harness.js';
+import { openAtLaptopSize, type Opened } from './views.js';
 
 const IMAGES: readonly [number, 'raw' | 'crashdump'][] = [[19041, 'raw'], [17763, 'crashdump']];
 
@@ -25,23 +24,15 @@ const fieldValue = (page: Page, name: string) => page.locator('.field-table tr',
 
 describe.each(IMAGES)('hex view, build %i, %s image', (build, format) => {
   const spec = `hex-view-${build}-${format}`;
+  let o: Opened;
   let s: Sample;
-  let server: Served;
   let b: Browsing;
 
   beforeAll(async () => {
-    s = sample(build, format, 256);
-    server = await serve();
-    b = await browse(server.url);
-    await b.page.setViewportSize({ width: 1280, height: 720 });
-    await bridgeDriver(b.page, b.events).open(s.path);
-    await bodyRows(b.page).first().waitFor({ timeout: 60_000 });
-    await waitForScanEnd(b.page);
+    o = await openAtLaptopSize(build, format);
+    ({ s, b } = o);
   });
-  afterAll(async () => {
-    await b?.close();
-    await server?.close();
-  });
+  afterAll(async () => { await o?.close(); });
 
   it('Enter on a selected process opens its _EPROCESS with ImageFileName at the profile offset, decoded to the name', async () => {
     const { page } = b;
