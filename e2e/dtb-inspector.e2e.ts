@@ -5,24 +5,18 @@
  * `memscope dtb <image> --processes --format csv`, and switching screens never rescanning.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bodyRows } from './flows.js';
 import { cliBytes, shot, type Browsing, type Sample } from './harness.js';
-import { openAtLaptopSize, type Opened } from './views.js';
+import { openForSpec } from './views.js';
 
 const IMAGES: readonly [number, 'raw' | 'crashdump'][] = [[19041, 'raw'], [17763, 'crashdump']];
 
 describe.each(IMAGES)('DTB inspector, build %i, %s image', (build, format) => {
   const spec = `dtb-inspector-${build}-${format}`;
-  let o: Opened;
   let s: Sample;
   let b: Browsing;
-
-  beforeAll(async () => {
-    o = await openAtLaptopSize(build, format);
-    ({ s, b } = o);
-  });
-  afterAll(async () => { await o?.close(); });
+  openForSpec(build, format, (o) => ({ s, b } = o));
 
   it('explains LockApp\'s …002 DirBase and counts what an alignment check would drop', async () => {
     const { page } = b;

@@ -5,10 +5,10 @@
  * and Alt+→ walk the history; a DKOM-hidden process's self-pointing links are called out; an
  * unreadable page shows ?? with its reason; Go to nt!PsActiveProcessHead works. Screenshots at 1280×720.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { rowKey, shot, type Browsing, type Sample } from './harness.js';
-import { openAtLaptopSize, type Opened } from './views.js';
+import { openForSpec } from './views.js';
 
 const IMAGES: readonly [number, 'raw' | 'crashdump'][] = [[19041, 'raw'], [17763, 'crashdump']];
 
@@ -24,15 +24,9 @@ const fieldValue = (page: Page, name: string) => page.locator('.field-table tr',
 
 describe.each(IMAGES)('hex view, build %i, %s image', (build, format) => {
   const spec = `hex-view-${build}-${format}`;
-  let o: Opened;
   let s: Sample;
   let b: Browsing;
-
-  beforeAll(async () => {
-    o = await openAtLaptopSize(build, format);
-    ({ s, b } = o);
-  });
-  afterAll(async () => { await o?.close(); });
+  openForSpec(build, format, (o) => ({ s, b } = o));
 
   it('Enter on a selected process opens its _EPROCESS with ImageFileName at the profile offset, decoded to the name', async () => {
     const { page } = b;

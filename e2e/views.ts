@@ -1,4 +1,5 @@
 /** What the memory-view specs share: a sample opened through the bridge at 1280×720, its scan finished. */
+import { afterAll, beforeAll } from 'vitest';
 import { bridgeDriver } from './bridge-driver.js';
 import { bodyRows, waitForScanEnd } from './flows.js';
 import { browse, sample, serve, type Browsing, type Sample, type SampleFormat, type Served } from './harness.js';
@@ -14,4 +15,11 @@ export async function openAtLaptopSize(build: number, format: SampleFormat, size
   await bodyRows(b.page).first().waitFor({ timeout: 60_000 });
   await waitForScanEnd(b.page);
   return { s, server, b, close: async () => { await b.close(); await server.close(); } };
+}
+
+/** Open the sample before a spec's tests (handing it to `got`) and close it after them. */
+export function openForSpec(build: number, format: SampleFormat, got: (o: Opened) => void): void {
+  let o: Opened | undefined;
+  beforeAll(async () => { o = await openAtLaptopSize(build, format); got(o); });
+  afterAll(async () => { await o?.close(); });
 }
