@@ -83,7 +83,10 @@ describe.each(IMAGES)('hex view, build %i, %s image', (build, format) => {
     const cell = page.locator('.hex-bytes .hb.unreadable').first();
     await cell.waitFor();
     expect(await cell.innerText()).toBe('??');
-    expect(await cell.getAttribute('title')).toMatch(pte.kind === 'pagefile' ? /paged-out: page file PTE/ : /not-present: demand-zero/);
+    const why = pte.kind === 'pagefile' ? /paged-out: page file PTE/ : /not-present: demand-zero/;
+    expect(await cell.getAttribute('title')).toMatch(why);
+    // and said in words under the bytes, not only on hover
+    expect(await page.getByRole('note').innerText()).toMatch(why);
     await shot(page, spec, 'unreadable');
   });
 
@@ -117,6 +120,11 @@ describe.each(IMAGES)('hex view, build %i, %s image', (build, format) => {
     }
     await expect.poll(() => fieldValue(page, 'Flink').innerText()).toMatch(/^0xffff/);
     await shot(page, spec, 'ps-active-process-head');
+    // the head's Flink lands on the first process of the active list (System), typed _EPROCESS
+    await page.getByRole('button', { name: /^Flink → / }).click();
+    await expect.poll(() => fieldValue(page, 'ImageFileName').innerText()).toBe('"System"');
+    await page.keyboard.press('Alt+ArrowLeft');
+    await expect.poll(() => header(page).innerText()).toContain('nt!PsActiveProcessHead');
     await goTo(page, '0x0000800000000000');
     await expect.poll(() => page.locator('.hex-message').innerText()).toMatch(/non-canonical/);
     await goTo(page, 'nt!NoSuchSymbol');
