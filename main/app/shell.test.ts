@@ -100,7 +100,7 @@ describe('Electron shell', () => {
     expect(FakeBrowserWindow.created).toHaveLength(1);
     expect(win.options['webPreferences']).toMatchObject({
       contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true,
-      allowRunningInsecureContent: false, webviewTag: false, preload: join(dir, 'preload.cjs'),
+      allowRunningInsecureContent: false, webviewTag: false, preload: join(dir, 'preload.cjs'), disableBlinkFeatures: 'Auxclick',
     });
     expect(win.loadedUrl).toBe('app://memscope/index.html');
     expect(electron.utilityProcess.fork).toHaveBeenCalledWith(join(dir, 'host.js'), [], expect.any(Object));

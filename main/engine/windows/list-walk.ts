@@ -17,7 +17,12 @@ export function isKernelPointer(va: bigint): boolean {
   return va >= 0xffff_8000_0000_0000n && va <= 0xffff_ffff_ffff_ffffn && (va & 7n) === 0n;
 }
 
-export function* walkList(vm: VirtualMemory, head: bigint, what: string, maxEntries = 65536): Generator<bigint, ListWalkResult['warnings'], undefined> {
+/**
+ * `member` names the LIST_ENTRY field in warnings (e.g. `_EPROCESS.ActiveProcessLinks`). An entry whose
+ * Blink does not lead back to the entry the walk came from is a warning and the walk goes on: live
+ * memory changed between two reads (a process exited mid-walk), or a Flink was patched alone.
+ */
+export function* walkList(vm: VirtualMemory, head: bigint, what: string, maxEntries = 65536, member = 'LIST_ENTRY'): Generator<bigint, ListWalkResult['warnings'], undefined> {
   const warnings: string[] = [];
   const visited = new Set<bigint>([head]);
   let cur = head;
@@ -42,6 +47,11 @@ export function* walkList(vm: VirtualMemory, head: bigint, what: string, maxEntr
       break;
     }
     visited.add(flink);
+    const back = vm.read(flink + 8n, 8);
+    const blink = back.missing.length ? null : new DataView(back.data.buffer, back.data.byteOffset, 8).getBigUint64(0, true);
+    if (blink !== null && blink !== cur) {
+      warnings.push(`${what}: ${member} at ${hex(flink)} no longer points back to ${hex(cur)} (its Blink is ${hex(blink)}): the list changed during the walk`);
+    }
     yield flink;
     cur = flink;
   }
@@ -49,8 +59,8 @@ export function* walkList(vm: VirtualMemory, head: bigint, what: string, maxEntr
 }
 
 /** Collect a whole list walk (entries + warnings). */
-export function collectList(vm: VirtualMemory, head: bigint, what: string, maxEntries?: number): ListWalkResult {
-  const it = walkList(vm, head, what, maxEntries);
+export function collectList(vm: VirtualMemory, head: bigint, what: string, maxEntries?: number, member?: string): ListWalkResult {
+  const it = walkList(vm, head, what, maxEntries, member);
   const entries: bigint[] = [];
   for (;;) {
     const n = it.next();

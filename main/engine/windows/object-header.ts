@@ -149,10 +149,12 @@ export class ObjectTypes {
   name(index: number): string | null {
     if (this.names.has(index)) return this.names.get(index) ?? null;
     let name: string | null = null;
+    let unreadable = false;
     // indices 0 and 1 are reserved (null and the 0xbad0b0b0 marker) in ObTypeIndexTable
     if (this.tableVa !== null && index >= 2 && index < 256) {
       const p = this.kernel.read(this.tableVa + BigInt(index * this.profile.data.pointerSize), 8);
-      if (p.missing.length === 0) {
+      unreadable = p.missing.length > 0;
+      if (!unreadable) {
         const typeVa = new DataView(p.data.buffer, p.data.byteOffset, 8).getBigUint64(0, true);
         if (typeVa !== 0n) {
           const t = StructView.fromVirtual(this.profile, '_OBJECT_TYPE', this.kernel, typeVa);
@@ -161,7 +163,7 @@ export class ObjectTypes {
         }
       }
     }
-    this.names.set(index, name);
+    if (!unreadable) this.names.set(index, name); // a failed read (live memory) is asked again next time
     return name;
   }
 

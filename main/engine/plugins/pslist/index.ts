@@ -58,7 +58,7 @@ export function activeListWarning(kernel: WindowsKernel, problem: string): strin
 export function activeProcessAddresses(kernel: WindowsKernel, options: PsListOptions = {}): { addresses: bigint[]; warnings: string[] } {
   const head = kernel.symbolVa('PsActiveProcessHead');
   const linksOff = BigInt(kernel.profile.offsetOf('_EPROCESS', 'ActiveProcessLinks'));
-  const it = walkList(kernel.kernel, head, 'PsActiveProcessHead', options.maxEntries);
+  const it = walkList(kernel.kernel, head, 'PsActiveProcessHead', options.maxEntries, '_EPROCESS.ActiveProcessLinks');
   const addresses: bigint[] = [];
   for (;;) {
     const n = it.next();
@@ -71,7 +71,7 @@ export function activeProcessAddresses(kernel: WindowsKernel, options: PsListOpt
 export async function* pslist(kernel: WindowsKernel, options: PsListOptions = {}): AsyncGenerator<PsListEvent, void, undefined> {
   const head = kernel.symbolVa('PsActiveProcessHead');
   const linksOff = BigInt(kernel.profile.offsetOf('_EPROCESS', 'ActiveProcessLinks'));
-  const it = walkList(kernel.kernel, head, 'PsActiveProcessHead', options.maxEntries);
+  const it = walkList(kernel.kernel, head, 'PsActiveProcessHead', options.maxEntries, '_EPROCESS.ActiveProcessLinks');
   const ctx = { profile: kernel.profile, kernel: kernel.kernel, source: kernel.source };
   let sane = 0;
   for (let i = 0; ; i++) {

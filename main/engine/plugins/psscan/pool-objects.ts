@@ -51,7 +51,9 @@ export function kernelObjects(kernel: WindowsKernel): { pages: KernelPageMap; ty
       pages: KernelPageMap.build(kernel.source, pml4FromDtb(kernel.dtb)),
       types: new ObjectTypes(kernel.profile, kernel.kernel, (n) => kernel.symbolVa(n)),
     };
-    caches.set(kernel, c);
+    // Kept only when built from readable memory: a read that failed once (a live device's page) must
+    // not make every later scan of the session unusable; the next scan builds them again.
+    if (c.pages.problems.length === 0 && !c.types.cookieUnreadable) caches.set(kernel, c);
   }
   return c;
 }
@@ -99,11 +101,25 @@ export async function* scanPoolObjects(kernel: WindowsKernel, wanted: readonly P
       // a freed pool page no kernel table maps any more may still hold a whole object (a remnant)
       const u = validateUnmappedPoolObject({ ...ctx, source: kernel.source }, ev.hit.pa, want.objectType, sizes.get(want)!);
       if (u.ok) yield { type: 'unmapped', want, candidates: u.candidates, pa: ev.hit.pa };
-      else yield { type: 'rejected', want, pa: ev.hit.pa, reason: `'${want.tag}' tag at PA ${hex(ev.hit.pa)} is in no kernel-mapped page and not a remnant: ${u.reason}` };
+      else yield rejectedOrChanged(kernel, want, ev.hit, `'${want.tag}' tag at PA ${hex(ev.hit.pa)} is in no kernel-mapped page and not a remnant: ${u.reason}`);
       continue;
     }
     const r = validatePoolObject(ctx, va, want.objectType, sizes.get(want)!);
     if (r.ok) yield { type: 'object', want, object: r.object, candidates: r.candidates, pa: ev.hit.pa };
-    else yield { type: 'rejected', want, pa: ev.hit.pa, reason: r.reason };
+    else yield rejectedOrChanged(kernel, want, ev.hit, r.reason);
   }
+}
+
+/**
+ * A rejected hit, or a warning when its pool header does not read back as the scan found it: in live
+ * memory the block was freed or reused between the scan's read and the validation's (a process
+ * exiting mid-scan), or its page failed to read; a change to report, not a bad candidate. A saved
+ * image never changes: there a rejected hit stays one.
+ */
+function rejectedOrChanged(kernel: WindowsKernel, want: PoolObjectWanted, hit: PoolTagHit, reason: string): PoolObjectEvent {
+  const now = kernel.source.read(hit.pa, hit.header.length);
+  const where = `${want.structType}: _POOL_HEADER at PA ${hex(hit.pa)}`;
+  if (now.absent.length > 0) return { type: 'warning', message: `${where} could not be read again after the scan found its '${hit.tag}' tag; the object is left out` };
+  if (now.data.every((b, i) => b === hit.header[i])) return { type: 'rejected', want, pa: hit.pa, reason };
+  return { type: 'warning', message: `${where} changed after the scan found its '${hit.tag}' tag (the block was freed or reused while memory was read); the object is left out` };
 }

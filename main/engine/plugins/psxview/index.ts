@@ -420,7 +420,7 @@ export async function psxview(kernel: WindowsKernel, options: PoolScanOptions & 
   const sessionProblems: string[] = [];
   for (const [s, claimant] of sessions) {
     const what = `_MM_SESSION_SPACE ${hex(s)} ProcessList at ${hex(s + plOff)}`;
-    const walk = collectList(kernel.kernel, s + plOff, `session ${hex(s)} ProcessList`, 65536);
+    const walk = collectList(kernel.kernel, s + plOff, `session ${hex(s)} ProcessList`, 65536, '_EPROCESS.SessionProcessLinks');
     walk.warnings.forEach(warn);
     sessionProblems.push(...walk.warnings);
     const before = seen.session.size;
