@@ -5,32 +5,18 @@
  * `memscope dtb <image> --processes --format csv`, and switching screens never rescanning.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bridgeDriver } from './bridge-driver.js';
-import { bodyRows, waitForScanEnd } from './flows.js';
-import { browse, cliBytes, sample, serve, shot, type Browsing, type Sample, type Served } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { bodyRows } from './flows.js';
+import { cliBytes, shot, type Browsing, type Sample } from './harness.js';
+import { openForSpec } from './views.js';
 
 const IMAGES: readonly [number, 'raw' | 'crashdump'][] = [[19041, 'raw'], [17763, 'crashdump']];
 
 describe.each(IMAGES)('DTB inspector, build %i, %s image', (build, format) => {
   const spec = `dtb-inspector-${build}-${format}`;
   let s: Sample;
-  let server: Served;
   let b: Browsing;
-
-  beforeAll(async () => {
-    s = sample(build, format, 256);
-    server = await serve();
-    b = await browse(server.url);
-    await b.page.setViewportSize({ width: 1280, height: 720 });
-    await bridgeDriver(b.page, b.events).open(s.path);
-    await bodyRows(b.page).first().waitFor({ timeout: 60_000 });
-    await waitForScanEnd(b.page);
-  });
-  afterAll(async () => {
-    await b?.close();
-    await server?.close();
-  });
+  openForSpec(build, format, (o) => ({ s, b } = o));
 
   it('explains LockApp\'s …002 DirBase and counts what an alignment check would drop', async () => {
     const { page } = b;

@@ -5,11 +5,10 @@
  * and Alt+→ walk the history; a DKOM-hidden process's self-pointing links are called out; an
  * unreadable page shows ?? with its reason; Go to nt!PsActiveProcessHead works. Screenshots at 1280×720.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { bridgeDriver } from './bridge-driver.js';
-import { bodyRows, waitForScanEnd } from './flows.js';
-import { browse, rowKey, sample, serve, shot, type Browsing, type Sample, type Served } from './harness.js';
+import { rowKey, shot, type Browsing, type Sample } from './harness.js';
+import { openForSpec } from './views.js';
 
 const IMAGES: readonly [number, 'raw' | 'crashdump'][] = [[19041, 'raw'], [17763, 'crashdump']];
 
@@ -26,22 +25,8 @@ const fieldValue = (page: Page, name: string) => page.locator('.field-table tr',
 describe.each(IMAGES)('hex view, build %i, %s image', (build, format) => {
   const spec = `hex-view-${build}-${format}`;
   let s: Sample;
-  let server: Served;
   let b: Browsing;
-
-  beforeAll(async () => {
-    s = sample(build, format, 256);
-    server = await serve();
-    b = await browse(server.url);
-    await b.page.setViewportSize({ width: 1280, height: 720 });
-    await bridgeDriver(b.page, b.events).open(s.path);
-    await bodyRows(b.page).first().waitFor({ timeout: 60_000 });
-    await waitForScanEnd(b.page);
-  });
-  afterAll(async () => {
-    await b?.close();
-    await server?.close();
-  });
+  openForSpec(build, format, (o) => ({ s, b } = o));
 
   it('Enter on a selected process opens its _EPROCESS with ImageFileName at the profile offset, decoded to the name', async () => {
     const { page } = b;
@@ -98,7 +83,10 @@ describe.each(IMAGES)('hex view, build %i, %s image', (build, format) => {
     const cell = page.locator('.hex-bytes .hb.unreadable').first();
     await cell.waitFor();
     expect(await cell.innerText()).toBe('??');
-    expect(await cell.getAttribute('title')).toMatch(pte.kind === 'pagefile' ? /paged-out: page file PTE/ : /not-present: demand-zero/);
+    const why = pte.kind === 'pagefile' ? /paged-out: page file PTE/ : /not-present: demand-zero/;
+    expect(await cell.getAttribute('title')).toMatch(why);
+    // and said in words under the bytes, not only on hover
+    expect(await page.getByRole('note').innerText()).toMatch(why);
     await shot(page, spec, 'unreadable');
   });
 
@@ -132,6 +120,11 @@ describe.each(IMAGES)('hex view, build %i, %s image', (build, format) => {
     }
     await expect.poll(() => fieldValue(page, 'Flink').innerText()).toMatch(/^0xffff/);
     await shot(page, spec, 'ps-active-process-head');
+    // the head's Flink lands on the first process of the active list (System), typed _EPROCESS
+    await page.getByRole('button', { name: /^Flink → / }).click();
+    await expect.poll(() => fieldValue(page, 'ImageFileName').innerText()).toBe('"System"');
+    await page.keyboard.press('Alt+ArrowLeft');
+    await expect.poll(() => header(page).innerText()).toContain('nt!PsActiveProcessHead');
     await goTo(page, '0x0000800000000000');
     await expect.poll(() => page.locator('.hex-message').innerText()).toMatch(/non-canonical/);
     await goTo(page, 'nt!NoSuchSymbol');

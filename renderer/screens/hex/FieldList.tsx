@@ -9,6 +9,9 @@ import { useState } from 'react';
 import type { MemScopeApi, SpaceRef, StructDump, StructField } from '../../../common/contract.js';
 import { toHex } from './address.js';
 
+/** A list head (nt!PsActiveProcessHead): its name, and the structure its entries are embedded in. */
+export interface ListHead { readonly name: string; readonly container: string; readonly field: string; readonly linkOffset: number }
+
 /** Where a link leads: a place to show, as the view's header will name it. */
 export interface LinkTarget {
   readonly label: string;
@@ -28,7 +31,7 @@ export interface FieldListProps {
   readonly onPick?: (i: number) => void;
   readonly onFollow: (t: LinkTarget) => void;
   /** Names the list head a Flink may point at (PsActiveProcessHead), so it is not taken for a structure. */
-  readonly listHeads: ReadonlyMap<string, string>;
+  readonly listHeads: ReadonlyMap<string, ListHead>;
   readonly api: MemScopeApi | null;
   readonly sessionId: string;
   readonly space: SpaceRef;
@@ -53,6 +56,12 @@ function Value({ f, p }: { f: StructField; p: FieldListProps }) {
     case 'pointer': {
       const typed = v.target.replace(/\s*\*$/, '');
       const type = STRUCT_NAME.test(typed) ? typed : null;
+      // a list head's Flink / Blink: the entry is embedded in its container (the first / last _EPROCESS)
+      const head = type === '_LIST_ENTRY' ? p.listHeads.get(toHex(p.base)) : undefined;
+      if (head && !p.listHeads.has(v.value) && BigInt(v.value) !== 0n) {
+        const at = BigInt(v.value) - BigInt(head.linkOffset);
+        return <Link label={name} value={v.value} onFollow={p.onFollow} target={{ label: name, address: at, type: head.container, title: `${head.container} at ${toHex(at)} (${name} − ${head.field} offset)` }} />;
+      }
       return <Link label={name} value={v.value} onFollow={p.onFollow} target={{ label: name, address: BigInt(v.value), type, title: type ? `${type} at ${v.value}` : `bytes at ${v.value}` }} />;
     }
     case 'list-entry': {
@@ -61,7 +70,7 @@ function Value({ f, p }: { f: StructField; p: FieldListProps }) {
         const head = p.listHeads.get(value);
         if (ptr === at) return <span className="self-link">{which} {value} (points to itself)</span>;
         const target: LinkTarget = head
-          ? { label: `${name}.${which}`, address: ptr, type: '_LIST_ENTRY', title: `${head} (the list head)` }
+          ? { label: `${name}.${which}`, address: ptr, type: '_LIST_ENTRY', title: `${head.name} (the list head)` }
           : { label: `${name}.${which}`, address: ptr - BigInt(f.offset), type: p.dump.type, title: `${p.dump.type} at ${toHex(ptr - BigInt(f.offset))} (${name}.${which} − ${f.offsetHex})` };
         return <span>{which} <Link label={`${name}.${which}`} value={value} target={target} onFollow={p.onFollow} /></span>;
       };

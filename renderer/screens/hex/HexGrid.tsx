@@ -106,6 +106,8 @@ export function HexGrid(p: HexGridProps) {
   };
 
   const rows = [];
+  /** Why the `??` on screen are unreadable, said once under the bytes (each cell's tooltip says it too). */
+  const reasons = new Set<string>();
   for (let r = 0; r < visible && top + r < p.rows; r++) {
     const rowAddr = p.addressOf(top + r);
     const hexCells = [];
@@ -119,6 +121,7 @@ export function HexGrid(p: HexGridProps) {
         hexCells.push(<span key={i} data-i={idx} className={`hb loading${cls}`}>··</span>);
         asciiCells.push(<span key={i} data-i={idx} className={`ab loading${cls}`}> </span>);
       } else if ('unreadable' in b) {
+        reasons.add(b.unreadable);
         hexCells.push(<span key={i} data-i={idx} className={`hb unreadable${cls}`} title={`unreadable: ${b.unreadable}`}>??</span>);
         asciiCells.push(<span key={i} data-i={idx} className={`ab unreadable${cls}`}>?</span>);
       } else {
@@ -146,12 +149,17 @@ export function HexGrid(p: HexGridProps) {
 
   return (
     <div className="hex-grid-wrap">
-      <div
-        ref={ref} className="hex-grid mono" role="grid" aria-label={p.label} tabIndex={0}
-        onWheel={onWheel} onKeyDown={onKey} onPointerDown={onDown} onPointerMove={onMove} onPointerUp={onUp}
-        onPointerLeave={() => { hoverRef.current = null; p.onHover(null); dragging.current = false; }}
-      >
-        {rows}
+      <div className="hex-grid-col">
+        <div
+          ref={ref} className="hex-grid mono" role="grid" aria-label={p.label} tabIndex={0}
+          onWheel={onWheel} onKeyDown={onKey} onPointerDown={onDown} onPointerMove={onMove} onPointerUp={onUp}
+          onPointerLeave={() => { hoverRef.current = null; p.onHover(null); dragging.current = false; }}
+        >
+          {rows}
+        </div>
+        {reasons.size > 0 && (
+          <p className="hex-reasons" role="note">?? = unreadable: {[...reasons].slice(0, 3).join('; ')}{reasons.size > 3 ? ` (and ${reasons.size - 3} more)` : ''}</p>
+        )}
       </div>
       <div className="hex-track" onPointerDown={onTrack} onPointerMove={onTrack} aria-hidden="true">
         <div className="hex-thumb" style={{ top: `calc(${(thumbTop * 100).toFixed(4)}% - ${thumbTop * 24}px)` }} />

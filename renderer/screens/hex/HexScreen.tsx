@@ -10,7 +10,7 @@ import { useApi, useViews } from '../../store/views-context.js';
 import { processTitle, type HexPlace } from '../../store/views-store.js';
 import { addressProblem, addressToRow, isVirtual, parseGoTo, pointerProblem, rowCount, rowToAddress, toHex } from './address.js';
 import { asCArray, asHex, asWinDbg } from './copy.js';
-import { FieldTable, type LinkTarget } from './FieldList.js';
+import { FieldTable, type LinkTarget, type ListHead } from './FieldList.js';
 import { HexGrid } from './HexGrid.js';
 import { PageCache, spaceKey } from './page-cache.js';
 import { fieldAt, selectionHighlight, selectionRange, structOverlay, structTooltip, type Selection } from './providers.js';
@@ -28,7 +28,7 @@ function selfLinked(dump: StructDump, base: bigint): string | null {
 }
 
 /** What the hex view asks once per session (type names, list heads), kept across its mounts. */
-const perSession = new Map<string, { types: string[]; listHeads: ReadonlyMap<string, string> }>();
+const perSession = new Map<string, { types: string[]; listHeads: ReadonlyMap<string, ListHead> }>();
 
 export function HexScreen() {
   const api = useApi();
@@ -49,7 +49,7 @@ export function HexScreen() {
   const [hoveredField, setHoveredField] = useState(-1);
   const [selection, setSelection] = useState<Selection | null>(null);
   const [types, setTypes] = useState<string[]>([]);
-  const [listHeads, setListHeads] = useState<ReadonlyMap<string, string>>(new Map());
+  const [listHeads, setListHeads] = useState<ReadonlyMap<string, ListHead>>(new Map());
   const gotoRef = useRef<HTMLInputElement>(null);
   const typeRef = useRef<HTMLInputElement>(null);
 
@@ -94,12 +94,20 @@ export function HexScreen() {
     if (!api || !sessionId) return;
     const known = perSession.get(sessionId);
     if (known) { setTypes(known.types); setListHeads(known.listHeads); return; }
-    void Promise.all([api.listTypes({ sessionId }), api.resolveSymbol({ sessionId, name: 'PsActiveProcessHead' })]).then(([t, h]) => {
-      const entry = { types: t.ok ? t.value.types : [], listHeads: new Map(h.ok ? [[h.value.address, 'nt!PsActiveProcessHead']] : []) };
+    void (async () => {
+      const [t, h] = await Promise.all([api.listTypes({ sessionId }), api.resolveSymbol({ sessionId, name: 'PsActiveProcessHead' })]);
+      const heads = new Map<string, ListHead>();
+      if (h.ok) {
+        // the profile's ActiveProcessLinks offset: any _EPROCESS laid anywhere lists its fields' offsets
+        const layout = await api.layStruct({ sessionId, space: { kind: 'kernel' }, type: '_EPROCESS', address: h.value.address });
+        const apl = layout.ok ? layout.value.fields.find((f) => f.name === 'ActiveProcessLinks') : undefined;
+        if (apl) heads.set(h.value.address, { name: 'nt!PsActiveProcessHead', container: '_EPROCESS', field: 'ActiveProcessLinks', linkOffset: apl.offset });
+      }
+      const entry = { types: t.ok ? t.value.types : [], listHeads: heads };
       perSession.set(sessionId, entry);
       setTypes(entry.types);
       setListHeads(entry.listHeads);
-    });
+    })();
   }, [api, sessionId]);
 
   // Alt+← / Alt+→: history
