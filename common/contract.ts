@@ -454,7 +454,9 @@ export const EVENT_CHANNEL = 'memscope:event';
 // ---------------------------------------------------------------------------------------------
 // Errors and the response envelope (IPC rejections lose their type; an envelope keeps it)
 
-export const ERROR_CODES = ['invalid-request', 'unknown-method', 'not-found', 'unsupported', 'analysis', 'io', 'internal'] as const;
+export const ERROR_CODES = ['invalid-request', 'unknown-method', 'not-found', 'unsupported', 'analysis', 'io', 'internal',
+  /** A cap reached (sessions open, an answer's size, a slow client): the message names the cap and what to do instead. */
+  'limit'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface ContractErrorInfo { readonly code: ErrorCode; readonly message: string }
 

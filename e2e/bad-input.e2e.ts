@@ -1,8 +1,10 @@
 /**
- * Bad input: a file that is not a memory image and a truncated image each give one clear error naming
- * the file, the app stays usable, and opening a good image afterwards works.
+ * Bad input: a file that is not a memory image, a truncated image and a named pipe (which once froze
+ * the server in open(2)) each give one clear error naming the file, the app stays usable, and
+ * opening a good image afterwards works.
  */
-import { mkdirSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, openSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bridgeDriver } from './bridge-driver.js';
@@ -15,6 +17,7 @@ describe('bad input', () => {
   const dir = join(CACHE, 'bad');
   const notImage = join(dir, 'notes.txt');
   const truncated = join(dir, 'truncated.dmp');
+  const pipe = join(dir, 'evidence.raw');
 
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
@@ -26,6 +29,8 @@ describe('bad input', () => {
     readSync(fd, buf, 0, buf.length, 0);
     closeSync(fd);
     writeFileSync(truncated, buf);
+    rmSync(pipe, { force: true });
+    execFileSync('mkfifo', [pipe]); // no writer ever comes
     server = await serve();
     b = await browse(server.url);
   });
@@ -34,7 +39,7 @@ describe('bad input', () => {
     await server?.close();
   });
 
-  for (const [what, file] of [['a text file', () => notImage], ['a truncated crash dump', () => truncated]] as const) {
+  for (const [what, file] of [['a text file', () => notImage], ['a truncated crash dump', () => truncated], ['a named pipe', () => pipe]] as const) {
     it(`${what}: one error naming the file, the app stays usable`, async () => {
       const { page } = b;
       await bridgeDriver(page).open(file());

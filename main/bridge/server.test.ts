@@ -2,12 +2,13 @@
  * The bridge over real sockets on 127.0.0.1: refused upgrades get no 101 (token missing or wrong,
  * foreign Origin, foreign Host), malformed frames get a typed error on a socket that stays usable,
  * a psxview run streams over the socket, the page loads without the token (strict CSP, MIME types,
- * no path traversal).
+ * no path traversal). Each rule of the bridge (issue 22 part 5) is one test here or in
+ * limits.test.ts (caps, back-pressure, timeouts); sessions and run events belong to their socket.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -16,7 +17,8 @@ import { buildSample } from '../engine/sample/index.js';
 import { createContractService } from '../service/service.js';
 import type { ContractService } from '../service/types.js';
 import { bridgeHost, BRIDGE_LIVE_REASON } from './host.js';
-import { startBridge, type Bridge } from './server.js';
+import { fifoWithValve } from '../engine/sources/testing/fifo.js';
+import { bridgeCsp, startBridge, type Bridge } from './server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'memscope-bridge-'));
 const www = join(dir, 'renderer');
@@ -120,6 +122,7 @@ describe('bridge handshake', () => {
     ['a wrong token', () => upgrade('/ws?token=wrong', good())],
     ['a token one character short', () => upgrade(`/ws?token=${encodeURIComponent(bridge.token.slice(0, -1))}`, good())],
     ['a foreign Origin', () => upgrade(`/ws?token=${encodeURIComponent(bridge.token)}`, { ...good(), Origin: 'http://evil.example' })],
+    ['the `null` Origin (a sandboxed frame, a file: page)', () => upgrade(`/ws?token=${encodeURIComponent(bridge.token)}`, { ...good(), Origin: 'null' })],
     ['no Origin', () => upgrade(`/ws?token=${encodeURIComponent(bridge.token)}`, { Host: `127.0.0.1:${bridge.port}` })],
     ['the loopback Origin on another port', () => upgrade(`/ws?token=${encodeURIComponent(bridge.token)}`, { ...good(), Origin: `http://127.0.0.1:${bridge.port + 1}` })],
     ['a foreign Host (DNS rebinding)', () => upgrade(`/ws?token=${encodeURIComponent(bridge.token)}`, { ...good(), Host: `evil.example:${bridge.port}` })],
@@ -128,6 +131,24 @@ describe('bridge handshake', () => {
     const r = await attempt();
     expect(r.split('\r\n')[0]).toBe('HTTP/1.1 403 Forbidden');
     expect(r).not.toContain('101');
+  });
+
+  it('refuses an absolute-form request target (GET http://evil.example/ws?token=…): 400, no 101', async () => {
+    const r = await rawRequest([`GET http://evil.example/ws?token=${encodeURIComponent(bridge.token)} HTTP/1.1`, ...Object.entries(good()).map(([k, v]) => `${k}: ${v}`),
+      'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==']);
+    expect(r.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    const page = await rawRequest([`GET http://127.0.0.1:${bridge.port}/ HTTP/1.1`, `Host: 127.0.0.1:${bridge.port}`]);
+    expect(page.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+  });
+
+  it('is not reachable from a non-loopback interface (it listens on 127.0.0.1 only)', async (ctx) => {
+    const other = Object.values(networkInterfaces()).flat().find((a) => a !== undefined && !a.internal && a.family === 'IPv4')?.address;
+    if (other === undefined) { ctx.skip(); return; } // this machine has no address but loopback
+    const outcome = await new Promise<string>((resolve) => {
+      const sock = connect(bridge.port, other, () => { sock.destroy(); resolve('connected'); });
+      sock.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    });
+    expect(outcome).toBe('ECONNREFUSED');
   });
 
   it('a ws client with a wrong token fails to connect', async () => {
@@ -150,6 +171,37 @@ describe('bridge static files', () => {
     expect((await get('/assets/app.css')).headers['content-type']).toBe('text/css; charset=utf-8');
     expect((await get(`/?token=${bridge.token}`)).status).toBe(200);
   });
+
+  it('every response carries the strict CSP: page, asset, 404, 403, 405, 426, 400 and refused upgrades', async () => {
+    const csp = bridgeCsp(bridge.port);
+    const heads = await Promise.all([
+      rawRequest([`GET / HTTP/1.1`, `Host: 127.0.0.1:${bridge.port}`]),
+      rawRequest([`GET /assets/app.js HTTP/1.1`, `Host: 127.0.0.1:${bridge.port}`]),
+      rawRequest([`GET /missing HTTP/1.1`, `Host: 127.0.0.1:${bridge.port}`]),
+      rawRequest([`GET / HTTP/1.1`, 'Host: evil.example']),
+      rawRequest([`POST / HTTP/1.1`, `Host: 127.0.0.1:${bridge.port}`, 'Content-Length: 0']),
+      rawRequest([`GET /ws HTTP/1.1`, `Host: 127.0.0.1:${bridge.port}`]),
+      rawRequest([`GET http://evil.example/ HTTP/1.1`, `Host: 127.0.0.1:${bridge.port}`]),
+      upgrade('/ws?token=wrong', { Host: `127.0.0.1:${bridge.port}`, Origin: origin() }),
+      upgrade('/elsewhere', { Host: `127.0.0.1:${bridge.port}`, Origin: origin() }),
+    ]);
+    expect(heads.map((h) => h.split('\r\n')[0])).toEqual(['200 OK', '200 OK', '404 Not Found', '403 Forbidden', '405 Method Not Allowed', '426 Upgrade Required', '400 Bad Request', '403 Forbidden', '404 Not Found'].map((s) => `HTTP/1.1 ${s}`));
+    for (const h of heads) expect(h.toLowerCase()).toContain(`content-security-policy: ${csp.toLowerCase()}\r\n`);
+  });
+
+  it('lists no directory: a folder (with or without its slash) is 404, its files unnamed', async () => {
+    for (const path of ['/assets', '/assets/', '/assets/.', '/assets//']) {
+      const r = await get(path);
+      expect(r.status, path).toBe(404);
+      expect(r.body).not.toMatch(/app\.js|app\.css/);
+    }
+  });
+
+  it.each(['/%252e%252e/secret.txt', '/assets/%252e%252e%252f%252e%252e%252fsecret.txt', '/assets/..\\..\\secret.txt', '/assets\\..\\..\\secret.txt', '/%5c..%5csecret.txt', '/assets/%2e%2e%5c%2e%2e%5csecret.txt'])(
+    'a double-encoded or backslashed escape stays inside the renderer: %s → 404', async (path) => {
+      const r = await rawRequest([`GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${bridge.port}`]);
+      expect(r.split('\r\n')[0]).toBe('HTTP/1.1 404 Not Found');
+    });
 
   it.each(['/../secret.txt', '/assets/../../secret.txt', '/%2e%2e/secret.txt', '/assets/%2e%2e%2f%2e%2e%2fsecret.txt', '/assets/escape.txt', '/assets/..%5c..%5csecret.txt', '/%00', '/missing.js', '/assets/'])(
     'no file outside the renderer, nothing listed: %s → 404', async (path) => {
@@ -209,6 +261,66 @@ describe('bridge frames', () => {
       expect(await c.call('closeSession', { sessionId: info.sessionId })).toMatchObject({ ok: false, error: { code: 'not-found' } });
     } finally {
       c.close();
+    }
+  });
+});
+
+/** File descriptors of this process open on `path` (a session's source, its scan workers' opens). */
+const fdsOn = (path: string): number => readdirSync('/proc/self/fd').filter((fd) => {
+  try { return readlinkSync(`/proc/self/fd/${fd}`) === path; } catch { return false; }
+}).length;
+
+describe('bridge sessions and events belong to their socket', () => {
+  it('closing the socket closes its sessions, cancels its scan and ends its workers', async () => {
+    const before = fdsOn(image);
+    const c = await client();
+    const opened = await Promise.all([c.call('openSession', { path: image }), c.call('openSession', { path: image })]);
+    const [s1] = opened.map((o) => (o as { value: SessionInfo }).value);
+    expect(service.stats().sessions).toBe(2);
+    const started = await c.call('startRun', { sessionId: s1!.sessionId, request: { plugin: 'psscan' } });
+    expect(started.ok).toBe(true);
+    await expect.poll(() => c.events.some((e) => e.type === 'progress' && e.bytesDone > 0), { timeout: 30_000 }).toBe(true);
+    expect(fdsOn(image)).toBeGreaterThan(before + 2);
+    c.close();
+    await expect.poll(() => service.stats().sessions, { timeout: 15_000 }).toBe(0);
+    await expect.poll(() => fdsOn(image), { timeout: 15_000 }).toBe(before);
+    expect(service.stats().runsInFlight).toBe(0);
+  });
+
+  it("run events go only to the socket that started the run; another socket cannot touch its session", async () => {
+    const a = await client();
+    const b = await client();
+    try {
+      const info = ((await a.call('openSession', { path: image })) as { value: SessionInfo }).value;
+      expect(await b.call('startRun', { sessionId: info.sessionId, request: { plugin: 'pslist' } })).toMatchObject({ ok: false, error: { code: 'not-found' } });
+      const { runId } = ((await a.call('startRun', { sessionId: info.sessionId, request: { plugin: 'pslist' } })) as { value: { runId: string } }).value;
+      await expect.poll(() => a.events.some((e) => e.type === 'done' && e.runId === runId), { timeout: 30_000 }).toBe(true);
+      expect(a.events.filter((e) => e.runId === runId && e.type === 'row').length).toBeGreaterThan(0);
+      expect(await b.call('capabilities', {})).toMatchObject({ ok: true }); // b's frames so far are all read
+      expect(b.events).toEqual([]);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
+
+describe('bridge under bad input', () => {
+  it('openSession of a named pipe answers at once naming it, and HTTP answers meanwhile', async () => {
+    const pipe = join(dir, 'evidence.raw');
+    const valve = fifoWithValve(pipe);
+    const c = await client();
+    try {
+      const [answer, page] = await Promise.all([c.call('openSession', { path: pipe }), get('/')]);
+      expect(answer).toEqual({ ok: false, error: { code: 'io', message: `${pipe}: is a named pipe (FIFO), not a memory image` } });
+      expect(page.status).toBe(200);
+      expect(valve.fired()).toBe(false); // answered without waiting for a writer
+      expect(await c.call('openSession', { path: '/dev/zero' })).toEqual({ ok: false, error: { code: 'io', message: '/dev/zero: is a character device, not a memory image' } });
+      expect(await c.call('openSession', { path: '/proc/self/mem' })).toEqual({ ok: false, error: { code: 'io', message: '/proc/self/mem: is a /proc pseudo-file, not a memory image' } });
+      expect(await c.call('openSession', { path: www })).toMatchObject({ ok: false, error: { code: 'io', message: `${www}: is a directory, not an image file` } });
+    } finally {
+      c.close();
+      valve.stop();
     }
   });
 });

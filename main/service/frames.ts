@@ -16,7 +16,7 @@ export const oneLine = (text: string): string => {
 export const malformedFrame = (message: string): ServerFrame => ({ id: null, response: { ok: false, error: { code: 'invalid-request', message: oneLine(message) } } });
 
 /** Answer one frame already parsed from JSON (anything at all). Never throws. */
-export async function answerFrame(service: ContractService, raw: unknown): Promise<ServerFrame> {
+export async function answerFrame(service: Pick<ContractService, 'handle'>, raw: unknown): Promise<ServerFrame> {
   const frame = ClientFrame.safeParse(raw);
   if (!frame.success) {
     const issue = frame.error.issues[0];
@@ -27,7 +27,7 @@ export async function answerFrame(service: ContractService, raw: unknown): Promi
 }
 
 /** Answer one frame of JSON text. Never throws. */
-export async function answerFrameText(service: ContractService, text: string): Promise<ServerFrame> {
+export async function answerFrameText(service: Pick<ContractService, 'handle'>, text: string): Promise<ServerFrame> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);

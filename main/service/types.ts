@@ -22,4 +22,31 @@ export interface ContractService {
   onEvent(listener: (event: RunEvent) => void): () => void;
   /** Cancel every run and close every session (window closed, bridge stopped). */
   dispose(): Promise<void>;
+  /**
+   * A connection of its own (a WebSocket): the sessions it opens are its own (other connections get
+   * `not-found`), it hears only its own runs' events, and close() closes what it opened. `handle`
+   * and `onEvent` above are the service's default connection's and every run's (Electron's window).
+   */
+  connect(): ServiceConnection;
+  /** What is open now (the limits' tests, the bridge's shutdown). */
+  stats(): ServiceStats;
+}
+
+export interface ServiceConnection {
+  /** As ContractService.handle, within this connection's sessions and limits. */
+  handle(method: string, rawArgs: unknown): Promise<Envelope<unknown>>;
+  /** Events of the runs this connection started, in order. Returns the unsubscribe function. */
+  onEvent(listener: (event: RunEvent) => void): () => void;
+  /** Sessions this connection holds open. */
+  sessionCount(): number;
+  /** Cancel this connection's runs and close its sessions (their scan workers and sources); later requests are refused. */
+  close(): Promise<void>;
+}
+
+export interface ServiceStats {
+  readonly sessions: number;
+  readonly connections: number;
+  readonly runsInFlight: number;
+  /** Finished runs still remembered (bounded by ServiceLimits.finishedRuns). */
+  readonly runsRemembered: number;
 }

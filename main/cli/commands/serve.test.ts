@@ -3,7 +3,7 @@
  * loads without the token, the WebSocket answers with it, the initial image is offered, SIGTERM
  * shuts it down cleanly; bad --port and a missing image fail before anything is served.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -68,7 +68,55 @@ describe('memscope serve', () => {
     expect(p.err()).toBe('');
   });
 
-  it('refuses a bad --port (usage, exit 2) and a missing image (exit 1) before serving', async () => {
+  it('never writes the token to its output beyond the one URL line, whatever clients do', async () => {
+    const p = memscope(['serve', image, '--port', '0']);
+    let token = '';
+    try {
+      const m = /^MemScope: open http:\/\/127\.0\.0\.1:(\d+)\/\?token=([A-Za-z0-9_-]+)$/.exec(await p.firstLine);
+      const [, port, t] = m!;
+      token = t!;
+      const base = `127.0.0.1:${port}`;
+      await fetch(`http://${base}/?token=${token}`);
+      await fetch(`http://${base}/no/such/file?token=${token}`);
+      const refused = await new Promise<number>((r) => {
+        const ws = new WebSocket(`ws://${base}/ws?token=${token}`, { origin: 'http://evil.example' });
+        ws.once('unexpected-response', (_q, res) => r(res.statusCode ?? 0));
+        ws.once('error', () => r(-1));
+      });
+      expect(refused).toBe(403);
+      // fill the socket cap so the server logs a refusal, each socket holding the real token in its URL
+      const sockets: WebSocket[] = [];
+      for (let i = 0; i < 9; i++) {
+        const ws = new WebSocket(`ws://${base}/ws?token=${token}`, { origin: `http://${base}` });
+        sockets.push(ws);
+        await new Promise<void>((r) => { ws.once('open', () => r()); ws.once('unexpected-response', () => r()); ws.once('error', () => r()); });
+      }
+      await expect.poll(() => p.err()).toMatch(/refused a WebSocket: 8 are open already/);
+      for (const ws of sockets) ws.close();
+    } finally {
+      p.child.kill('SIGTERM');
+    }
+    expect(await p.exited).toBe(0);
+    const all = p.out() + p.err();
+    expect(all.split(token)).toHaveLength(2); // once: the URL line
+    expect(p.out().split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
+  it('`memscope info` of a named pipe answers at once naming it (exit 1), without waiting for a writer', async () => {
+    const pipe = join(dir, 'evidence.raw');
+    execFileSync('mkfifo', [pipe]); // no writer ever comes: a blocking open would hang until killed
+    const info = memscope(['info', pipe]);
+    const hung = setTimeout(() => info.child.kill('SIGKILL'), 45_000);
+    try {
+      expect(await info.exited).toBe(1);
+      expect(info.err()).toBe(`memscope: ${pipe}: is a named pipe (FIFO), not a memory image\n`);
+      expect(info.out()).toBe('');
+    } finally {
+      clearTimeout(hung);
+    }
+  });
+
+  it('refuses a bad --port (usage, exit 2), a missing image and a named pipe (exit 1) before serving', async () => {
     const bad = memscope(['serve', '--port', '70000']);
     expect(await bad.exited).toBe(2);
     expect(bad.err()).toMatch(/^memscope: --port must be an integer in 0\.\.65535 \(got "70000"\)\n$/);
@@ -76,5 +124,11 @@ describe('memscope serve', () => {
     expect(await missing.exited).toBe(1);
     expect(missing.err()).toMatch(/nope\.raw: no such file\n$/);
     expect(missing.out()).toBe('');
+    const pipe = join(dir, 'served.fifo');
+    execFileSync('mkfifo', [pipe]);
+    const fifo = memscope(['serve', pipe]);
+    expect(await fifo.exited).toBe(1);
+    expect(fifo.err()).toBe(`memscope: ${pipe}: is a named pipe (FIFO), not a memory image\n`);
+    expect(fifo.out()).toBe('');
   });
 });

@@ -1,13 +1,15 @@
 /**
  * `memscope serve [image] [--port N]`: the browser bridge. Serves the built renderer (dist/renderer/)
  * on 127.0.0.1 and the contract over a WebSocket; prints exactly one line, the URL to open with its
- * per-run token, then nothing else on stdout. Image-only (never live). Runs until SIGINT / SIGTERM,
- * then cancels scans and closes every session.
+ * per-run token, then nothing else on stdout (stderr: a line when a client is dropped or refused,
+ * never the token). Image-only (never live). Runs until SIGINT / SIGTERM, then cancels scans and
+ * closes every session.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MemScopeError, ioError, usageError } from '../../engine/errors.js';
+import { usageError } from '../../engine/errors.js';
+import { ImageFile } from '../../engine/sources/image-file.js';
 import { bridgeHost } from '../../bridge/host.js';
 import { startBridge } from '../../bridge/server.js';
 import { rendererDir } from '../../bridge/static-files.js';
@@ -34,19 +36,15 @@ export async function serve(opts: ServeOptions, io: CliIo, until: Promise<unknow
   const port = parsePort(opts.port);
   let initialImage: string | null = null;
   if (opts.image !== undefined) {
+    ImageFile.open(opts.image).close(); // what the page will open: refused now if it is no image file (a FIFO, a device, missing)
     initialImage = resolve(opts.image);
-    try {
-      if (!statSync(initialImage).isFile()) throw usageError(`${opts.image}: is not a file`);
-    } catch (e) {
-      if (e instanceof MemScopeError) throw e;
-      throw ioError(opts.image, e);
-    }
   }
   const sample = demoSamplePath();
   const service = createContractService(bridgeHost({ initialImage, sampleImage: existsSync(sample) ? sample : null }));
   const staticDir = opts.staticDir ?? rendererDir(fileURLToPath(new URL('.', import.meta.url)));
   try {
-    const bridge = await startBridge({ service, staticDir, port });
+    // stderr lines about dropped or refused clients; they never carry a URL or the token
+    const bridge = await startBridge({ service, staticDir, port, log: (line) => io.err(`memscope serve: ${line}\n`) });
     io.out(`MemScope: open ${bridge.url}\n`);
     try {
       await until;

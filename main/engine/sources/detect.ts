@@ -65,7 +65,11 @@ function classify(file: ImageFile): ImageFormat {
   if (startsWith(head, bytes('PAGEDU64'))) return 'crashdump';
   for (const k of UNSUPPORTED) if (startsWith(head, k.magic)) throw formatError(file.path, `this is ${k.what}`);
   if (file.size === 0) throw formatError(file.path, 'empty file, not a memory image');
-  if (file.size < MIN_RAW_SIZE || file.size % PAGE !== 0) {
+  if (file.size < MIN_RAW_SIZE) {
+    // no exact size: a privileged server must not tell a client the size of /etc/shadow and the like
+    throw formatError(file.path, `unknown format: no ELF core or PAGEDU64 crash dump signature, and too small for a raw image (at least ${MIN_RAW_SIZE} bytes)`);
+  }
+  if (file.size % PAGE !== 0) {
     throw formatError(
       file.path,
       `unknown format: no ELF core or PAGEDU64 crash dump signature, and ${file.size} bytes is not a raw image (a whole number of 4 KiB pages, at least ${MIN_RAW_SIZE} bytes)`,
