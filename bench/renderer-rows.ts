@@ -19,7 +19,7 @@ import { settle, type Settled } from './machine-idle.js';
 import { repoRoot } from './paths.js';
 import { makeRow, notApplicable, type BenchRow } from './report.js';
 
-export const RENDERER_TARGETS = { sortMs: 100, frameMs: 50, firstRowMs: 500 } as const;
+export const RENDERER_TARGETS = { sortMs: 100, frameMs: 50, firstRowMs: 500, timelinePaintMs: 200 } as const;
 const CHROMIUM = '/usr/bin/chromium';
 const ROWS = 10_000;
 const SORT_COLUMNS = ['PID', 'Name', 'EPROCESS', 'Verdict'];
@@ -29,6 +29,9 @@ const benchReady = (): boolean => {
   const g = globalThis as unknown as { memscopeBench?: unknown; document: { querySelector(s: string): unknown } };
   return g.memscopeBench !== undefined && g.document.querySelector('.grid-body [role=row]') !== null;
 };
+
+/** The timeline bench is up (bench.html?view=timeline: renderer/bench/timeline-bench.tsx). */
+const timelineReady = (): boolean => (globalThis as unknown as { memscopeBench?: { timeline?: unknown } }).memscopeBench?.timeline !== undefined;
 
 interface ScrollResult { readonly frames: number; readonly maxFrameMs: number; readonly p95FrameMs: number; readonly reachedEnd: boolean }
 
@@ -44,6 +47,8 @@ function unavailable(reason: string): BenchRow[] {
   return [
     notApplicable('renderer-sort-ms', `sort ${ROWS.toLocaleString('en')} rows (synthetic, headless Chromium)`, { op: '<=', value: RENDERER_TARGETS.sortMs }, 'ms', reason),
     notApplicable('renderer-scroll-frame-ms', `scroll through ${ROWS.toLocaleString('en')} rows: longest frame (synthetic)`, { op: '<=', value: RENDERER_TARGETS.frameMs }, 'ms', reason),
+    notApplicable('renderer-timeline-paint-ms', `timeline of ${ROWS.toLocaleString('en')} processes: mount → first paint (synthetic)`, { op: '<=', value: RENDERER_TARGETS.timelinePaintMs }, 'ms', reason),
+    notApplicable('renderer-timeline-zoom-frame-ms', 'timeline zoom / pan: longest key → painted frame (synthetic)', { op: '<=', value: RENDERER_TARGETS.frameMs }, 'ms', reason),
     notApplicable('renderer-first-row-ms', 'first process row on screen after Open image (bridge)', { op: '<=', value: RENDERER_TARGETS.firstRowMs }, 'ms', reason),
   ];
 }
@@ -70,6 +75,8 @@ async function measure(o: RendererBenchOptions): Promise<BenchRow[]> {
 
     const sorts: number[] = [];
     const frames: number[] = [];
+    const tlPaints: number[] = [];
+    const tlFrames: number[] = [];
     const p95s: number[] = [];
     const settles: Settled[] = [];
     for (let r = 0; r < o.runs; r++) {
@@ -87,6 +94,12 @@ async function measure(o: RendererBenchOptions): Promise<BenchRow[]> {
       if (!s.reachedEnd) throw new Error('the scripted scroll did not reach the last row');
       frames.push(s.maxFrameMs);
       p95s.push(s.p95FrameMs);
+      // issue 21: the timeline of the same 10,000 synthetic processes, painted, then zoomed and panned by key
+      await page.goto(`${origin}/bench.html?rows=${ROWS}&view=timeline`);
+      await page.waitForFunction(timelineReady);
+      tlPaints.push(await page.evaluate('window.memscopeBench.timeline.paint()') as number);
+      tlFrames.push((await page.evaluate('window.memscopeBench.timeline.zoomPan(40)') as { maxFrameMs: number }).maxFrameMs);
+      o.log(`renderer: timeline paint ${tlPaints[tlPaints.length - 1]!.toFixed(0)} ms, zoom/pan longest frame ${tlFrames[tlFrames.length - 1]!.toFixed(0)} ms`);
       o.log(`renderer: run ${r + 1}: machine ${pct(settled.busyBefore)} busy, waited ${(settled.waitedMs / 1000).toFixed(1)} s to ${pct(settled.busyAtStart)}; sort ${sorts.slice(-SORT_COLUMNS.length).map((v) => v.toFixed(0)).join('/')} ms, scroll ${s.frames} frames, longest ${s.maxFrameMs.toFixed(0)} ms (p95 ${s.p95FrameMs.toFixed(0)} ms)`);
     }
 
@@ -110,6 +123,8 @@ async function measure(o: RendererBenchOptions): Promise<BenchRow[]> {
     return [
       makeRow({ id: 'renderer-sort-ms', image: '-', label: `sort ${ROWS.toLocaleString('en')} rows (synthetic, headless Chromium)`, unit: 'ms', values: sorts, target: { op: '<=', value: RENDERER_TARGETS.sortMs }, note: `header click → next painted frame, columns ${SORT_COLUMNS.join(', ')}; ${synthetic}` }),
       makeRow({ id: 'renderer-scroll-frame-ms', image: '-', label: `scroll through ${ROWS.toLocaleString('en')} rows: longest frame (synthetic)`, unit: 'ms', values: frames, target: { op: '<=', value: RENDERER_TARGETS.frameMs }, judgedOn: 'max', note: `top to end, 10 rows per frame, longest gap between animation frames (95th percentile ${Math.max(...p95s).toFixed(0)} ms); ${quiet}; ${synthetic}` }),
+      makeRow({ id: 'renderer-timeline-paint-ms', image: '-', label: `timeline of ${ROWS.toLocaleString('en')} processes: mount → first paint (synthetic)`, unit: 'ms', values: tlPaints, target: { op: '<=', value: RENDERER_TARGETS.timelinePaintMs }, note: `TimelineScreen over the bench's rows (bench.html?view=timeline); ${quiet}` }),
+      makeRow({ id: 'renderer-timeline-zoom-frame-ms', image: '-', label: 'timeline zoom / pan: longest key → painted frame (synthetic)', unit: 'ms', values: tlFrames, target: { op: '<=', value: RENDERER_TARGETS.frameMs }, judgedOn: 'max', note: '40 steps of + − ← → on the timeline, each key to its painted frame' }),
       makeRow({ id: 'renderer-first-row-ms', image: o.image.split('/').pop() ?? o.image, label: 'first process row on screen after Open image (bridge)', unit: 'ms', values: firsts, target: { op: '<=', value: RENDERER_TARGETS.firstRowMs }, note: 'real image through memscope serve: Open image click → frame showing the first psxview row (User Timing marks)' }),
     ];
   } finally {

@@ -108,7 +108,27 @@ export const DtbRow = z.object({
 });
 export type DtbRow = z.infer<typeof DtbRow>;
 
-/** A profile type laid over memory (engine: plugins/struct StructDump); `value` kinds as the engine's DecodedValue. */
+/** A field's decoded value (engine: plugins/struct DecodedValue), one shape per kind. */
+export const DecodedValue = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('int'), value: z.string() }),
+  /** `target`: the pointed-to type's name (`void` for an untyped pointer). */
+  z.object({ kind: z.literal('pointer'), value: Hex, link: z.literal(true), target: z.string() }),
+  z.object({ kind: z.literal('list-entry'), flink: Hex, blink: Hex }),
+  z.object({ kind: z.literal('unicode-string'), length: z.number(), maximumLength: z.number(), buffer: Hex, text: z.string().nullable() }),
+  /** A FILETIME; `iso` is UTC (null when not a time). */
+  z.object({ kind: z.literal('filetime'), raw: Hex, iso: z.string().nullable() }),
+  z.object({ kind: z.literal('enum'), value: z.string(), name: z.string().nullable() }),
+  z.object({ kind: z.literal('bitfield'), value: Hex, bitPosition: z.number(), bitLength: z.number() }),
+  z.object({ kind: z.literal('ex-fast-ref'), object: Hex, refCount: z.number() }),
+  z.object({ kind: z.literal('string'), text: z.string() }),
+  /** A nested structure: lay `type` at the field's address to expand it. */
+  z.object({ kind: z.literal('struct'), type: z.string() }),
+  z.object({ kind: z.literal('array'), count: z.number(), elementType: z.string() }),
+  z.object({ kind: z.literal('unreadable') }),
+]);
+export type DecodedValue = z.infer<typeof DecodedValue>;
+
+/** A profile type laid over memory (engine: plugins/struct StructDump). */
 export const StructField = z.object({
   name: z.string(),
   offset: z.number(),
@@ -116,8 +136,9 @@ export const StructField = z.object({
   size: z.number(),
   type: z.string(),
   raw: z.string(),
-  value: z.looseObject({ kind: z.string() }),
+  value: DecodedValue,
 });
+export type StructField = z.infer<typeof StructField>;
 export const StructDump = z.object({
   type: z.string(),
   size: z.number(),
@@ -129,6 +150,19 @@ export const StructDump = z.object({
   bytes: z.string(),
 });
 export type StructDump = z.infer<typeof StructDump>;
+
+/** When the memory was captured and the machine booted (engine: windows/image-time.ts), ISO 8601 UTC. */
+export const ImageTime = z.object({
+  captureTime: z.string().nullable(),
+  /** Where the capture time was read: "KUSER_SHARED_DATA.SystemTime". */
+  captureSource: z.string(),
+  bootTime: z.string().nullable(),
+  /** Which rule gave the boot time: "KeBootTime" | "SystemTime - InterruptTime"; null when unknown. */
+  bootRule: z.string().nullable(),
+  /** A crash dump header's time or an acquisition sidecar's span the capture time was checked against. */
+  crossCheck: z.object({ source: z.string(), time: z.string(), agrees: z.boolean() }).nullable(),
+});
+export type ImageTime = z.infer<typeof ImageTime>;
 
 /** The session header: what was opened and what discovery found (each value copyable). */
 export const SessionInfo = z.object({
@@ -156,6 +190,8 @@ export const SessionInfo = z.object({
   }),
   timings: z.record(z.string(), z.number()),
   warnings: z.array(z.string()),
+  /** Capture and boot time (absent from hosts older than issue 21). */
+  time: ImageTime.optional(),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 
@@ -287,6 +323,92 @@ export const AcquireState = z.object({
 });
 export type AcquireState = z.infer<typeof AcquireState>;
 
+// Memory views (the hex view, the structure overlay, the DTB inspector)
+
+/** Which memory a view reads: physical, the kernel's space (System's DTB), or a process's (its raw DirBase). */
+export const SpaceRef = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('physical') }).strict(),
+  z.object({ kind: z.literal('kernel') }).strict(),
+  z.object({ kind: z.literal('process'), dtb: Hex.max(18) }).strict(),
+]);
+export type SpaceRef = z.infer<typeof SpaceRef>;
+
+/** Largest readMemory answer (the hex view fetches visible pages, far less). */
+export const MAX_READ_MEMORY = 1024 * 1024;
+
+/** Why a page reads as it does: resident and transition pages are readable, the others are not. */
+export const PAGE_STATUSES = ['resident', 'transition', 'not-present', 'paged-out', 'outside-image', 'non-canonical'] as const;
+export type PageStatus = (typeof PAGE_STATUSES)[number];
+
+/** A run of bytes of one status, relative to the read's start (adjacent pages of one status merged). */
+export const PageSpan = z.object({
+  offset: z.number(),
+  length: z.number(),
+  status: z.enum(PAGE_STATUSES),
+  readable: z.boolean(),
+  /** The page walker's words: "PDE not present", "page file PTE (not resident)", … */
+  reason: z.string(),
+});
+export type PageSpan = z.infer<typeof PageSpan>;
+
+/**
+ * Bytes of a space. `bytes` is a Uint8Array on every transport (Electron: structured clone; the
+ * bridge: base64 in the JSON frame, decoded by the renderer's transport, common/frame-bytes.ts).
+ */
+export const MemoryRead = z.object({
+  space: SpaceRef,
+  /** The DTB translated through (null for physical memory). */
+  dtb: Hex.nullable(),
+  address: Hex,
+  bytes: z.instanceof(Uint8Array),
+  /** Every byte covered exactly once, in order. */
+  spans: z.array(PageSpan),
+});
+export type MemoryRead = z.infer<typeof MemoryRead>;
+
+export const MappedRanges = z.object({
+  ranges: z.array(z.object({ start: Hex, end: Hex })),
+  /** More ranges than asked for exist past the last one. */
+  truncated: z.boolean(),
+  problems: z.array(z.string()),
+});
+export type MappedRanges = z.infer<typeof MappedRanges>;
+
+/** Kernel discovery's DTB candidates and their evidence (engine: windows/discovery CandidateReport). */
+export const DiscoveryCandidates = z.object({
+  candidates: z.array(z.object({
+    dtbRaw: Hex,
+    pml4: Hex,
+    method: z.string(),
+    evidence: z.array(z.string()),
+    score: z.number(),
+    status: z.enum(['accepted', 'rejected', 'not-validated']),
+    validation: z.array(z.string()),
+    /** The kernel base found through this candidate, when validation got that far. */
+    kernelBase: Hex.nullable(),
+    /** Self-reference index of its PML4 (kernel half), null when none or unreadable. */
+    selfRefIndex: z.number().nullable(),
+  })),
+  methods: z.array(z.object({ method: z.string(), ok: z.boolean(), detail: z.string(), ms: z.number() })),
+  accepted: z.object({ dtbRaw: Hex, dtbMethod: z.string(), kernelBase: Hex }).nullable(),
+});
+export type DiscoveryCandidates = z.infer<typeof DiscoveryCandidates>;
+
+const TypeName = z.string().min(1).max(256).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a profile type name such as _EPROCESS');
+const ViewAddress = Hex.max(18);
+
+/** An evidence bundle the host wrote (engine: evidence/bundle.ts). */
+export const EvidenceResult = z.object({
+  dir: z.string(),
+  /** Files in the folder, manifest.json and SHA256SUMS included. */
+  files: z.number(),
+  complete: z.boolean(),
+  imageSha256: z.string().nullable(),
+  sha256From: z.string(),
+  warnings: z.array(z.string()),
+});
+export type EvidenceResult = z.infer<typeof EvidenceResult>;
+
 // ---------------------------------------------------------------------------------------------
 // Requests
 
@@ -342,6 +464,42 @@ export const requests = {
   acquireStatus: { args: z.object({ acquireId: Id }).strict(), result: AcquireState },
   /** Stop an acquisition: the partial file and its sidecar are kept (resumable from the CLI). */
   acquireCancel: { args: z.object({ acquireId: Id }).strict(), result: Empty },
+  // -- memory views -----------------------------------------------------------------------------
+  /**
+   * Bytes of a space (length ≤ 1 MiB) and, per page, readable or why not. A non-canonical, negative,
+   * past-the-image address, an over-cap length or a DTB that is not a page table: `invalid-request`.
+   * With a `requestId`, cancelRequest stops it (it answers `analysis` "… cancelled").
+   */
+  readMemory: {
+    args: z.object({
+      sessionId: Id, space: SpaceRef, address: ViewAddress,
+      length: z.number().int().min(1).max(MAX_READ_MEMORY), requestId: Id.optional(),
+    }).strict(),
+    result: MemoryRead,
+  },
+  cancelRequest: { args: z.object({ requestId: Id }).strict(), result: Empty },
+  /** A profile type laid over a space at an address, field by field, with its bytes. */
+  layStruct: { args: z.object({ sessionId: Id, space: SpaceRef, type: TypeName, address: ViewAddress }).strict(), result: StructDump },
+  /** A kernel symbol's VA: `PsActiveProcessHead` or `nt!PsActiveProcessHead`; unknown: `invalid-request`. */
+  resolveSymbol: {
+    args: z.object({ sessionId: Id, name: z.string().min(1).max(256) }).strict(),
+    result: z.object({ name: z.string(), module: z.literal('nt'), address: Hex }),
+  },
+  /** The profile's type names, sorted (the "lay type" picker). */
+  listTypes: { args: SessionRef, result: z.object({ types: z.array(z.string()) }) },
+  /** Mapped ranges of a space overlapping [from, to), adjacent pages merged, at most `max`. */
+  mappedRanges: {
+    args: z.object({ sessionId: Id, space: SpaceRef, from: ViewAddress, to: Hex.max(19), max: z.number().int().min(1).max(4096) }).strict(),
+    result: MappedRanges,
+  },
+  /** What kernel discovery tried: DTB candidates with their evidence, and which one won. */
+  discoveryReport: { args: SessionRef, result: DiscoveryCandidates },
+  /**
+   * Write the evidence bundle of an image session (`memscope evidence`) into a new folder the host
+   * chooses (`$MEMSCOPE_HOME/evidence/<image>-<UTC time>`): tables, reports, timeline, manifest.json,
+   * SHA256SUMS. The renderer never names a path to write to. Live sessions: `unsupported`.
+   */
+  exportEvidence: { args: SessionRef, result: EvidenceResult },
 } as const;
 
 export type Method = keyof typeof requests;

@@ -11,6 +11,12 @@ import { Toolbar, useExport } from './components/Toolbar.js';
 import { ProcessesScreen } from './screens/ProcessesScreen.js';
 import { LivePanel } from './screens/live/LivePanel.js';
 import { SourcePicker } from './screens/SourcePicker.js';
+import { ScreenTabs } from './screens/ScreenTabs.js';
+import { TimelineScreen } from './screens/timeline/TimelineScreen.js';
+import { ExportEvidenceButton } from './screens/timeline/ExportEvidenceButton.js';
+import { DtbScreen } from './screens/dtb/DtbScreen.js';
+import { HexScreen } from './screens/hex/HexScreen.js';
+import { useViews } from './store/views-context.js';
 import { useProcessTable } from './screens/processes/use-process-table.js';
 import { useApp, useAppStore } from './store/context.js';
 
@@ -21,6 +27,7 @@ export function App() {
   const pathRef = useRef<HTMLInputElement>(null);
   const filterRef = useRef<HTMLInputElement>(null);
   const doExport = useExport(model.shownKeys);
+  const screen = useViews((s) => s.screen);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -55,7 +62,8 @@ export function App() {
       <Toolbar refs={{ pathRef, filterRef }} table={model.table} shown={model.rows.length} shownKeys={model.shownKeys} />
       <main className="main-view">
         <ErrorPanel />
-        {session ? <ProcessesScreen model={model} /> : <SourcePicker />}
+        {session && <div className="view-tabs"><ScreenTabs /><ExportEvidenceButton /></div>}
+        {!session ? <SourcePicker /> : screen === 'dtb' ? <DtbScreen /> : screen === 'hex' ? <HexScreen /> : screen === 'timeline' ? <TimelineScreen /> : <ProcessesScreen model={model} />}
       </main>
       <ScanStatus />
       <LivePanel />

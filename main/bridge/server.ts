@@ -14,6 +14,7 @@
  * The bridge only frames messages: validation, sessions and runs are the contract service's.
  */
 import { contentSecurityPolicy } from '../../common/csp.js';
+import { encodeFrame } from '../../common/frame-bytes.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -188,7 +189,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     if (ws.bufferedAmount > limits.bufferedBytes + (largest.get(ws) ?? 0)) { dropSlow(ws); return; }
     let text: string;
     try {
-      text = JSON.stringify(frame);
+      text = encodeFrame(frame); // bytes as base64 (common/frame-bytes.ts)
     } catch (e) {
       text = JSON.stringify(unsendable(frame, e));
     }

@@ -13,7 +13,7 @@ export const processIo: CliIo = {
   err: (t) => void process.stderr.write(t),
 };
 
-export type OutputFormat = 'json' | 'table' | 'csv';
+export type OutputFormat = 'json' | 'table' | 'csv' | 'jsonl';
 
 export function parseFormat(value: string | undefined, allowed: readonly OutputFormat[], fallback: OutputFormat): OutputFormat {
   if (value === undefined) return fallback;

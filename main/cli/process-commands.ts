@@ -17,7 +17,7 @@ export interface OutputOptions {
   readonly out?: string;
 }
 
-export const TABLE_FORMATS: readonly OutputFormat[] = ['table', 'csv', 'json'];
+export const TABLE_FORMATS: readonly OutputFormat[] = ['table', 'csv', 'json', 'jsonl'];
 
 /** Validate --format/--out before any analysis runs (usage errors first, exit 2). */
 export function checkOutput(image: string, opts: OutputOptions): OutputFormat {

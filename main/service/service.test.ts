@@ -8,7 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METHODS, type Capabilities, type Envelope, type RunEvent, type SessionInfo } from '../../common/contract.js';
+import { METHODS, type Capabilities, type DiscoveryCandidates, type Envelope, type MemoryRead, type RunEvent, type SessionInfo, type StructDump } from '../../common/contract.js';
+import { decodeFrame, encodeFrame } from '../../common/frame-bytes.js';
 import { MemScopeError } from '../engine/errors.js';
 import { buildSample, type GroundTruth } from '../engine/sample/index.js';
 import { openSource } from '../engine/sources/detect.js';
@@ -88,6 +89,19 @@ describe('contract service', () => {
       acquireStart: [{}, { sessionId: 'abc', out: '', format: 'raw' }, { sessionId: 'abc', out: '/x', format: 'dmp' }, { sessionId: 'abc', out: 'a'.repeat(5000), format: 'raw' }, { sessionId: '../x', out: '/x', format: 'raw' }],
       acquireStatus: [{}, { acquireId: 'a b' }],
       acquireCancel: [{}, { acquireId: 7 }],
+      readMemory: [{}, { sessionId: 'abc', space: { kind: 'kernel' }, address: '0x10', length: 0 },
+        { sessionId: 'abc', space: { kind: 'kernel' }, address: '0x10', length: 1024 * 1024 + 1 },
+        { sessionId: 'abc', space: { kind: 'kernel' }, address: '-0x10', length: 16 },
+        { sessionId: 'abc', space: { kind: 'kernel' }, address: '0x10000000000000000', length: 16 },
+        { sessionId: 'abc', space: { kind: 'process' }, address: '0x10', length: 16 },
+        { sessionId: 'abc', space: { kind: 'user' }, address: '0x10', length: 16 }],
+      cancelRequest: [{}, { requestId: 'a b' }],
+      layStruct: [{ sessionId: 'abc', space: { kind: 'kernel' }, type: 'x; rm', address: '0x10' }, { sessionId: 'abc', space: { kind: 'kernel' }, type: '_EPROCESS' }],
+      resolveSymbol: [{ sessionId: 'abc' }, { sessionId: 'abc', name: '' }, { sessionId: 'abc', name: 'x'.repeat(300) }],
+      listTypes: [{}, { sessionId: 'abc', more: 1 }],
+      mappedRanges: [{ sessionId: 'abc', space: { kind: 'kernel' }, from: '0x0', to: '0x1000', max: 0 }],
+      discoveryReport: [{}],
+      exportEvidence: [{}, { sessionId: 'x', out: '/tmp/elsewhere' }],
     };
     expect(Object.keys(malformed).sort()).toEqual([...METHODS].sort());
     for (const [method, cases] of Object.entries(malformed)) {
@@ -99,6 +113,46 @@ describe('contract service', () => {
     for (const method of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '']) {
       expect(await service.handle(method, {})).toMatchObject({ ok: false, error: { code: 'unknown-method' } });
     }
+  });
+
+  it('memory views: readMemory answers bytes (a Uint8Array, also through the bridge\'s JSON frame) with per-page status; bad requests are typed', async () => {
+    const { path, truth } = images[1]!;
+    const info = ok<SessionInfo>(await service.handle('openSession', { path }));
+    const sessionId = info.sessionId;
+    const p = truth.processes.find((x) => x.foundBy.pslist && x.mapped !== false)!;
+    const r = ok<MemoryRead>(await service.handle('readMemory', { sessionId, space: { kind: 'process', dtb: p.dtb }, address: p.offset, length: 0x2000 }));
+    expect(r.bytes).toBeInstanceOf(Uint8Array);
+    expect(r.bytes.length).toBe(0x2000);
+    expect(r.dtb).toBe(p.dtb);
+    expect(r.spans.reduce((n, x) => n + x.length, 0)).toBe(0x2000);
+    const st = ok<StructDump>(await service.handle('layStruct', { sessionId, space: { kind: 'kernel' }, type: '_EPROCESS', address: p.offset }));
+    const nameField = st.fields.find((f) => f.name === 'ImageFileName')!;
+    expect(nameField.value).toEqual({ kind: 'string', text: p.name });
+    const at = nameField.offset;
+    expect(Buffer.from(r.bytes.subarray(at, at + p.name.length)).toString('latin1')).toBe(p.name);
+    // the bridge's frame: bytes travel as base64 and come back as the same Uint8Array
+    const back = decodeFrame(encodeFrame({ id: 1, response: { ok: true, value: r } })) as { response: { value: MemoryRead } };
+    expect(back.response.value.bytes).toBeInstanceOf(Uint8Array);
+    expect(back.response.value.bytes).toEqual(r.bytes);
+    const sym = ok<{ address: string }>(await service.handle('resolveSymbol', { sessionId, name: 'nt!PsActiveProcessHead' }));
+    expect(sym.address).toBe(truth.symbols['PsActiveProcessHead']);
+    const disc = ok<DiscoveryCandidates>(await service.handle('discoveryReport', { sessionId }));
+    expect(disc.accepted?.dtbRaw).toBe(truth.dtb);
+    expect(disc.candidates.some((c) => c.status === 'accepted' && c.selfRefIndex === truth.selfRefIndex)).toBe(true);
+    for (const [args, pattern] of [
+      [{ space: { kind: 'kernel' }, address: '0x800000000000', length: 16 }, /non-canonical/],
+      [{ space: { kind: 'physical' }, address: `0x${truth.sizeBytes.toString(16)}`, length: 16 }, /past the end of the image/],
+      [{ space: { kind: 'process', dtb: p.physicalOffset }, address: p.offset, length: 16 }, /not a page table|outside the image/],
+    ] as const) {
+      expect(await service.handle('readMemory', { sessionId, ...args }), JSON.stringify(args)).toMatchObject({ ok: false, error: { code: 'invalid-request', message: expect.stringMatching(pattern) } });
+    }
+    expect(await service.handle('resolveSymbol', { sessionId, name: 'NoSuchSymbol' })).toMatchObject({ ok: false, error: { code: 'invalid-request' } });
+    expect(await service.handle('cancelRequest', { requestId: 'nothing' })).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    // a read cancelled while in flight answers cancelled
+    const big = service.handle('readMemory', { sessionId, space: { kind: 'kernel' }, address: truth.kernelBase, length: 1024 * 1024, requestId: 'r1' });
+    ok(await service.handle('cancelRequest', { requestId: 'r1' }));
+    expect(await big).toMatchObject({ ok: false, error: { message: expect.stringMatching(/cancelled/) } });
+    ok(await service.handle('closeSession', { sessionId }));
   });
 
   it('bad files: one sentence naming the file and the fault, with the right code', async () => {

@@ -23,6 +23,8 @@ import { exportCapped } from './export.js';
 import { DEFAULT_LIMITS, type ServiceLimits } from './limits.js';
 import type { ContractService, ServiceConnection, ServiceHost } from './types.js';
 import { liveHandlers } from './live.js';
+import { memoryViewHandlers } from './memory-views.js';
+import { evidenceHandlers } from './evidence.js';
 
 export interface ServiceOptions {
   /** Options for every session opened (tests: workers, a profile store). */
@@ -212,6 +214,10 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
       const out = await exportCapped(sessionOf(sessionId), table, format, keys, limits, host.capabilities().host);
       return { kind: 'download', ...out };
     },
+    // memory views: readMemory, cancelRequest, layStruct, resolveSymbol, listTypes, mappedRanges, discoveryReport
+    ...memoryViewHandlers(sessionOf),
+    // evidence bundle (issue 21): written by the host under $MEMSCOPE_HOME/evidence/
+    ...evidenceHandlers(sessionOf),
   };
 
   const dispatch = async (method: string, rawArgs: unknown, owner: Owner): Promise<Envelope<unknown>> => {

@@ -4,6 +4,7 @@
  * `window.memscopeBench` times a sort (click → next frame painted) and a scripted scroll to the end.
  */
 import { StrictMode } from 'react';
+import type { SessionInfo } from '../../common/contract.js';
 import { createRoot } from 'react-dom/client';
 import { columns, metaOf } from '../components/columns.js';
 import { ProcessTable } from '../screens/processes/ProcessTable.js';
@@ -11,6 +12,7 @@ import { useProcessTable } from '../screens/processes/use-process-table.js';
 import { createAppStore } from '../store/app-store.js';
 import { StoreContext } from '../store/context.js';
 import { syntheticRows } from './synthetic-rows.js';
+import { timelineBench, type TimelineBench } from './timeline-bench.js';
 import '../styles.css';
 
 declare global {
@@ -21,6 +23,8 @@ declare global {
       scroll(pxPerFrame: number): Promise<{ frames: number; maxFrameMs: number; p95FrameMs: number; reachedEnd: boolean }>;
       /** Per monospace column, the longest text its cells show unclipped (ColumnMeta.fits; e2e/large-table checks it in real fonts). */
       fitLimits(): Record<string, number>;
+      /** bench.html?view=timeline: the timeline's paint and zoom / pan (timeline-bench.tsx). */
+      timeline?: TimelineBench;
     };
   }
 }
@@ -81,8 +85,14 @@ window.memscopeBench = {
   },
 };
 
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <StoreContext.Provider value={store}><BenchApp /></StoreContext.Provider>
-  </StrictMode>,
-);
+if (new URLSearchParams(location.search).get('view') === 'timeline') {
+  // the synthetic rows' times: created from 08:00 one a second, exits at 17:xx; boot before, capture after
+  store.setState({ session: { time: { captureTime: '2023-01-12T18:00:00.000Z', captureSource: 'synthetic', bootTime: '2023-01-12T07:59:00.000Z', bootRule: 'synthetic', crossCheck: null } } as unknown as SessionInfo });
+  window.memscopeBench.timeline = timelineBench(store, document.getElementById('root')!);
+} else {
+  createRoot(document.getElementById('root')!).render(
+    <StrictMode>
+      <StoreContext.Provider value={store}><BenchApp /></StoreContext.Provider>
+    </StrictMode>,
+  );
+}

@@ -48,6 +48,12 @@ export function SessionBar() {
         <CopyValue label="profile" value={pdb ?? kernel.profileLabel} mono={false} />
         <span className="muted method">{kernel.profileSource ? (PROFILE_SOURCE[kernel.profileSource] ?? kernel.profileSource) : 'source unknown'}</span>
       </Field>
+      {session.time && (
+        <Field name="Captured">
+          <CopyValue label="capture time" value={session.time.captureTime} title={`${session.time.captureTime ?? 'unknown'} from ${session.time.captureSource}${session.time.crossCheck ? `; ${session.time.crossCheck.agrees ? 'agrees with' : 'DISAGREES with'} ${session.time.crossCheck.source} ${session.time.crossCheck.time}` : ''}; booted ${session.time.bootTime ?? 'unknown'} (${session.time.bootRule ?? 'no rule applied'})`} />
+          {session.time.crossCheck && !session.time.crossCheck.agrees && <span className="status-word status-suspicious" title={`${session.time.crossCheck.source}: ${session.time.crossCheck.time}`}>time check failed</span>}
+        </Field>
+      )}
       {opening && <span className="muted">Opening {opening}…</span>}
     </header>
   );

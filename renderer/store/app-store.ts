@@ -6,7 +6,7 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type {
-  Capabilities, ContractErrorInfo, ExportResult, MemScopeApi, ProcessStatus, ProcessTableRow, RunEvent, RunOutcome, SessionInfo,
+  Capabilities, ContractErrorInfo, EvidenceResult, ExportResult, MemScopeApi, ProcessStatus, ProcessTableRow, RunEvent, RunOutcome, SessionInfo,
 } from '../../common/contract.js';
 import { addSample, type RateSample } from './scan-rate.js';
 
@@ -97,6 +97,8 @@ export interface AppActions {
   /** Open the current image again (after the connection came back and its session was gone). */
   reopen(): Promise<void>;
   exportTable(format: 'csv' | 'json', keys: readonly string[] | null): Promise<ExportResult | null>;
+  /** Export evidence…: the host writes the bundle into a new folder and the notice names it (issue 21). */
+  exportEvidence(): Promise<EvidenceResult | null>;
   dismissProblem(): void;
   dismissNotice(): void;
   setUi(patch: Partial<UiState>): void;
@@ -302,6 +304,17 @@ export function createAppStore(api: (MemScopeApi & LinkEvents) | null): AppStore
         if (!r.ok) { set({ problem: { message: sentence(r.error), kept: 'The table is unchanged.' } }); return null; }
         if (r.value.kind === 'saved') set({ notice: `Exported ${format.toUpperCase()} to ${r.value.path}` });
         return r.value;
+      },
+
+      async exportEvidence() {
+        const session = get().session;
+        if (!api || !session) return null;
+        set({ notice: `Writing the evidence bundle of ${session.source.fileName}…` });
+        const r = await api.exportEvidence({ sessionId: session.sessionId });
+        if (!r.ok) { set({ notice: null, problem: { message: sentence(r.error), kept: 'Nothing was passed off as a whole bundle: a folder cut short says so in its manifest.json.' } }); return null; }
+        const v = r.value;
+        set({ notice: `Evidence bundle written to ${v.dir} (${v.files} files; image SHA-256 ${v.imageSha256 ? `${v.imageSha256.slice(0, 16)}…` : 'unknown'} in manifest.json). Check it with memscope verify.` });
+        return v;
       },
 
       dismissProblem() { set({ problem: null }); },

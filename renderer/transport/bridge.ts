@@ -9,6 +9,7 @@ import {
   BRIDGE_TOKEN_PARAM, BRIDGE_WS_PATH, METHODS,
   type ClientFrame, type Envelope, type MemScopeApi, type Method, type RunEvent, type ServerFrame,
 } from '../../common/contract.js';
+import { decodeFrame } from '../../common/frame-bytes.js';
 import type { LinkEvents, LinkStatus } from '../store/app-store.js';
 
 interface Pending { readonly resolve: (e: Envelope<unknown>) => void }
@@ -85,7 +86,7 @@ export function connectBridge(location: Pick<Location, 'host' | 'search' | 'prot
       ws.onmessage = (msg) => {
         if (typeof msg.data !== 'string') return;
         let frame: ServerFrame;
-        try { frame = JSON.parse(msg.data) as ServerFrame; } catch { return; }
+        try { frame = decodeFrame(msg.data) as ServerFrame; } catch { return; } // bytes arrive as base64 (common/frame-bytes.ts)
         if ('event' in frame) {
           for (const l of listeners) l(frame.event);
         } else if (frame.id !== null) {

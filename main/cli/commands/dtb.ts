@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { DiscoveryError } from '../../engine/windows/discovery/discover.js';
 import { dtbReportJson, type DtbReportJson } from '../../engine/windows/discovery/report-json.js';
 import { toCsv } from '../../engine/export/index.js';
+import { toJsonl } from '../../engine/export/jsonl.js';
 import { openSession, type AnalysisSession } from '../../engine/session/session.js';
 import { renderTable, type CliIo } from '../context.js';
 import { checkOutput, emit, warnAll, type OutputOptions } from '../process-commands.js';
@@ -35,7 +36,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
     .argument('[image]', 'memory image: raw, ELF core or Windows crash dump (or --live)')
     .option(...LIVE_OPTION)
     .option(...DRIVER_OPTION)
-    .option('--format <format>', 'table, csv or json', 'table')
+    .option('--format <format>', 'table, csv, json or jsonl (one JSON object a line)', 'table')
     .option('--out <file>', 'write the output to FILE instead of stdout')
     .option('--allow-network', 'fetch a missing kernel profile from the symbol server')
     .option('--processes', 'also inspect every process DirBase (PCID bits, kernel half, self-reference)')
@@ -57,7 +58,9 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
           failure = e;
           doc = dtbReportJson(e.report, e.message);
         }
-        const text = format === 'json'
+        const text = format === 'jsonl'
+          ? (procs && session ? session.exportTable('dtb', 'jsonl', null).text : toJsonl(doc.candidates))
+          : format === 'json'
           ? JSON.stringify(procs ? { ...doc, processes: procs.rows, processTotals: procs.totals } : doc, null, 2) + '\n'
           : format === 'csv'
             ? (procs && session ? session.exportTable('dtb', 'csv', null).text : toCsv(doc.candidates.map((c) => ({ ...c, evidence: c.evidence.join('; '), validation: c.validation.join('; ') }))))

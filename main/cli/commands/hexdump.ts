@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { usageError } from '../../engine/errors.js';
 import { hex, parseLength } from '../../engine/util/hex.js';
-import { X64AddressSpace } from '../../engine/translate/x64/address-space.js';
+import { imageSpace } from '../../engine/session/spaces.js';
 import type { CliIo } from '../context.js';
 import { requireHex } from './translate.js';
 import type { RegisterCommand } from './index.js';
@@ -74,26 +74,17 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
       if (length === null || length < 1 || length > HEXDUMP_MAX) {
         throw usageError(`hexdump: --length "${opts.length}" must be a number from 1 to ${HEXDUMP_MAX} (decimal or 0x hex)`);
       }
-      if (opts.pa !== undefined) {
-        const pa = requireHex('--pa', opts.pa);
-        if (pa + BigInt(length) > PA_LIMIT) throw usageError(`hexdump: --pa ${hex(pa)} + ${length} bytes is beyond the 52-bit physical address space`);
-        const source = openTarget(target);
-        try {
-          const r = source.read(Number(pa), length);
-          const unreadable = r.absent.map((a) => ({ offset: a.start - Number(pa), length: a.length, reason: `absent from ${source.name}` }));
-          io.out(renderHexdump(pa, r.data, unreadable));
-        } finally {
-          source.close();
-        }
-        return;
-      }
-      const va = requireHex('--va', opts.va!);
-      const dtb = requireHex('--dtb', opts.dtb!);
-      if (va + BigInt(length) > 2n ** 64n) throw usageError(`hexdump: --va ${hex(va)} + ${length} bytes runs past the top of the address space`);
+      const va = opts.va === undefined ? null : requireHex('--va', opts.va);
+      const pa = opts.pa === undefined ? null : requireHex('--pa', opts.pa);
+      if (pa !== null && pa + BigInt(length) > PA_LIMIT) throw usageError(`hexdump: --pa ${hex(pa)} + ${length} bytes is beyond the 52-bit physical address space`);
+      const dtb = va === null ? null : requireHex('--dtb', opts.dtb!);
+      if (va !== null && va + BigInt(length) > 2n ** 64n) throw usageError(`hexdump: --va ${hex(va)} + ${length} bytes runs past the top of the address space`);
+      const start = (va ?? pa)!;
       const source = openTarget(target);
       try {
-        const r = new X64AddressSpace(source, dtb).read(va, length);
-        io.out(renderHexdump(va, r.data, r.missing.map((m) => ({ offset: Number(m.va - va), length: m.length, reason: m.reason }))));
+        // the views' one reader (session/spaces.ts), without a session: any image, Windows or not
+        const r = imageSpace(source, dtb).readUnchecked(start, length);
+        io.out(renderHexdump(start, r.data, r.spans.filter((s) => !s.readable).map((s) => ({ offset: s.offset, length: s.length, reason: s.reason }))));
       } finally {
         source.close();
       }

@@ -10,7 +10,7 @@ import { cliTarget, DRIVER_OPTION, LIVE_OPTION, openTarget, type LiveFlags } fro
 import type { PhysicalSource, SourceHints } from '../../engine/sources/physical-source.js';
 import { parseFormat, renderTable, type CliIo } from '../context.js';
 import type { RegisterCommand } from './index.js';
-import { kernelInfo } from './kernel-info.js';
+import { kernelInfo, type ImageTimeJson } from './kernel-info.js';
 import { renderCrashSummary } from './info-crash-summary.js';
 import { summarizeCrashDump } from '../../engine/windows/triage/summary.js';
 import { crashSummaryJson } from '../../engine/windows/triage/summary-json.js';
@@ -59,7 +59,7 @@ export function basicInfo(source: PhysicalSource): BasicInfo {
   return info;
 }
 
-type KernelFacts = Partial<KernelInfoJson> & { discoveryError?: string; heuristicProfile?: { confidence: number } };
+type KernelFacts = Partial<KernelInfoJson> & Partial<ImageTimeJson> & { discoveryError?: string; heuristicProfile?: { confidence: number } };
 
 export function renderInfoTable(info: BasicInfo & KernelFacts): string {
   const facts: [string, string][] = [
@@ -83,6 +83,12 @@ export function renderInfoTable(info: BasicInfo & KernelFacts): string {
     const conf = info.heuristicProfile ? ` (confidence ${info.heuristicProfile.confidence.toFixed(2)})` : '';
     facts.push(['profile', `${info.profileSource ?? 'none'}${conf}`]);
     if (info.timings?.['total'] !== undefined) facts.push(['discovery time', `${info.timings['total'].toFixed(0)} ms`]);
+    if (info.captureSource !== undefined) {
+      const check = info.timeCrossCheck ? `; ${info.timeCrossCheck.agrees ? 'agrees with' : 'DISAGREES with'} ${info.timeCrossCheck.source} ${info.timeCrossCheck.time}` : '';
+      facts.push(['captured', `${info.captureTime ?? 'unknown'} (${info.captureSource}${check})`]);
+      facts.push(['booted', info.bootTime === null || info.bootTime === undefined ? 'unknown' : `${info.bootTime} (${info.bootRule})`]);
+      for (const w of info.timeWarnings ?? []) facts.push(['time warning', w]);
+    }
   } else if (info.discoveryError !== undefined) {
     facts.push(['kernel', info.discoveryError]);
   }
@@ -111,7 +117,7 @@ export const register: RegisterCommand = (program: Command, io: CliIo) => {
       const source = openTarget(target);
       try {
         // kernel discovery (issue 5) adds kernelBase, dtb, dtbRaw, dtbMethod, build, pdb, profileSource, timings
-        const info: BasicInfo & Partial<KernelInfoJson> & { discoveryError?: string } = basicInfo(source);
+        const info: BasicInfo & KernelFacts = basicInfo(source);
         if (typeof target !== 'string') info.live = liveInfo(source, target.kind === 'simulated');
         Object.assign(info, await kernelInfo(target, opts.allowNetwork === true, opts.heuristicProfile === true));
         io.out(format === 'json' ? JSON.stringify(info, null, 2) + '\n' : renderInfoTable(info));

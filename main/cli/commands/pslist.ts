@@ -32,7 +32,7 @@ function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): voi
     .argument('[image]', 'memory image: raw, ELF core or Windows crash dump (or --live)')
     .option(...LIVE_OPTION)
     .option(...DRIVER_OPTION)
-    .option('--format <format>', 'table, csv or json', 'table')
+    .option('--format <format>', 'table, csv, json or jsonl (one JSON object a line)', 'table')
     .option('--out <file>', 'write the output to FILE instead of stdout')
     .action(async (imageArg: string | undefined, opts: OutputOptions & LiveFlags) => {
       const target = cliTarget(imageArg, opts, io);

@@ -13,10 +13,11 @@ import { mapKernelWorkingSet, plantSoftwarePtes, writeLowStub } from './kernel-p
 import { ObjectFactory, processInfoMasks } from './objects.js';
 import { typeIndexOf, writeObjectTypes } from './object-types.js';
 import { LARGE_PAGE_SIZE, type SparsePhysicalMemory } from './physmem.js';
-import { planProcesses } from './plan.js';
+import { filetimeFromMs, filetimeToIso, planProcesses } from './plan.js';
 import { PoolArena, tagValue } from './pool.js';
 import { fillProcessBodies, linkProcessLists } from './process-bodies.js';
 import { createProcessObjects } from './process-objects.js';
+import { writeSharedUserData } from './shared-user-data.js';
 import { Prng } from './prng.js';
 import { plantUnmappedRemnant } from './remnant.js';
 import { createSessionSpaces } from './session-spaces.js';
@@ -105,6 +106,14 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
   mapKernelWorkingSet(mem, ks, poolSlot, poolRegion);
   const softwarePtes = plantSoftwarePtes(rng, mem, ks, poolSlot, poolRegion);
 
+  // ---- KUSER_SHARED_DATA (x64: VA 0xfffff78000000000) with the capture time, and KeBootTime. Last, so
+  // every earlier random draw (and so every existing seed's layout) is unchanged. ----
+  // The image is taken after the last exit, the unmapped remnant's included (it exits up to 20 min after boot).
+  const lastExit = remnant.exitTime === null ? 0n : filetimeFromMs(Date.parse(remnant.exitTime) + 60_000);
+  const captureTime = plan.captureTime > lastExit ? plan.captureTime : lastExit;
+  const kusd = writeSharedUserData(profile, mem, ks, built.map((b) => b.as), selfRef, plan.bootTime, captureTime);
+  if (profile.hasSymbol('KeBootTime')) kernel.writeSymbol('KeBootTime', u64(plan.bootTime));
+
   const eprocSize = profile.sizeOf('_EPROCESS');
   const processes = built.map((b) => truthProcess(ks, b, csrssHolders, eprocSize, faults.get(b)));
   processes.push(remnant);
@@ -129,6 +138,7 @@ export function buildImage(profile: Profile, buildNumber: number, version: strin
       cidTableLevel: cid.level,
       poolTags: { process: hex(procTag), thread: hex(threTag) },
       processes,
+      ...(kusd ? { captureTime: filetimeToIso(captureTime), bootTime: filetimeToIso(plan.bootTime) } : {}),
       decoys,
       kernelSoftwarePtes: softwarePtes,
     },

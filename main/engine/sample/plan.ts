@@ -34,6 +34,8 @@ export interface PlannedProcess {
 export interface ProcessPlan {
   readonly processes: PlannedProcess[];
   readonly bootTime: bigint;
+  /** When the image is taken (FILETIME): after every create and exit (KUSER_SHARED_DATA.SystemTime). */
+  readonly captureTime: bigint;
   /** Highest CID handed out (decides PspCidTable level). */
   readonly maxCid: number;
 }
@@ -182,7 +184,7 @@ export function planProcesses(rng: Prng, opts: PlanOptions): ProcessPlan {
     }
     return p;
   });
-  return { processes: final, bootTime, maxCid: cid - 4 };
+  return { processes: final, bootTime, captureTime: filetimeFromMs(now), maxCid: cid - 4 };
 }
 
 function quoteIfSpaced(path: string): string {

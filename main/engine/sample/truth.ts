@@ -71,6 +71,9 @@ export interface GroundTruth {
   readonly poolTags?: { readonly process: string; readonly thread: string }; // PoolTag as u32 hex
   readonly symbols: Readonly<Record<string, string>>; // symbol -> VA, for those the builder wrote
   readonly processes: readonly TruthProcess[];
+  /** When the image was taken (KUSER_SHARED_DATA.SystemTime) and the machine booted (KeBootTime), ISO 8601 UTC. */
+  readonly captureTime?: string;
+  readonly bootTime?: string;
   /** Things that look like a process but are not, which no method may report. */
   readonly decoys: readonly { readonly physicalOffset: string; readonly why: string; readonly kind?: string }[];
   /**

@@ -4,6 +4,7 @@
  * app's export of a table in its default order is byte for byte the CLI's output.
  */
 import { toCsv, toJson } from '../export/index.js';
+import { toJsonl } from '../export/jsonl.js';
 import type { DtbInspectRow } from '../plugins/dtb-inspect/index.js';
 import { comparePsxRows, type PsxViewEntry, type PsxViewRow } from '../plugins/psxview/index.js';
 import type { ProcessRow } from '../windows/eprocess.js';
@@ -11,7 +12,7 @@ import { pidIndex, withParentName } from '../windows/process-parents.js';
 import { hex } from '../util/hex.js';
 import { processRowWire, psxRowWire } from './wire.js';
 
-export type ExportFormat = 'csv' | 'json';
+export type ExportFormat = 'csv' | 'json' | 'jsonl';
 
 /** What a responder pastes into a report beside the process, appended after the original columns. */
 const REPORT_COLUMNS = ['parentName', 'kernelImagePath', 'currentDirectory', 'whyAbsent'] as const;
@@ -43,12 +44,12 @@ const csvReasons = <R extends { readonly whyAbsent: Readonly<Record<string, stri
 
 export function renderPsxview(format: ExportFormat, entries: readonly PsxViewEntry[]): string {
   const rows = entries.map(psxviewExportRow);
-  return format === 'json' ? toJson(rows) : toCsv(rows.map(csvReasons), { columns: PSXVIEW_COLUMNS });
+  return format === 'json' ? toJson(rows) : format === 'jsonl' ? toJsonl(rows) : toCsv(rows.map(csvReasons), { columns: PSXVIEW_COLUMNS });
 }
 
 export function renderProcesses(format: ExportFormat, engineRows: readonly ProcessRow[]): string {
   const rows = engineRows.map(processRowWire);
-  return format === 'json' ? toJson(rows) : toCsv(rows.map(csvReasons), { columns: PROCESS_COLUMNS });
+  return format === 'json' ? toJson(rows) : format === 'jsonl' ? toJsonl(rows) : toCsv(rows.map(csvReasons), { columns: PROCESS_COLUMNS });
 }
 
 /** Kept process rows with each parent's name resolved against all of them (the rows stream before their parents are known). */
@@ -59,7 +60,7 @@ export function withParents(rows: ReadonlyMap<string, ProcessRow>): Map<string, 
 
 /** The per-process DirBase table (`memscope dtb --processes --format csv`; JSON: the rows alone). */
 export function renderDtbRows(format: ExportFormat, rows: readonly DtbInspectRow[]): string {
-  return format === 'json' ? toJson(rows) : toCsv(rows);
+  return format === 'json' ? toJson(rows) : format === 'jsonl' ? toJsonl(rows) : toCsv(rows);
 }
 
 /** psscan's default order: by PID, scan order within a PID (a stable sort). */

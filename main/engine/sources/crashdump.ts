@@ -48,6 +48,8 @@ export interface CrashDumpDetails {
   readonly pfnDataBase: bigint;
   /** "SDMP" or "FDMP" for bitmap dumps. */
   readonly bitmapSignature?: string;
+  /** Header SystemTime (FILETIME of the dump), when recorded: the image-time cross-check. */
+  readonly systemTime?: bigint;
 }
 
 export interface CrashDumpSource extends PhysicalSource {
@@ -83,7 +85,7 @@ function parse(file: ImageFile): CrashDumpSource {
   requireX64(path, header);
   const hints = headerHints(header);
   const { dumpType } = header;
-  const base = { bugCheckCode: header.bugCheckCode, pfnDataBase: header.pfnDataBase };
+  const base = { bugCheckCode: header.bugCheckCode, pfnDataBase: header.pfnDataBase, ...(header.systemTime !== undefined ? { systemTime: header.systemTime } : {}) };
 
   if (dumpType === DUMP_TYPE.full) {
     const segments = fullDumpSegments(file, file.readAt(0, HEADER_SIZE));

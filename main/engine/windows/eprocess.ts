@@ -6,6 +6,7 @@
  */
 import type { Profile } from '../profile/profile.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
+import type { ProcessSpaces } from '../translate/process-spaces.js';
 import type { VirtualMemory } from '../translate/types.js';
 import { X64AddressSpace } from '../translate/x64/address-space.js';
 import { pml4FromDtb } from '../translate/x64/mmu.js';
@@ -57,6 +58,8 @@ export interface ProcessDecodeContext {
   readonly profile: Profile;
   readonly kernel: VirtualMemory;
   readonly source: PhysicalSource;
+  /** The session's per-process address spaces; without them each read builds a throwaway space. */
+  readonly processSpaces?: ProcessSpaces;
 }
 
 /** Highest PID we treat as sane: Windows handle values are < 2^24 (16M handles per table). */
@@ -300,17 +303,7 @@ export function readProcessParameters(ctx: ProcessDecodeContext, dtbRaw: bigint,
   return out;
 }
 
-const spaces = new WeakMap<PhysicalSource, Map<bigint, VirtualMemory>>();
-
-/** The address space of a process DirBase (cached per source; a handful of spaces per image). */
+/** The address space of a process DirBase: the session's (translate/process-spaces.ts), else a fresh one. */
 export function processSpace(ctx: ProcessDecodeContext, dtbRaw: bigint): VirtualMemory {
-  let m = spaces.get(ctx.source);
-  if (!m) spaces.set(ctx.source, (m = new Map()));
-  let s = m.get(dtbRaw);
-  if (!s) {
-    s = new X64AddressSpace(ctx.source, dtbRaw, { tlbEntries: 256, tableCachePages: 64 });
-    if (m.size > 256) m.clear();
-    m.set(dtbRaw, s);
-  }
-  return s;
+  return ctx.processSpaces?.of(dtbRaw) ?? new X64AddressSpace(ctx.source, dtbRaw, { tlbEntries: 256, tableCachePages: 64 });
 }

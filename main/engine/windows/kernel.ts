@@ -1,6 +1,7 @@
 import type { Profile } from '../profile/profile.js';
 import type { ProfileSource } from '../profile/model.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
+import type { ProcessSpaces } from '../translate/process-spaces.js';
 import type { VirtualMemory } from '../translate/types.js';
 
 /**
@@ -20,6 +21,8 @@ export interface WindowsKernel {
   readonly buildNumber: number | null;
   readonly profile: Profile;
   readonly profileSource: ProfileSource;
+  /** Per-process address spaces, owned by the session (absent in hand-built test kernels). */
+  readonly processSpaces?: ProcessSpaces;
   /** Kernel VA of a symbol (kernelBase + RVA). */
   symbolVa(name: string): bigint;
 }
