@@ -318,7 +318,9 @@ export function parseArgs<M extends Method>(method: string, raw: unknown): Envel
   if (!r.success) {
     const issue = r.error.issues[0];
     const where = issue && issue.path.length ? issue.path.join('.') : 'arguments';
-    return { ok: false, error: { code: 'invalid-request', message: `${method}: ${where}: ${issue?.message ?? 'invalid'}` } };
+    // bounded: zod names every unrecognized key, and a message must not echo a request's bulk back
+    const what = issue?.message ?? 'invalid';
+    return { ok: false, error: { code: 'invalid-request', message: `${method}: ${where.slice(0, 200)}: ${what.length > 300 ? `${what.slice(0, 299)}…` : what}` } };
   }
   return { ok: true, value: { method: method as M, args: r.data as z.infer<(typeof requests)[M]['args']> } };
 }

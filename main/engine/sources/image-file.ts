@@ -24,7 +24,7 @@ export class ImageFile {
   static open(path: string): ImageFile {
     let fd: number;
     try {
-      fd = fs.openSync(path, 'r');
+      fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     } catch (err) {
       throw ioError(path, err);
     }
