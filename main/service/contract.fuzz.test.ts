@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { METHODS, type Capabilities, type SessionInfo } from '../../common/contract.js';
 import {
-  allCases, changedFiles, collectGarbage, listFiles, makeSandbox, MIB, MIN_CASES_PER_METHOD, newStats, runCases, summary,
+  allCases, changedFiles, completeTables, collectGarbage, listFiles, makeSandbox, MIB, MIN_CASES_PER_METHOD, newStats, runCases, summary,
   type FuzzContext, type Sandbox,
 } from '../testing/contract-fuzz.js';
 import { createContractService } from './service.js';
@@ -21,11 +21,12 @@ let ctx: FuzzContext;
 
 beforeAll(async () => {
   box = await makeSandbox('memscope-fuzz-service-');
-  service = createContractService({ capabilities: () => caps }, { session: { workers: 1 } });
+  service = createContractService({ capabilities: () => caps }, { session: { workers: 1, warmScan: false } });
   const opened = await service.handle('openSession', { path: box.imagePath });
   if (!opened.ok) throw new Error(opened.error.message);
   const info = opened.value as SessionInfo;
   ctx = { sessionId: info.sessionId, imagePath: box.imagePath, imageSize: info.source.size, address: box.truth.kernelBase, sandbox: box.root, fifo: box.fifo };
+  await completeTables(service, info.sessionId);
 }, 60_000);
 afterAll(async () => {
   await service?.dispose();
