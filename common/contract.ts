@@ -339,7 +339,8 @@ export type MemScopeApi = {
 export const ClientFrame = z.object({
   id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   method: z.string().max(64),
-  args: z.unknown(),
+  // optional: JSON drops an `undefined` args, and that frame still needs an answer under its id
+  args: z.unknown().optional(),
 }).strict();
 export type ClientFrame = z.infer<typeof ClientFrame>;
 

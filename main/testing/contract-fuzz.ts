@@ -28,7 +28,7 @@ export const MIB = 1024 * 1024;
 
 export const FAMILIES = [
   'whole-args', 'wrong-type', 'missing', 'null', 'extra-field', 'huge-string', 'huge-array', 'deep-nesting',
-  'unknown-enum', 'address', 'over-cap', 'path', 'id', 'odd-string', 'number-edge', 'property',
+  'unknown-enum', 'address', 'over-cap', 'path', 'id', 'odd-string', 'number-edge', 'property', 'frame',
 ] as const;
 export type Family = (typeof FAMILIES)[number];
 
@@ -443,5 +443,6 @@ export function collectGarbage(): void {
  * thread) then returns, the case has taken longer than the limit and is counted as a hang.
  */
 function fifoValve(fifo: string): ChildProcess {
-  return spawn('sh', ['-c', `sleep ${CASE_TIMEOUT_MS / 1000 + 1}; : > '${fifo}'`], { stdio: 'ignore' });
+  // O_RDWR on a FIFO never blocks and stands in for both ends: a blocked reader or writer returns
+  return spawn('sh', ['-c', `sleep ${CASE_TIMEOUT_MS / 1000 + 1}; exec 3<>'${fifo}'; sleep 1`], { stdio: 'ignore' });
 }
