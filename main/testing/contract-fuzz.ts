@@ -5,8 +5,8 @@
  * code from ERROR_CODES, or a result its schema accepts — never a throw, an `internal` error or a hang.
  * Cases are deterministic; the property-based ones come from fast-check under a fixed seed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -114,7 +114,7 @@ function sample(n: Node, name: string, method: string, ctx: FuzzContext): unknow
     case 'string': {
       if (/^session/i.test(name)) return ctx.sessionId;
       if (isAddress(name, n)) return ctx.address;
-      if (isPath(name, n)) return /^open|load/i.test(method) ? ctx.imagePath : join(ctx.sandbox, 'export', 'out.txt');
+      if (isPath(name, n)) return isOpenTarget(method) ? ctx.imagePath : join(ctx.sandbox, 'export', 'out.txt');
       if (name === 'type') return '_EPROCESS';
       const plain = 'fuzz-id';
       if (!n.pattern || new RegExp(n.pattern).test(plain)) return plain;
@@ -144,14 +144,25 @@ const deepObjectText = '{"a":'.repeat(DEEP) + '{}' + '}'.repeat(DEEP);
 const HUGE_STRING = 'A'.repeat(MIB + 1);
 const HUGE_ARRAY = (): unknown[] => new Array<string>(200_000).fill('0x10');
 
-/** Device paths, traversal and pipes: every path-like field gets each (open targets and export targets alike). */
-export function hostilePaths(ctx: FuzzContext): string[] {
+const isOpenTarget = (method: string): boolean => /^(open|load|pick)/i.test(method);
+
+/**
+ * Device paths, traversal and pipes for a path-like field. Open targets get every one (they are only
+ * ever opened read-only). Export targets get only those safe to hand a writer on this machine (tests
+ * may run as root): devices that discard, the FIFO, the evidence itself, directories, and traversal
+ * out of the export folder into the sandbox, where a file that escaped is seen.
+ */
+export function hostilePaths(ctx: FuzzContext, method: string): string[] {
+  const escapes = [
+    join(ctx.sandbox, 'export', '..', 'escaped.txt'), `${ctx.sandbox}/export/%2e%2e/escaped.txt`, `${ctx.sandbox}/export/..\\escaped.txt`,
+    ctx.fifo, ctx.imagePath, join(ctx.sandbox, 'image'), ctx.sandbox, `${join(ctx.sandbox, 'export', 'x')}\u0000.csv`, `${ctx.sandbox}/${'a'.repeat(4097)}`,
+    '/dev/null', '/dev/zero', '/dev/full',
+  ];
+  if (!isOpenTarget(method)) return escapes;
   return [
-    '/dev/zero', '/dev/stdin', '/dev/random', '/dev/null', '/proc/self/mem', '/proc/kcore', '/proc/self/fd/0', '/sys/kernel/notes',
+    ...escapes, '/dev/stdin', '/dev/random', '/proc/self/mem', '/proc/kcore', '/proc/self/fd/0', '/sys/kernel/notes',
     '\\\\.\\PhysicalDrive0', '\\\\.\\pmem', '\\\\.\\PhysicalMemory', '\\\\?\\GLOBALROOT\\Device\\PhysicalMemory', 'CON', 'NUL:', '\\\\server\\share\\img.raw',
-    ctx.fifo, '../../etc/shadow', '/etc/shadow', '..', '.', '/', ctx.sandbox,
-    join(ctx.sandbox, 'export', '..', '..', 'escaped.txt'), `${ctx.sandbox}/export/%2e%2e/escaped.txt`, 'file:///etc/passwd', '~/.ssh/id_rsa',
-    'img\u0000.raw', `${ctx.imagePath}\u0000.csv`, ' ', 'a'.repeat(4097), `${'../'.repeat(64)}etc/passwd`,
+    '../../etc/shadow', '/etc/shadow', '..', '.', '/', 'file:///etc/passwd', '~/.ssh/id_rsa', 'img\u0000.raw', ' ', 'a'.repeat(4097), `${'../'.repeat(64)}etc/passwd`,
   ];
 }
 
@@ -228,7 +239,7 @@ export function schemaCases(method: Method, ctx: FuzzContext): FuzzCase[] {
         set('over-cap', `one over its ${n.maxLength}-character cap`, s.padEnd(n.maxLength + 1, s.at(-1) ?? 'a'));
       }
       if (isAddress(name, n)) for (const v of addresses(ctx)) set('address', `= ${describeValue(v)}`, v);
-      if (isPath(name, n)) for (const v of hostilePaths(ctx)) set('path', `= ${describeValue(v)}`, v);
+      if (isPath(name, n)) for (const v of hostilePaths(ctx, method)) set('path', `= ${describeValue(v)}`, v);
       if (isId(name, n)) for (const v of IDS) set('id', `= ${describeValue(v)}`, v);
       for (const v of ODD_STRINGS) set('odd-string', `= ${describeValue(v)}`, v);
     }
@@ -254,7 +265,7 @@ export function propertyCases(method: Method, ctx: FuzzContext, runs = PROPERTY_
   const anything = fc.jsonValue({ maxDepth: 4 });
   const out: FuzzCase[] = fc.sample(anything, { seed, numRuns: runs }).map((v, i) => ({ method, family: 'property', label: `fc.jsonValue #${i} (seed ${seed})`, args: v }));
   for (const key of Object.keys(root.properties ?? {})) {
-    fc.sample(fc.oneof(anything, fc.string({ unit: 'binary' }), fc.constantFrom(...hostilePaths(ctx), ...IDS)), { seed: seed + key.length, numRuns: runs })
+    fc.sample(fc.oneof(anything, fc.string({ unit: 'binary' }), fc.constantFrom(...hostilePaths(ctx, method), ...IDS)), { seed: seed + key.length, numRuns: runs })
       .forEach((v, i) => out.push({ method, family: 'property', label: `${key} = fc #${i} (seed ${seed + key.length})`, args: { ...base, [key]: v } }));
   }
   return out;
@@ -317,8 +328,8 @@ export const newStats = (door: string): DoorStats => ({ door, perMethod: new Map
  * Run cases one after another through `send`, each under CASE_TIMEOUT_MS, and hold every answer to
  * the oracle. A session a case opened is closed through `cleanup` (so it cannot leak between cases).
  */
-export async function runCases(
-  stats: DoorStats, cases: readonly FuzzCase[], send: (c: FuzzCase) => Promise<unknown>,
+export async function runCases<C extends FuzzCase>(
+  stats: DoorStats, cases: readonly C[], send: (c: C) => Promise<unknown>,
   opts: { readonly fifo?: string; readonly cleanup?: (answer: unknown) => Promise<void> } = {},
 ): Promise<void> {
   const { fifo, cleanup } = opts;
@@ -387,15 +398,18 @@ export interface Sandbox {
 
 export async function makeSandbox(prefix: string): Promise<Sandbox> {
   const root = mkdtempSync(join(tmpdir(), prefix));
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(join(root, 'image'));
-  mkdirSync(join(root, 'export'));
+  for (const d of ['image', 'export', 'cwd']) mkdirSync(join(root, d));
   const imagePath = join(root, 'image', 'sample.raw');
   const truth = await buildSample({ build: '19041', format: 'raw', out: imagePath, sizeMiB: 64, seed: 22, processes: 4 });
   const fifo = join(root, 'pipe');
-  const { execFileSync } = await import('node:child_process');
   execFileSync('mkfifo', [fifo]);
-  return { root, imagePath, fifo, truth, remove: () => rmSync(root, { recursive: true, force: true }) };
+  // a relative path a case names lands in the sandbox, where a file written there is seen
+  const cwd = process.cwd();
+  process.chdir(join(root, 'cwd'));
+  return {
+    root, imagePath, fifo, truth,
+    remove: () => { process.chdir(cwd); rmSync(root, { recursive: true, force: true }); },
+  };
 }
 
 /**
