@@ -8,11 +8,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { channelOf, METHODS, type Capabilities, type Envelope, type SessionInfo } from '../../common/contract.js';
+import { channelOf, METHODS, type Capabilities, type Envelope } from '../../common/contract.js';
 import { createContractService } from '../service/service.js';
 import type { ContractService } from '../service/types.js';
 import {
-  allCases, changedFiles, completeTables, listFiles, makeSandbox, MIN_CASES_PER_METHOD, newStats, runCases, schemaCases, summary, validArgs,
+  allCases, changedFiles, completeTables, contextOf, listFiles, makeSandbox, MIN_CASES_PER_METHOD, newStats, runCases, schemaCases, summary, validArgs,
   type FuzzContext, type Sandbox,
 } from '../testing/contract-fuzz.js';
 import { FakeBrowserWindow, FakeWebContents } from './testing/fake-electron.js';
@@ -44,11 +44,8 @@ beforeAll(async () => {
     window: win as never,
     engine: { request: (method, args) => { engineCalls++; return service.handle(method, args); } },
   });
-  const opened = await invoke('openSession', { path: box.imagePath }, trusted());
-  if (!opened.ok) throw new Error(opened.error.message);
-  const info = opened.value as SessionInfo;
-  ctx = { sessionId: info.sessionId, imagePath: box.imagePath, imageSize: info.source.size, address: box.truth.kernelBase, sandbox: box.root, fifo: box.fifo };
-  await completeTables(service, info.sessionId);
+  ctx = contextOf(box, await invoke('openSession', { path: box.imagePath }, trusted()));
+  await completeTables(service, ctx.sessionId);
 }, 60_000);
 afterAll(async () => {
   unregister?.();

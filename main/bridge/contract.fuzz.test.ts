@@ -10,11 +10,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { EXPORT_TABLES, MAX_CLIENT_FRAME_BYTES, METHODS, type Capabilities, type RunEvent, type ServerFrame, type SessionInfo } from '../../common/contract.js';
+import { EXPORT_TABLES, MAX_CLIENT_FRAME_BYTES, METHODS, type Capabilities, type RunEvent, type ServerFrame } from '../../common/contract.js';
 import { createContractService } from '../service/service.js';
 import type { ContractService } from '../service/types.js';
 import {
-  allCases, changedFiles, collectGarbage, listFiles, makeSandbox, MIB, MIN_CASES_PER_METHOD, newStats, runCases, summary,
+  allCases, changedFiles, collectGarbage, contextOf, listFiles, makeSandbox, MIB, MIN_CASES_PER_METHOD, newStats, runCases, summary,
   type FuzzCase, type FuzzContext, type Sandbox,
 } from '../testing/contract-fuzz.js';
 import { startBridge, type Bridge } from './server.js';
@@ -63,9 +63,7 @@ beforeAll(async () => {
   bridge = await startBridge({ service, staticDir: join(box.root, 'static') });
   client = await Client.connect(bridge);
   // the session is this connection's own (a bridge may tie sessions to the socket that opened them)
-  const opened = await client.request('openSession', { path: box.imagePath }) as { ok: boolean; value: SessionInfo };
-  if (!opened.ok) throw new Error(JSON.stringify(opened));
-  ctx = { sessionId: opened.value.sessionId, imagePath: box.imagePath, imageSize: opened.value.source.size, address: box.truth.kernelBase, sandbox: box.root, fifo: box.fifo };
+  ctx = contextOf(box, await client.request('openSession', { path: box.imagePath }));
   for (const plugin of EXPORT_TABLES) {
     const r = await client.request('startRun', { sessionId: ctx.sessionId, request: { plugin } }) as { value: { runId: string } };
     while (!client.events.some((e) => e.type === 'done' && e.runId === r.value.runId)) await new Promise((w) => setTimeout(w, 20));

@@ -6,9 +6,9 @@
  * `MEMSCOPE_FUZZ_CASES=200 npx vitest run main/service/contract.fuzz.test.ts` runs more property cases.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { METHODS, type Capabilities, type SessionInfo } from '../../common/contract.js';
+import { METHODS, type Capabilities } from '../../common/contract.js';
 import {
-  allCases, changedFiles, completeTables, collectGarbage, listFiles, makeSandbox, MIB, MIN_CASES_PER_METHOD, newStats, runCases, summary,
+  allCases, changedFiles, completeTables, contextOf, collectGarbage, listFiles, makeSandbox, MIB, MIN_CASES_PER_METHOD, newStats, runCases, summary,
   type FuzzContext, type Sandbox,
 } from '../testing/contract-fuzz.js';
 import { createContractService } from './service.js';
@@ -22,11 +22,8 @@ let ctx: FuzzContext;
 beforeAll(async () => {
   box = await makeSandbox('memscope-fuzz-service-');
   service = createContractService({ capabilities: () => caps }, { session: { workers: 1, warmScan: false } });
-  const opened = await service.handle('openSession', { path: box.imagePath });
-  if (!opened.ok) throw new Error(opened.error.message);
-  const info = opened.value as SessionInfo;
-  ctx = { sessionId: info.sessionId, imagePath: box.imagePath, imageSize: info.source.size, address: box.truth.kernelBase, sandbox: box.root, fifo: box.fifo };
-  await completeTables(service, info.sessionId);
+  ctx = contextOf(box, await service.handle('openSession', { path: box.imagePath }));
+  await completeTables(service, ctx.sessionId);
 }, 60_000);
 afterAll(async () => {
   await service?.dispose();

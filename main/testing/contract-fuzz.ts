@@ -412,6 +412,13 @@ export async function makeSandbox(prefix: string): Promise<Sandbox> {
   };
 }
 
+/** The fuzz context of a session the door opened on the sandbox's image (the answer of its openSession). */
+export function contextOf(box: Sandbox, opened: unknown): FuzzContext {
+  const e = opened as Envelope<{ sessionId: string; source: { size: number } }>;
+  if (!e.ok) throw new Error(`the sample did not open: ${JSON.stringify(e)}`);
+  return { sessionId: e.value.sessionId, imagePath: box.imagePath, imageSize: e.value.source.size, address: box.truth.kernelBase, sandbox: box.root, fifo: box.fifo };
+}
+
 /**
  * Run each table's plugin to completion in the session, so exportTable and the replaying startRun
  * cases reach the export and replay code instead of stopping at "not run yet".
