@@ -26,6 +26,15 @@ let bridge: Bridge;
 let client: Client;
 let ctx: FuzzContext;
 
+/**
+ * Frames read as the renderer's transport reads them: where the bridge carries bytes as base64
+ * (common/frame-bytes.ts, with the memory views), decoded back so results meet their schemas; plain
+ * JSON before that module exists. (A computed specifier: the type checker must not require it.)
+ */
+const FRAME_BYTES = '../../common/frame-bytes.js';
+const decodeFrame: (text: string) => unknown = await import(/* @vite-ignore */ FRAME_BYTES)
+  .then((m: { decodeFrame: (text: string) => unknown }) => m.decodeFrame, () => (text: string): unknown => JSON.parse(text));
+
 /** One WebSocket, one request in flight: the answer under the awaited id, events set aside. */
 class Client {
   private pending: { id: number | null; resolve: (answer: unknown) => void } | null = null;
@@ -34,7 +43,7 @@ class Client {
   private nextId = 1;
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const f = JSON.parse(data.toString()) as ServerFrame;
+      const f = decodeFrame(data.toString()) as ServerFrame;
       if ('event' in f) { this.events.push(f.event); return; }
       if (this.pending && f.id === this.pending.id) { const p = this.pending; this.pending = null; p.resolve(f.response); }
     });
