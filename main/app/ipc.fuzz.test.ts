@@ -12,7 +12,7 @@ import { channelOf, METHODS, type Capabilities, type Envelope } from '../../comm
 import { createContractService } from '../service/service.js';
 import type { ContractService } from '../service/types.js';
 import {
-  allCases, changedFiles, completeTables, contextOf, listFiles, makeSandbox, MIN_CASES_PER_METHOD, newStats, runCases, schemaCases, summary, validArgs,
+  allCases, changedFiles, completeTables, contextOf, listFiles, makeSandbox, MIN_CASES_PER_METHOD, newStats, PEAK_RSS_BOUND, runCases, schemaCases, summary, validArgs,
   type FuzzContext, type Sandbox,
 } from '../testing/contract-fuzz.js';
 import { FakeBrowserWindow, FakeWebContents } from './testing/fake-electron.js';
@@ -73,6 +73,7 @@ it('every channel, every fuzz family, from the app window: typed answers only, e
   for (const m of METHODS) expect(stats.perMethod.get(m)?.cases ?? 0, m).toBeGreaterThanOrEqual(MIN_CASES_PER_METHOD);
   expect(stats.problems).toEqual([]);
   expect(stats.hangs + stats.crashes).toBe(0);
+  expect(stats.peakRss).toBeLessThan(PEAK_RSS_BOUND);
   // whatever the arguments, the only file written is the one the save dialog chose
   expect(changedFiles(before, listFiles(box.root)).filter((p) => p !== chosen)).toEqual([]);
 }, 240_000);

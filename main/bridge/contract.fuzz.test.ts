@@ -14,7 +14,7 @@ import { EXPORT_TABLES, MAX_CLIENT_FRAME_BYTES, METHODS, type Capabilities, type
 import { createContractService } from '../service/service.js';
 import type { ContractService } from '../service/types.js';
 import {
-  allCases, changedFiles, collectGarbage, contextOf, listFiles, makeSandbox, MIB, MIN_CASES_PER_METHOD, newStats, runCases, summary,
+  allCases, changedFiles, collectGarbage, contextOf, listFiles, makeSandbox, MIB, MIN_CASES_PER_METHOD, newStats, PEAK_RSS_BOUND, runCases, summary,
   type FuzzCase, type FuzzContext, type Sandbox,
 } from '../testing/contract-fuzz.js';
 import { startBridge, type Bridge } from './server.js';
@@ -102,6 +102,7 @@ it('every method, every fuzz family, over the WebSocket: one typed answer per fr
   for (const m of METHODS) expect(stats.perMethod.get(m)?.cases ?? 0, m).toBeGreaterThanOrEqual(MIN_CASES_PER_METHOD);
   expect(stats.problems).toEqual([]);
   expect(stats.hangs + stats.crashes).toBe(0);
+  expect(stats.peakRss).toBeLessThan(PEAK_RSS_BOUND);
   expect(client.ws.readyState).toBe(WebSocket.OPEN);
   expect(growth).toBeLessThan(64 * MIB);
   expect(changedFiles(before, listFiles(box.root))).toEqual([]);

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { METHODS, type Capabilities } from '../../common/contract.js';
 import {
-  allCases, changedFiles, completeTables, contextOf, collectGarbage, listFiles, makeSandbox, MIB, MIN_CASES_PER_METHOD, newStats, runCases, summary,
+  allCases, changedFiles, completeTables, contextOf, collectGarbage, listFiles, makeSandbox, MIB, MIN_CASES_PER_METHOD, newStats, PEAK_RSS_BOUND, runCases, summary,
   type FuzzContext, type Sandbox,
 } from '../testing/contract-fuzz.js';
 import { createContractService } from './service.js';
@@ -54,6 +54,7 @@ it('every contract method, every fuzz family, straight into the service: typed a
   for (const m of METHODS) expect(stats.perMethod.get(m)?.cases ?? 0, m).toBeGreaterThanOrEqual(MIN_CASES_PER_METHOD);
   expect([...stats.problems, ...again.problems]).toEqual([]);
   expect(stats.hangs + stats.crashes).toBe(0);
+  expect(stats.peakRss).toBeLessThan(PEAK_RSS_BOUND);
   expect(growth).toBeLessThan(64 * MIB);
   expect(changedFiles(before, listFiles(box.root))).toEqual([]); // the service writes nothing, anywhere
 }, 240_000);

@@ -25,6 +25,8 @@ export const MIN_CASES_PER_METHOD = 20;
 /** A case not answered within this is a hang. */
 export const CASE_TIMEOUT_MS = 5_000;
 export const MIB = 1024 * 1024;
+/** A door's test process (a 64 MiB sample open, vitest, 1 MiB and 1M-item cases) stays under this. */
+export const PEAK_RSS_BOUND = 1024 * MIB;
 
 export const FAMILIES = [
   'whole-args', 'wrong-type', 'missing', 'null', 'extra-field', 'huge-string', 'huge-array', 'deep-nesting',
