@@ -539,7 +539,9 @@ export function parseArgs<M extends Method>(method: string, raw: unknown): Envel
   if (!r.success) {
     const issue = r.error.issues[0];
     const where = issue && issue.path.length ? issue.path.join('.') : 'arguments';
-    return { ok: false, error: { code: 'invalid-request', message: `${method}: ${where}: ${issue?.message ?? 'invalid'}` } };
+    // bounded: zod names every unrecognized key, and a message must not echo a request's bulk back
+    const what = issue?.message ?? 'invalid';
+    return { ok: false, error: { code: 'invalid-request', message: `${method}: ${where.slice(0, 200)}: ${what.length > 300 ? `${what.slice(0, 299)}…` : what}` } };
   }
   return { ok: true, value: { method: method as M, args: r.data as z.infer<(typeof requests)[M]['args']> } };
 }
@@ -558,7 +560,8 @@ export type MemScopeApi = {
 export const ClientFrame = z.object({
   id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   method: z.string().max(64),
-  args: z.unknown(),
+  // optional: JSON drops an `undefined` args, and that frame still needs an answer under its id
+  args: z.unknown().optional(),
 }).strict();
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
