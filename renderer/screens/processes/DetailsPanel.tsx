@@ -10,16 +10,12 @@ import { CopyValue } from '../../components/CopyValue.js';
 import { useApp } from '../../store/context.js';
 import { useViews } from '../../store/views-context.js';
 
-/** Process fields the engine adds beside the contract's (issue 19 part 5); absent until an engine sends them. */
-const extraText = (row: ProcessTableRow, name: 'kernelImagePath' | 'currentDirectory'): string | null => {
-  const v = row.process ? (row.process as unknown as Record<string, unknown>)[name] : undefined;
-  return typeof v === 'string' && v !== '' ? v : null;
-};
-
 /** Why a value is absent, in words: the engine's own note when it gave one, else what the row's state implies. */
 export function absentReason(row: ProcessTableRow, field: string): string {
   const p = row.process;
   if (!p) return 'not decoded: only the pool copy of this process was found';
+  const why = p.whyAbsent[field];
+  if (why) return why; // the engine's reason (no PEB, paged out, exited, outside the image, …)
   const note = p.warnings.find((w) => w.toLowerCase().includes(field.toLowerCase()));
   if (note) return note;
   if (field === 'exitTime' && !p.missing.includes('exitTime')) return 'still running: no exit time recorded';
@@ -28,7 +24,6 @@ export function absentReason(row: ProcessTableRow, field: string): string {
   if (user && p.exitTime) return 'exited: its PEB and user memory are gone';
   if (user && p.dtb === null) return 'no DirBase: its user memory cannot be translated';
   if (p.missing.includes(field)) return user ? 'paged out: the PEB or its parameters are not resident in this image' : 'unreadable: outside the image or not resident';
-  if (field === 'kernelImagePath' || field === 'currentDirectory') return 'not reported by this engine';
   return 'not recorded for this process';
 }
 
@@ -54,7 +49,7 @@ export function DetailsPanel() {
   const ppid = num(p?.ppid);
   const fields: [string, string, string | null, boolean][] = [
     ['PID', 'pid', num(v.pid), true],
-    ['PPID', 'ppid', ppid === null ? null : `${ppid}${parent === undefined ? '' : parent === null ? ' (parent not among the processes found: exited or hidden)' : ` (${parent})`}`, true],
+    ['PPID', 'ppid', ppid === null ? null : `${ppid}${p?.parentName ? ` (${p.parentName})` : parent === undefined ? '' : parent === null ? ` (${p?.whyAbsent['parentName'] ?? 'parent not among the processes found: exited or hidden'})` : ` (${parent})`}`, true],
     ['Name', 'name', v.name, false],
     ['EPROCESS', 'offset', v.offset, true],
     ['Physical', 'physicalOffset', p?.physicalOffset ?? null, true],
@@ -65,10 +60,10 @@ export function DetailsPanel() {
     ['Threads', 'threads', num(p?.threads), true],
     ['Session', 'sessionId', num(p?.sessionId), true],
     ['WoW64', 'wow64', p?.wow64 === null || p?.wow64 === undefined ? null : p.wow64 ? 'yes: a 32-bit process on 64-bit Windows' : 'no: native 64-bit', false],
-    ['Kernel image path', 'kernelImagePath', extraText(row, 'kernelImagePath'), false],
+    ['Kernel image path', 'kernelImagePath', p?.kernelImagePath ?? null, false],
     ['Image path', 'imagePath', p?.imagePath ?? null, false],
     ['Command line', 'commandLine', p?.commandLine ?? null, false],
-    ['Current directory', 'currentDirectory', extraText(row, 'currentDirectory'), false],
+    ['Current directory', 'currentDirectory', p?.currentDirectory ?? null, false],
   ];
   return (
     <aside className="details" aria-label="Process details">
