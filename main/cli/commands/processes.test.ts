@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../main.js';
 import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from '../../engine/plugins/testing/sample-kernel.js';
-import { expectedVerdict, validVerdictFor } from '../../engine/plugins/testing/dtb-verdicts.js';
+import { expectedVerdict, kernelHalfSlots, validVerdictFor } from '../../engine/plugins/testing/dtb-verdicts.js';
 
 const set = new SampleSet();
 let img: SampleKernel;
@@ -114,7 +114,7 @@ describe('memscope pslist/psscan/psxview/struct/dtb', () => {
       if (p.planted.includes('dirbase-garbage-user-dtb')) {
         expect(row.verdict).toBe('suspicious: KVA-shadow user DTB 0x4141414141414141 is not in physical memory (kernel DirBase itself is valid)');
       } else {
-        expect(row.verdict, `${p.name} ${p.planted.join('+')}`).toBe(expectedVerdict(p));
+        expect(row.verdict, `${p.name} ${p.planted.join('+')}`).toBe(expectedVerdict(p, kernelHalfSlots(img.truth)));
       }
     }
     expect(doc.processTotals.valid).toBe(doc.processes.length - 6); // five planted faults and the unmapped remnant

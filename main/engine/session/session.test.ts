@@ -12,7 +12,7 @@ import type { ProcessTableRow, RunEvent } from '../../../common/contract.js';
 import { MemScopeError } from '../errors.js';
 import { hex } from '../util/hex.js';
 import { buildSample, type GroundTruth, type TruthProcess } from '../sample/index.js';
-import { expectedVerdict } from '../plugins/testing/dtb-verdicts.js';
+import { expectedVerdict, kernelHalfSlots } from '../plugins/testing/dtb-verdicts.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { openSession, type AnalysisSession } from './session.js';
@@ -138,7 +138,7 @@ describe('analysis session', () => {
     expect(new Set(rows.map((r) => r.key))).toEqual(new Set(want.map(keyOf)));
     for (const r of rows) {
       const p = want.find((x) => keyOf(x) === r.key)!;
-      if (r.plugin === 'dtb') expect(r.row.verdict, `${p.name} ${p.dtb}`).toBe(expectedVerdict(p));
+      if (r.plugin === 'dtb') expect(r.row.verdict, `${p.name} ${p.dtb}`).toBe(expectedVerdict(p, kernelHalfSlots(truth)));
     }
     expect(s.result('psscan')?.outcome).toBe('completed'); // the scan dtb ran is kept for the psscan screen
     const psscan = await s.collect({ plugin: 'psscan' });
@@ -306,7 +306,7 @@ describe('dtb run on planted bad DirBases', () => {
     const verdicts = new Map(rowsOf(events).flatMap((r) => (r.plugin === 'dtb' ? [[r.key, r.row.verdict] as const] : [])));
     const want = faulted.processes.filter((p) => p.foundBy.pslist || p.foundBy.psscan);
     expect(verdicts.size).toBe(want.length);
-    for (const p of want) expect(verdicts.get(keyOf(p)), `${p.name} ${p.planted.join('+')}`).toBe(expectedVerdict(p));
+    for (const p of want) expect(verdicts.get(keyOf(p)), `${p.name} ${p.planted.join('+')}`).toBe(expectedVerdict(p, kernelHalfSlots(faulted)));
     expect(want.filter((p) => p.planted.some((x) => x.startsWith('dirbase-')))).toHaveLength(3);
   });
 });

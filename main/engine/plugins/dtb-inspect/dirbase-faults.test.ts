@@ -11,7 +11,7 @@ import { collectPsscan } from '../psscan/index.js';
 import { psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
 import { inspectDtbs, type DtbInspectRow } from './index.js';
 import { SampleSet, pick, type SampleKernel } from '../testing/sample-kernel.js';
-import { KERNEL_IMAGE_ENTRY_TAMPERED, NO_SELF_REFERENCE, VALID_ALIGNED, ZERO_ON_RUNNING, notAPageTable, validVerdictFor } from '../testing/dtb-verdicts.js';
+import { NO_SELF_REFERENCE, VALID_ALIGNED, ZERO_ON_RUNNING, kernelHalfSlots, kernelImageEntryTampered, notAPageTable, validVerdictFor } from '../testing/dtb-verdicts.js';
 const victim = (img: SampleKernel, fault: string): TruthProcess => {
   const p = img.truth.processes.find((x) => x.planted.includes(`dirbase-${fault}`));
   if (!p) throw new Error(`no process planted with ${fault}`);
@@ -33,11 +33,11 @@ describe('DTB inspector verdicts on planted bad DirBases (Windows 10 2004, 19041
   afterAll(() => set.cleanup());
 
   it('a DirBase pointing at a page of file text: not a page table', () => {
-    expect(row('not-a-page-table').verdict).toBe(notAPageTable(victim(img, 'not-a-page-table').dtb));
+    expect(row('not-a-page-table').verdict).toBe(notAPageTable(victim(img, 'not-a-page-table').dtb, kernelHalfSlots(img.truth)));
   });
 
   it("a PML4 whose kernel-image entry differs from System's: tampered, and which entry", () => {
-    expect(row('tampered-kernel-half').verdict).toBe(KERNEL_IMAGE_ENTRY_TAMPERED);
+    expect(row('tampered-kernel-half').verdict).toBe(kernelImageEntryTampered(kernelHalfSlots(img.truth)));
     expect(row('tampered-kernel-half').kernelHalfMatchesSystem).toBe(false);
   });
 

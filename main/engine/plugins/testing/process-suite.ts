@@ -11,7 +11,7 @@ import { ALL_SOURCES_OK, psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
 import { inspectDtbs } from '../dtb-inspect/index.js';
 import { processRowWire, psxRowWire } from '../../session/wire.js';
 import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from './sample-kernel.js';
-import { ZERO_ON_RUNNING, notAPageTable, validVerdictFor } from './dtb-verdicts.js';
+import { ZERO_ON_RUNNING, kernelHalfSlots, notAPageTable, validVerdictFor } from './dtb-verdicts.js';
 
 const FORMATS: readonly SampleFormat[] = ['raw', 'elf', 'crashdump', 'crashdump-bitmap'];
 
@@ -196,7 +196,7 @@ export function processSuite(build: string, seed: number): void {
         const lockRow = procs.find((r) => r.offset === BigInt(lock.offset!))!;
         const poolPage = `0x${(BigInt(truth.processes.find((p) => p.pid === 4)!.physicalOffset) & ~0xfffn).toString(16)}`;
         const doctored = inspectDtbs(kernel, [{ ...lockRow, dtb: 0n }, { ...lockRow, dtb: BigInt(poolPage) }]).rows;
-        expect(doctored.map((r) => r.verdict)).toEqual([ZERO_ON_RUNNING, notAPageTable(poolPage)]);
+        expect(doctored.map((r) => r.verdict)).toEqual([ZERO_ON_RUNNING, notAPageTable(poolPage, kernelHalfSlots(truth))]);
         expect(inspectDtbs(kernel, [{ ...lockRow, dtb: 0n }]).totals.valid).toBe(0);
       });
     });
