@@ -79,6 +79,7 @@ async function runMethod(run: DiscoveryRun, name: string, gen: AsyncIterable<Dtb
 /** DTB phase 1: the cheap methods (the source's own CR3, the low stub). */
 async function cheapDtbCandidates(run: DiscoveryRun): Promise<void> {
   const start = performance.now();
+  run.opts.onProgress?.({ step: 'dtb', done: 0, total: 0 }); // the stage an open's progress shows
   await runMethod(run, 'source-cr3', sourceCr3(run.source), false);
   await runMethod(run, 'low-stub', lowStub(run.source, run.signal), !run.opts.exhaustive);
   run.timings.dtb! += performance.now() - start;
