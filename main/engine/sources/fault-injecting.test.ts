@@ -71,6 +71,21 @@ describe('FaultInjectingSource', () => {
     expect(a.outcome.filter((o) => o === 'io').length).toBe(a.counts.ioErrors);
   });
 
+  it('tears a planned page on the planned read covering it: other bytes from that address to the page end, then the memory again', () => {
+    const inner = patterned();
+    const pa = 5 * PAGE + 0x123; // rounded down to 0x120
+    const faults = new FaultInjectingSource(inner, { seed: 4, tears: [{ pa, read: 2 }] });
+    const clean = inner.read(5 * PAGE, 2 * PAGE).data;
+    expect(faults.read(4 * PAGE, 8 * PAGE).data).toEqual(inner.read(4 * PAGE, 8 * PAGE).data); // read 1 covering pa
+    expect(faults.read(6 * PAGE, 8).data).toEqual(inner.read(6 * PAGE, 8).data); // not covering pa: not counted
+    const torn = faults.read(5 * PAGE, 2 * PAGE).data; // read 2 covering pa: torn
+    expect(torn.subarray(0, 0x120)).toEqual(clean.subarray(0, 0x120));
+    expect(torn.subarray(0x120, PAGE).filter((b, i) => b !== clean[0x120 + i]).length).toBeGreaterThan(PAGE - 0x120 - 64);
+    expect(torn.subarray(PAGE)).toEqual(clean.subarray(PAGE)); // the next page is untouched
+    expect(faults.read(5 * PAGE, 2 * PAGE).data).toEqual(clean);
+    expect(faults.counts.tornPages).toBe(1);
+  });
+
   it('stopFaults() ends the random faults; reads then match the inner source', () => {
     const inner = patterned();
     const faults = new FaultInjectingSource(inner, { seed: 3, tornPageRate: 1, failedPageRate: 0.5 });

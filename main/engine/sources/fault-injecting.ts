@@ -38,6 +38,11 @@ export interface FaultPlan {
   readonly changes?: readonly MemoryChange[];
   /** Chance per page read that it is torn: from a random 8-byte boundary to the page's end, other bytes. */
   readonly tornPageRate?: number;
+  /**
+   * Pages torn on purpose: the `read`-th read (default 1) covering physical address `pa` returns other
+   * bytes from `pa` (rounded down to 8 bytes) to its page's end; later reads see the memory as it is.
+   */
+  readonly tears?: readonly { readonly pa: number; readonly read?: number }[];
   /** Chance per page read that the device fails it: the page is absent in that read. */
   readonly failedPageRate?: number;
   /** Chance per read call that it throws an I/O error. */
@@ -68,6 +73,8 @@ export class FaultInjectingSource implements PhysicalSource {
   readonly counts: FaultCounts = { reads: 0, changesLanded: 0, tornPages: 0, failedPages: 0, ioErrors: 0 };
   private plan: FaultPlan;
   private changes: PendingChange[] = [];
+  /** Per planned tear, the reads covering its address so far. */
+  private tearsSeen: number[] = [];
   private faulting = true;
 
   constructor(inner: PhysicalSource, plan: FaultPlan = { seed: 0 }) {
@@ -85,6 +92,7 @@ export class FaultInjectingSource implements PhysicalSource {
     this.plan = plan;
     this.faulting = true;
     this.changes = (plan.changes ?? []).map((change) => ({ change, seen: 0, landed: false }));
+    this.tearsSeen = (plan.tears ?? []).map(() => 0);
     this.landDue();
   }
 
@@ -125,7 +133,10 @@ export class FaultInjectingSource implements PhysicalSource {
       if (e > s) data.set(c.change.bytes.subarray(s - c.change.pa, e - c.change.pa), s - address);
     }
     const failed: AbsentRange[] = [];
-    if (this.faulting) this.pageFaults(n, address, data, failed);
+    if (this.faulting) {
+      this.plannedTears(n, address, data);
+      this.pageFaults(n, address, data, failed);
+    }
     this.afterRead(address, length);
     return { data, absent: mergeAbsent(r.absent, failed) };
   }
@@ -138,6 +149,26 @@ export class FaultInjectingSource implements PhysicalSource {
 
   close(): void {
     this.inner.close();
+  }
+
+  /** The planned tears due in read number `n`. */
+  private plannedTears(n: number, address: number, data: Uint8Array): void {
+    const end = address + data.length;
+    (this.plan.tears ?? []).forEach((t, i) => {
+      if (t.pa < address || t.pa >= end || ++this.tearsSeen[i]! !== (t.read ?? 1)) return;
+      const cut = t.pa - (t.pa % 8);
+      this.tear(n, cut, Math.min(cut - (cut % PAGE) + PAGE, end), address, data);
+    });
+  }
+
+  /** Other bytes from `cut` to `e` (the copy raced a writer): xorshift32 from one draw (a hash per byte would make a torn scan crawl). */
+  private tear(n: number, cut: number, e: number, address: number, data: Uint8Array): void {
+    this.counts.tornPages++;
+    let x = Math.floor(this.draw('bytes', n, cut - (cut % PAGE)) * 0xffff_ffff) | 1;
+    for (let a = Math.max(cut, address); a < e; a++) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      data[a - address] = x & 0xff;
+    }
   }
 
   /** Torn and failed pages of read number `n`. */
@@ -154,15 +185,8 @@ export class FaultInjectingSource implements PhysicalSource {
         data.fill(0, s - address, e - address);
         pushAbsent(failed, s, e - s);
       } else if (torn > 0 && this.draw('torn', n, page) < torn) {
-        this.counts.tornPages++;
         // The copy raced a writer: from an 8-byte boundary on, the page holds other bytes.
-        const cut = page + 8 * Math.floor(this.draw('cut', n, page) * (PAGE / 8));
-        // The other bytes: xorshift32 from one draw (a hash per byte would make a torn scan crawl).
-        let x = Math.floor(this.draw('bytes', n, page) * 0xffff_ffff) | 1;
-        for (let a = Math.max(cut, s); a < e; a++) {
-          x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-          data[a - address] = x & 0xff;
-        }
+        this.tear(n, page + 8 * Math.floor(this.draw('cut', n, page) * (PAGE / 8)), e, address, data);
       }
     }
   }

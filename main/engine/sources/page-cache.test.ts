@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeImage } from '../acquire/writers/index.js';
 import { makeTempDir, patternContent, removeTempDir } from '../acquire/writers/testing.js';
 import { openSource } from './detect.js';
+import { MemorySource } from './memory-source.js';
 import { MeteredSource } from './metered.js';
 import { withPageCache } from './page-cache.js';
 
@@ -62,5 +63,20 @@ describe('page cache', () => {
       cached.read(0x2000, 8);
       expect(meter.readCalls).toBe(5);
     } finally { cached.close(); }
+  });
+
+  it('forget() drops just the pages it names: the next read of those goes to the source, the rest stay cached', () => {
+    const bytes = new Uint8Array(8 * 4096).map((_, i) => i & 0xff);
+    const meter = new MeteredSource(MemorySource.fromBytes(bytes, 'forget.raw'));
+    const cached = withPageCache(meter);
+    for (let p = 0; p < 4; p++) cached.read(p * 4096, 8);
+    expect(meter.readCalls).toBe(4);
+    cached.forget(0x1ff8, 16); // the last bytes of page 1 and the first of page 2
+    expect(cached.cachedPages).toBe(2);
+    expect(cached.read(0x1000, 8192).data).toEqual(bytes.subarray(0x1000, 0x3000));
+    expect(meter.readCalls).toBe(6);
+    cached.read(0, 8);
+    cached.read(0x3000, 8);
+    expect(meter.readCalls).toBe(6);
   });
 });

@@ -104,6 +104,11 @@ export class PageCachedSource implements PhysicalSource {
     return r.absent;
   }
 
+  /** Drop the cached pages over [address, address + length): their copy proved stale (a page torn while live memory was read). */
+  forget(address: number, length: number): void {
+    for (let pfn = Math.floor(address / PAGE); pfn * PAGE < address + length; pfn++) this.pages.delete(pfn);
+  }
+
   /** Drop every cached page (e.g. after the inner source changed: a live device). */
   clear(): void {
     this.pages.clear();

@@ -10,11 +10,17 @@
  * and a `Proc` block in a physical page no kernel page table maps (read physically, `offset` null;
  * UNMAPPED_REMNANT_NOTE). Nothing in the kernel vouches for a remnant, so it must also pass
  * remnantInsanity (DirBase frame held by the image). A scan that finds no process at all says so.
+ * In live memory a hit none of whose candidates is sane is read once more past the page cache
+ * (rereadTornProcess): a torn copy is re-read and said so in a warning, never dropped silently.
  */
 import type { WindowsKernel } from '../../windows/kernel.js';
 import {
-  FREED_POOL_BLOCK_NOTE, eprocessInsanity, readEprocess, readEprocessUnmapped, remnantInsanity, withNote, type ProcessRow,
+  FREED_POOL_BLOCK_NOTE, eprocessInsanity, readEprocess, readEprocessUnmapped, remnantInsanity, withNote, type ProcessDecodeContext, type ProcessRow,
 } from '../../windows/eprocess.js';
+import type { PoolObject } from '../../windows/pool-object.js';
+import { PageCachedSource } from '../../sources/page-cache.js';
+import { X64AddressSpace } from '../../translate/x64/address-space.js';
+import type { VirtualMemory } from '../../translate/types.js';
 import { viewInUnmappedPage, type UnmappedPoolObject } from '../../windows/unmapped-pool-object.js';
 import { StructView } from '../../windows/struct-view.js';
 import { hex } from '../../util/hex.js';
@@ -53,17 +59,16 @@ export async function* psscan(kernel: WindowsKernel, options: PsScanOptions = {}
       continue;
     }
     // try each header position that decodes as a Process object; the first sane EPROCESS wins
-    let accepted: ProcessRow | null = null;
-    let why = '';
-    for (const cand of ev.candidates) {
-      const va = cand.bodyVa;
-      const view = StructView.fromVirtual(kernel.profile, '_EPROCESS', kernel.kernel, va);
-      const row = readEprocess(ctx, va, view);
-      const insane = cand.freed ? remnantInsanity(row, kernel.source) : eprocessInsanity(row, kernel.source.size);
-      if (insane === null) { accepted = cand.freed ? withNote(row, FREED_POOL_BLOCK_NOTE) : row; break; }
-      why ||= `EPROCESS ${cand.freed ? 'in a freed pool block ' : ''}at ${hex(va)}: ${insane}`;
+    let found = saneProcessCandidate(ctx, ev.candidates);
+    if (found.row === null) {
+      const again = rereadTornProcess(kernel, ev.candidates);
+      if (again !== null) {
+        yield { type: 'warning', message: again.warning };
+        if (again.found.row !== null) found = again.found;
+      }
     }
-    if (!accepted) { rejected++; yield { type: 'rejected', pa: ev.pa, reason: why }; continue; }
+    if (found.row === null) { rejected++; yield { type: 'rejected', pa: ev.pa, reason: found.why }; continue; }
+    const accepted = found.candidate.freed ? withNote(found.row, FREED_POOL_BLOCK_NOTE) : found.row;
     const va = accepted.offset!;
     if (seen.has(va)) continue;
     seen.add(va);
@@ -72,6 +77,65 @@ export async function* psscan(kernel: WindowsKernel, options: PsScanOptions = {}
   if (seen.size + seenPa.size === 0 && !options.signal?.aborted) {
     yield { type: 'warning', message: noProcessFound(kernel, rejected) };
   }
+}
+
+/** The first Process candidate (header position) whose body is a sane EPROCESS under `ctx`, or why none is. */
+function saneProcessCandidate(
+  ctx: ProcessDecodeContext, candidates: readonly PoolObject[], body = (va: bigint) => eprocessView(ctx, va),
+): { candidate: PoolObject; row: ProcessRow; why: '' } | { candidate: null; row: null; why: string } {
+  let why = '';
+  for (const candidate of candidates) {
+    const va = candidate.bodyVa;
+    const row = readEprocess(ctx, va, body(va));
+    const insane = candidate.freed ? remnantInsanity(row, ctx.source) : eprocessInsanity(row, ctx.source.size);
+    if (insane === null) return { candidate, row, why: '' };
+    why ||= `EPROCESS ${candidate.freed ? 'in a freed pool block ' : ''}at ${hex(va)}: ${insane}`;
+  }
+  return { candidate: null, row: null, why };
+}
+
+/**
+ * A Process pool object none of whose candidates is sane, read again under the page cache. Live
+ * memory tears: a page copied while the kernel writes it is part old, part new, and the cache would
+ * serve that torn copy to every later reader. So the bodies are read once more from the source itself
+ * (page tables included); bytes as before (always, in a saved image): null, the rejection stands.
+ * Bytes that differ: a warning naming the _EPROCESS, and the same rule applied to the fresh bytes.
+ */
+export function rereadTornProcess(
+  kernel: WindowsKernel, candidates: readonly PoolObject[],
+): { warning: string; found: ReturnType<typeof saneProcessCandidate> } | null {
+  const cache = kernel.source instanceof PageCachedSource ? kernel.source : null;
+  const source = cache?.inner ?? kernel.source;
+  const fresh: ProcessDecodeContext = { profile: kernel.profile, source, kernel: new X64AddressSpace(source, kernel.dtbRaw) };
+  // each body read once more, and validated from exactly the bytes compared
+  const again = new Map(candidates.map((c) => [c.bodyVa, eprocessView(fresh, c.bodyVa)]));
+  for (const c of candidates) {
+    const change = viewChange(eprocessView(kernel, c.bodyVa), again.get(c.bodyVa)!);
+    if (change === null) continue;
+    const pa = kernel.kernel.translate(c.bodyVa).pa;
+    const where = pa === null ? hex(c.bodyVa) : `PA ${hex(pa)}`;
+    // the cache's copy is stale: later readers (list walks, the hex view) read these pages afresh
+    if (cache) for (const d of candidates) forgetPages(cache, fresh.kernel, d.bodyVa, kernel.profile.sizeOf('_EPROCESS'));
+    return { warning: `_EPROCESS at ${where} ${change}; re-read`, found: saneProcessCandidate(fresh, candidates, (va) => again.get(va)!) };
+  }
+  return null;
+}
+
+/** Drop from the cache the physical pages under kernel VAs [va, va + length). */
+function forgetPages(cache: PageCachedSource, space: VirtualMemory, va: bigint, length: number): void {
+  for (let page = va & ~0xfffn; page < va + BigInt(length); page += 0x1000n) {
+    const pa = space.translate(page).pa;
+    if (pa !== null) cache.forget(pa, 1);
+  }
+}
+
+const eprocessView = (ctx: Pick<ProcessDecodeContext, 'profile' | 'kernel'>, va: bigint): StructView => StructView.fromVirtual(ctx.profile, '_EPROCESS', ctx.kernel, va);
+
+/** How a second read of the same structure differs from the first, or null when it does not. */
+function viewChange(first: StructView, again: StructView): string | null {
+  const holes = (v: StructView) => v.holes.map((h) => `${h.offset}+${h.length}`).join();
+  if (holes(first) !== holes(again)) return 'was not read whole the first time (a page read failed)';
+  return first.bytes.every((x, i) => x === again.bytes[i]) ? null : 'changed while it was read (torn page)';
 }
 
 /** The warning of a scan that found no process: a Windows image always has System in pool. */

@@ -14,7 +14,7 @@ import { StructView } from '../../windows/struct-view.js';
 import { isKernelPointer } from '../../translate/x64/kernel-half.js';
 import { hex } from '../../util/hex.js';
 import { activeListProblem, activeListWarning, activeProcessAddresses } from '../pslist/index.js';
-import { PROCESS_POOL, noProcessFound, unmappedRemnant } from '../psscan/index.js';
+import { PROCESS_POOL, noProcessFound, rereadTornProcess, unmappedRemnant } from '../psscan/index.js';
 import { kernelObjects, scanPoolObjects, type PoolScanOptions } from '../psscan/pool-objects.js';
 import type { SourceHealth } from './presence.js';
 import type { PsxTally } from './tally.js';
@@ -91,7 +91,12 @@ export async function checkPoolScans(
     }
     if (ev.want.objectType === 'Process') {
       const evidence = `pool block at PA ${hex(ev.pa)}`;
-      if (!ev.candidates.some((c) => tally.accept('psscan', c.bodyVa, c.freed ? `freed ${evidence}` : evidence, c.freed))) procRejected++;
+      if (ev.candidates.some((c) => tally.accept('psscan', c.bodyVa, c.freed ? `freed ${evidence}` : evidence, c.freed))) continue;
+      // none sane: psscan's re-read of a torn page decides, and the tally keeps the fresh row
+      const again = rereadTornProcess(kernel, ev.candidates);
+      if (again !== null) tally.warn(again.warning);
+      const c = again?.found.candidate;
+      if (!c || !tally.accept('psscan', c.bodyVa, c.freed ? `freed ${evidence}` : evidence, c.freed, again.found.row!)) procRejected++;
       continue;
     }
     // first header position whose ETHREAD names a sane owning process; a freed thread block is no live thread

@@ -40,9 +40,13 @@ export class PsxTally {
     this.dirtyVas.add(va);
   }
 
-  /** Accept a candidate EPROCESS from an indirect source only when it decodes as a sane process. */
-  accept(src: PsxSource, va: bigint, evidence: string, freed = false): boolean {
+  /**
+   * Accept a candidate EPROCESS from an indirect source only when it decodes as a sane process;
+   * `reread` replaces the decoded row (psscan's re-read of a torn page).
+   */
+  accept(src: PsxSource, va: bigint, evidence: string, freed = false, reread?: ProcessRow): boolean {
     if (!isKernelPointer(va)) return false;
+    if (reread) this.rows.set(va, reread);
     const r = this.rowOf(va);
     const insane = freed ? remnantInsanity(r, this.kernel.source) : eprocessInsanity(r, this.kernel.source.size);
     if (insane !== null) {
