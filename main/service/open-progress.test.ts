@@ -71,4 +71,44 @@ describe('open progress and cancel', () => {
     expect(again.ok).toBe(true);
     if (again.ok) expect(again.value.kernel.kernelBase).toBe(image.truth.kernelBase);
   });
+
+  it('an openId in flight is its connection\'s: reused by it, refused as in flight; by another, refused as another connection\'s; the open goes on undisturbed', async () => {
+    const a = service.connect();
+    const b = service.connect();
+    const seen = { a: [] as RunEvent[], b: [] as RunEvent[] };
+    a.onEvent((e) => seen.a.push(e));
+    b.onEvent((e) => seen.b.push(e));
+    let reuse: Promise<Envelope<unknown>[]> | null = null;
+    const off = a.onEvent((e) => {
+      if (e.type !== 'open-progress' || e.openId !== 'open-4' || reuse) return;
+      reuse = Promise.all([
+        a.handle('openSession', { path: image.path, openId: 'open-4' }),
+        b.handle('openSession', { path: image.path, openId: 'open-4' }),
+        b.handle('cancelOpen', { openId: 'open-4' }), // another connection's open is, to this one, not there
+      ]);
+    });
+    try {
+      const first = await a.handle('openSession', { path: image.path, openId: 'open-4' }) as Envelope<SessionInfo>;
+      off();
+      expect(reuse).not.toBeNull();
+      const [same, other, cancel] = await reuse!;
+      expect(same).toEqual({ ok: false, error: { code: 'invalid-request', message: 'an open open-4 is already in flight' } });
+      expect(other).toEqual({ ok: false, error: { code: 'invalid-request', message: 'open open-4 belongs to another connection: name this open with another openId' } });
+      expect(cancel).toEqual({ ok: false, error: { code: 'not-found', message: 'no open open-4 in flight (it finished or was never started)' } });
+      // the first open completed, its every stage went to its own connection, none to the other
+      expect(first.ok).toBe(true);
+      const stages = seen.a.filter((e) => e.type === 'open-progress' && e.openId === 'open-4').map((e) => (e as { stage: string }).stage);
+      expect(stages).toEqual(progressOf('open-4').map((e) => e.stage));
+      expect(stages).toContain('resolving the kernel profile');
+      expect(seen.b).toEqual([]);
+      expect(a.sessionCount()).toBe(1);
+      expect(b.sessionCount()).toBe(0);
+      // once it is done, the id is free for anyone
+      const later = await b.handle('openSession', { path: image.path, openId: 'open-4' });
+      expect(later.ok).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });

@@ -131,8 +131,7 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
 
   /** An open under a client-chosen id: its stages go out as `open-progress` events, cancelOpen aborts it. */
   const trackedOpen = async (openId: string, open: (more: { signal: AbortSignal; onStage: OpenStageFn }) => Promise<AnalysisSession>) => {
-    if (opens.has(openId)) throw new ContractError('invalid-request', `an open ${openId} is already in flight`);
-    const controller = new AbortController();
+    const controller = new AbortController(); // an openId in flight was refused by checkOwnership
     opens.set(openId, controller);
     const t0 = performance.now();
     const onStage: OpenStageFn = (stage, bytes) => emit({
@@ -226,7 +225,7 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
       if (owner.closed) return { ok: false, error: { code: 'unsupported', message: 'this connection is closed' } };
       const parsed = parseArgs(method, rawArgs);
       if (!parsed.ok) return parsed;
-      checkOwnership(parsed.value.args, owner);
+      checkOwnership(parsed.value.method, parsed.value.args, owner);
       const h = handlers[parsed.value.method] as (args: unknown) => Promise<unknown>;
       if (!OPENS_SESSION.has(parsed.value.method)) {
         const value = await h(parsed.value.args);
@@ -236,10 +235,7 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
       }
       checkSessionCaps(owner);
       const { openId } = parsed.value.args as { openId?: string };
-      if (openId !== undefined) {
-        if (opens.has(openId)) throw new ContractError('invalid-request', `an open ${openId} is already in flight`);
-        openOwner.set(openId, owner);
-      }
+      if (openId !== undefined) openOwner.set(openId, owner); // free: checkOwnership refused one in flight
       owner.pending++;
       pendingOpens++;
       let info: { sessionId: string };
@@ -262,11 +258,18 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
     }
   };
 
-  /** A session or run of another connection is, to this one, not there at all. */
-  const checkOwnership = (args: unknown, owner: Owner): void => {
+  /**
+   * A session, run or open of another connection is, to this one, not there at all; only an open
+   * under an openId in flight is refused as what it is (the id is taken: its own, or another's).
+   */
+  const checkOwnership = (method: Method, args: unknown, owner: Owner): void => {
     const { sessionId, runId, openId } = (args ?? {}) as { sessionId?: unknown; runId?: unknown; openId?: unknown };
-    if (typeof openId === 'string' && openOwner.has(openId) && openOwner.get(openId) !== owner) {
-      throw new ContractError('not-found', `no open ${openId} in flight (it finished or was never started)`);
+    if (typeof openId === 'string' && openOwner.has(openId)) {
+      const mine = openOwner.get(openId) === owner;
+      if (OPENS_SESSION.has(method)) {
+        throw new ContractError('invalid-request', mine ? `an open ${openId} is already in flight` : `open ${openId} belongs to another connection: name this open with another openId`);
+      }
+      if (!mine) throw new ContractError('not-found', `no open ${openId} in flight (it finished or was never started)`);
     }
     if (typeof sessionId === 'string' && sessions.has(sessionId) && sessionOwner.get(sessionId) !== owner) {
       throw new ContractError('not-found', `no open session ${sessionId} (it was closed or never opened)`);
