@@ -8,7 +8,8 @@
 import type { LivePreflight } from '../../common/contract.js';
 import { MemScopeError } from '../../main/engine/errors.js';
 import type { SourceRef } from '../../main/engine/sources/source-ref.js';
-import { acquireDriver, type OwnedDriver } from './lifecycle.js';
+import { acquireDriver, type LifecycleDeps, type OwnedDriver } from './lifecycle.js';
+import type { PhysicalSource } from '../../main/engine/sources/physical-source.js';
 import { openLiveRef } from './live-ref.js';
 import { driverFileFacts, loadPreflightApi, physicalFallbackAllowed, preflightChecks, type PreflightApi } from './preflight.js';
 import { PMEM_DEVICE_PATH } from './protocol.js';
@@ -49,8 +50,18 @@ export function simulatedLiveHost(image: string, version: string): LiveHostParts
   };
 }
 
+/** What windowsLiveHost uses of the machine; tests hand a fake service manager, a temp directory and the simulated device. */
+export interface WindowsLiveDeps {
+  /** The driver's lifecycle (service manager, private directory, pid); default the real ones. */
+  readonly lifecycle?: Partial<LifecycleDeps>;
+  /** Open the device a winpmem reference names; default openLiveRef (\\.\pmem). */
+  readonly openDevice?: (ref: Extract<SourceRef, { kind: 'winpmem' }>) => PhysicalSource;
+}
+
 /** The real driver on Windows: `driverPath` is loaded (private copy, service winpmem) at the first Start. */
-export function windowsLiveHost(driverPath: string | null, version: string, api: () => PreflightApi = loadPreflightApi, onDriverLoaded?: (release: () => string[]) => void): LiveHostParts {
+export function windowsLiveHost(
+  driverPath: string | null, version: string, api: () => PreflightApi = loadPreflightApi, onDriverLoaded?: (release: () => string[]) => void, deps: WindowsLiveDeps = {},
+): LiveHostParts {
   let driver: OwnedDriver | null = null;
   let memory: { bytes: number; runs: number } | null = null;
   const release = (): string[] => {
@@ -65,11 +76,11 @@ export function windowsLiveHost(driverPath: string | null, version: string, api:
       const a = api();
       if (!a.isElevated()) throw new MemScopeError('io', 'live analysis needs Windows and administrator rights (WinPmem driver): MemScope is not running as administrator');
       if (driverPath && !driver) {
-        driver = acquireDriver(driverPath);
+        driver = acquireDriver(driverPath, deps.lifecycle);
         onDriverLoaded?.(release); // the host hooks every way out of the process to it
       }
       const r = ref();
-      const probe = openLiveRef(r as Extract<SourceRef, { kind: 'winpmem' }>); // the driver answers: memory size and runs for the pre-flight panel
+      const probe = (deps.openDevice ?? openLiveRef)(r as Extract<SourceRef, { kind: 'winpmem' }>); // the driver answers: memory size and runs for the pre-flight panel
       const runs = probe.runs();
       memory = { bytes: runs.reduce((n, x) => n + x.length, 0), runs: runs.length };
       probe.close();

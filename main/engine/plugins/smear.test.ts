@@ -17,6 +17,9 @@ import { profileProviders } from '../session/profile-providers.js';
 import { hex } from '../util/hex.js';
 import { collectPslist } from './pslist/index.js';
 import { collectPsscan } from './psscan/index.js';
+import {
+  RANDOM_FAULTS, exitSmear as exitSmearOf, exitWarning, listSmear as listSmearOf, paOf as kernelPa, unlinkWarning,
+} from './testing/smear-plans.js';
 
 type Plugin = 'pslist' | 'psscan' | 'psxview';
 interface Run { outcome: RunOutcome; error: string | null; keys: string[]; warnings: string[] }
@@ -54,49 +57,9 @@ async function run(session: AnalysisSession, plugin: Plugin): Promise<Run> {
 }
 
 /** Physical address of a kernel VA in the session's kernel space. */
-function paOf(session: AnalysisSession, va: bigint): number {
-  const pa = session.kernel.kernel.translate(va).pa;
-  if (pa === null) throw new Error(`${hex(va)} is not mapped`);
-  return pa;
-}
-
-const u64 = (v: bigint): Uint8Array => {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, v, true);
-  return b;
-};
-
-/** B exits mid-walk: RemoveEntryList(B) sets A.Flink = C and C.Blink = A once A's links were read (B keeps its stale links). */
-async function listSmear(session: AnalysisSession): Promise<{ plan: FaultPlan; listed: bigint[]; a: bigint; b: bigint; c: bigint }> {
-  const linksOff = BigInt(session.kernel.profile.offsetOf('_EPROCESS', 'ActiveProcessLinks'));
-  const listed = (await collectPslist(session.kernel)).rows.map((r) => BigInt(r.offset!) + linksOff);
-  // A → B → C on three different pages: A's page is read (and cached) before B exits, C's after.
-  const page = (va: bigint) => Math.floor(paOf(session, va) / 4096);
-  const i = listed.findIndex((a, j) => j > 0 && j + 2 < listed.length && new Set([a, listed[j + 1]!, listed[j + 2]!].map(page)).size === 3);
-  expect(i).toBeGreaterThan(0);
-  const [a, b, c] = [listed[i]!, listed[i + 1]!, listed[i + 2]!];
-  const plan = { seed: 1, changes: [
-    { pa: paOf(session, a), bytes: u64(c), after: { pa: paOf(session, a) } },
-    { pa: paOf(session, c + 8n), bytes: u64(a), after: { pa: paOf(session, a) } },
-  ] };
-  return { plan, listed, a, b, c };
-}
-
-/** A process exits mid-scan: its pool block (header to the end of the page) is cleared once the scan read it. */
-function exitSmear(session: AnalysisSession): { plan: FaultPlan; headerPa: number; victim: GroundTruth['processes'][number] } {
-  const victim = truth.processes.find((p) => p.foundBy.pslist && p.foundBy.psscan && p.pid !== 4 && p.poolHeader !== undefined && !p.straddles)!;
-  expect(victim).toBeDefined();
-  const header = BigInt(victim.poolHeader!);
-  const headerPa = paOf(session, header);
-  const length = Number(BigInt(victim.offset) - header) + session.kernel.profile.sizeOf('_EPROCESS');
-  const plan = { seed: 2, changes: [{ pa: headerPa, bytes: new Uint8Array(Math.min(length, 4096 - (headerPa % 4096))), after: { pa: headerPa } }] };
-  return { plan, headerPa, victim };
-}
-
-const unlinkWarning = (s: { a: bigint; b: bigint; c: bigint }): string =>
-  `PsActiveProcessHead: _EPROCESS.ActiveProcessLinks at ${hex(s.c)} no longer points back to ${hex(s.b)} (its Blink is ${hex(s.a)}): the list changed during the walk`;
-const exitWarning = (headerPa: number): string =>
-  `_EPROCESS: _POOL_HEADER at PA ${hex(headerPa)} changed after the scan found its 'Proc' tag (the block was freed or reused while memory was read); the object is left out`;
+const paOf = (session: AnalysisSession, va: bigint): number => kernelPa(session.kernel, va);
+const listSmear = (session: AnalysisSession) => listSmearOf(session.kernel);
+const exitSmear = (session: AnalysisSession) => exitSmearOf(session.kernel, truth);
 
 /** Every row of a run is a process of the image: its key names a truth process's EPROCESS (VA or PA). */
 function realProcessKeys(keys: readonly string[]): string[] {
@@ -251,13 +214,8 @@ describe('psxview while a process exits', () => {
 });
 
 describe('torn pages, failed pages and I/O errors at random (seeded)', () => {
-  const plans: readonly (FaultPlan & { name: string })[] = [
-    // A process whose _EPROCESS tears mid-read is read again under the page cache (psscan's re-read): found, or a warning names it.
-    { name: 'torn pages', seed: 11, tornPageRate: 0.05 },
-    { name: 'failed page reads', seed: 12, failedPageRate: 0.05 },
-    { name: 'I/O errors', seed: 13, ioErrorRate: 0.02 },
-    { name: 'all at once', seed: 14, tornPageRate: 0.03, failedPageRate: 0.03, ioErrorRate: 0.01 },
-  ];
+  // torn pages too: a process whose _EPROCESS tears mid-read is read again past the page cache (psscan's re-read): found, or a warning names it
+  const plans = RANDOM_FAULTS;
 
   it.each(plans)('$name: every run ends (completed with warnings, or failed with a typed error), then re-runs clean', (plan) => survives(plan));
 

@@ -86,6 +86,16 @@ describe('FaultInjectingSource', () => {
     expect(faults.counts.tornPages).toBe(1);
   });
 
+  it('wraps a live source as it is: its kind, its notes and its device read failures pass through', () => {
+    const inner = patterned();
+    const live = Object.assign(Object.create(inner) as MemorySource, { kind: 'winpmem' as const, notes: ['physical mode'], readFailures: () => ({ pages: 3 }) });
+    const faults = new FaultInjectingSource(live, { seed: 5, failedPageRate: 1 });
+    expect(faults.kind).toBe('winpmem');
+    expect(faults.notes).toEqual(['physical mode']);
+    expect(faults.readFailures?.()).toEqual({ pages: 3 });
+    expect(new FaultInjectingSource(inner).readFailures).toBeUndefined(); // an image has none
+  });
+
   it('stopFaults() ends the random faults; reads then match the inner source', () => {
     const inner = patterned();
     const faults = new FaultInjectingSource(inner, { seed: 3, tornPageRate: 1, failedPageRate: 0.5 });

@@ -70,6 +70,9 @@ export class FaultInjectingSource implements PhysicalSource {
   readonly size: number;
   readonly hints: SourceHints;
   readonly inner: PhysicalSource;
+  /** A live source's notes and device read failures, passed through (the session's header reads them). */
+  readonly notes?: readonly string[];
+  readonly readFailures?: () => { readonly pages: number };
   readonly counts: FaultCounts = { reads: 0, changesLanded: 0, tornPages: 0, failedPages: 0, ioErrors: 0 };
   private plan: FaultPlan;
   private changes: PendingChange[] = [];
@@ -83,6 +86,9 @@ export class FaultInjectingSource implements PhysicalSource {
     this.name = inner.name;
     this.size = inner.size;
     this.hints = inner.hints;
+    const live = inner as PhysicalSource & Pick<FaultInjectingSource, 'notes' | 'readFailures'>;
+    if (live.notes) this.notes = live.notes;
+    if (live.readFailures) this.readFailures = () => live.readFailures!();
     this.plan = plan;
     this.inject(plan);
   }
