@@ -95,7 +95,7 @@ function saneProcessCandidate(
 }
 
 /**
- * A Process pool object none of whose candidates is sane, read again under the page cache. Live
+ * A Process pool object none of whose candidates is sane, read again from beneath the page cache. Live
  * memory tears: a page copied while the kernel writes it is part old, part new, and the cache would
  * serve that torn copy to every later reader. So the bodies are read once more from the source itself
  * (page tables included); bytes as before (always, in a saved image): null, the rejection stands.
@@ -106,7 +106,8 @@ export function rereadTornProcess(
 ): { warning: string; found: ReturnType<typeof saneProcessCandidate> } | null {
   const cache = kernel.source instanceof PageCachedSource ? kernel.source : null;
   const source = cache?.inner ?? kernel.source;
-  const fresh: ProcessDecodeContext = { profile: kernel.profile, source, kernel: new X64AddressSpace(source, kernel.dtbRaw) };
+  // a throwaway space: no TLB, its own table cache, so every byte (page tables too) is read anew
+  const fresh: ProcessDecodeContext = { profile: kernel.profile, source, kernel: new X64AddressSpace(source, kernel.dtbRaw, { tlbEntries: 0 }) };
   // each body read once more, and validated from exactly the bytes compared
   const again = new Map(candidates.map((c) => [c.bodyVa, eprocessView(fresh, c.bodyVa)]));
   for (const c of candidates) {
