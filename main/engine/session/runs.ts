@@ -5,7 +5,7 @@
  */
 import type { PluginName, RowOf, RunEvent, RunOutcome } from '../../../common/contract.js';
 import { MemScopeError } from '../errors.js';
-import type { ScanPool } from '../scan/scan-pool.js';
+import type { PhysicalScanFn } from '../scan/scan-fn.js';
 import type { WindowsKernel } from '../windows/kernel.js';
 import type { ProcessRow } from '../windows/eprocess.js';
 import { pslist } from '../plugins/pslist/index.js';
@@ -69,7 +69,8 @@ export class PluginRuns {
 
   constructor(
     private readonly kernel: WindowsKernel,
-    private readonly scanPool: ScanPool | null,
+    /** The session's scan function, handed to every scanning plugin. */
+    private readonly scan: PhysicalScanFn,
     /** Aborted when the session closes: every run in flight stops. */
     private readonly closing: AbortSignal,
     /** One sentence naming the file and the fault of a failed run. */
@@ -185,7 +186,7 @@ export class PluginRuns {
   }
 
   private scanOptions(signal: AbortSignal) {
-    return this.scanPool ? { pool: this.scanPool, signal } : { signal };
+    return { scan: this.scan, signal };
   }
 
   private pslistRunner(): Runner<ProcessRow> {

@@ -15,6 +15,7 @@ import { MemScopeError } from '../errors.js';
 import { describeRef, fileRef, openSourceRef, type SourceRef } from '../sources/source-ref.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { ScanPool } from '../scan/scan-pool.js';
+import { inProcessScan, poolScan, type PhysicalScanFn } from '../scan/scan-fn.js';
 import { discoverKernel } from '../windows/discovery/discover.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
 import type { DiscoveryReport } from '../windows/discovery/types.js';
@@ -79,10 +80,12 @@ export class AnalysisSession {
     readonly source: PhysicalSource,
     readonly kernel: WindowsKernel,
     readonly report: DiscoveryReport,
-    /** Scan workers over the image (null for an already-open source without a path: scans run in-process). */
+    /** Scan workers over the source (null for an already-open source without a reference: scans run in-process). */
     readonly scanPool: ScanPool | null,
+    /** The one scan function of this session (on `scanPool`, or in-process), handed to every plugin. */
+    readonly scan: PhysicalScanFn,
   ) {
-    this.runs = new PluginRuns(kernel, scanPool, this.closing.signal, (plugin, e) => this.failureMessage(plugin, e));
+    this.runs = new PluginRuns(kernel, scan, this.closing.signal, (plugin, e) => this.failureMessage(plugin, e));
     this.spaces = new SessionSpaces(kernel, kernel.processSpaces ?? new ProcessSpaces(kernel.source));
   }
 
@@ -231,12 +234,14 @@ export async function openSession(pathOrSource: string | PhysicalSource | Source
       pool = new ScanPool({ ref, workers: poolWorkers(ref, opts.workers) });
       if (opts.warmScan) pool.warm().catch(() => undefined); // a failed start is reported by the scan itself
     }
+    // the one scan function: discovery, the heuristic profile and every plugin are handed this
+    const scan = pool ? poolScan(pool) : inProcessScan(source);
     const store = opts.store ?? (ref
-      ? profileProviders({ source, path: ref.kind === 'file' ? ref.path : pool!, ...(opts.onHeuristic ? { onResult: opts.onHeuristic } : {}), ...(opts.heuristicOnly ? { heuristicOnly: true } : {}) })
+      ? profileProviders({ source, scan, ...(opts.onHeuristic ? { onResult: opts.onHeuristic } : {}), ...(opts.heuristicOnly ? { heuristicOnly: true } : {}) })
       : profileProviders());
     const { kernel, report } = await discoverKernel(source, {
       store,
-      ...(pool ? { sourcePath: pool.sourcePath, scanPool: pool } : {}),
+      scan,
       ...(opts.allowNetwork ? { allowNetwork: true } : {}),
       ...(opts.exhaustive ? { exhaustive: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -245,7 +250,7 @@ export async function openSession(pathOrSource: string | PhysicalSource | Source
     // the session owns the per-process translators, over the kernel's page-cached source
     const owned: WindowsKernel = { ...kernel, processSpaces: new ProcessSpaces(kernel.source) };
     const info = sessionInfo(id, path, source, owned, report, performance.now() - t0, ref?.kind === 'file' ? ref.path : null);
-    return new AnalysisSession(id, ref && ref.kind !== 'file' ? liveSessionInfo(info, ref, source) : info, source, owned, report, pool);
+    return new AnalysisSession(id, ref && ref.kind !== 'file' ? liveSessionInfo(info, ref, source) : info, source, owned, report, pool, scan);
   } catch (e) {
     await pool?.close();
     source.close();
