@@ -20,6 +20,7 @@
 import type { ScanChunk } from './types.js';
 
 export const SLOT_EMPTY = -1;
+const SLOT_ALIGN = 4096;
 export const failedWord = (chunk: number): number => -2 - chunk;
 
 /** What a fed job shares between the pool, its reader and its workers. */
@@ -49,7 +50,9 @@ export const FED_CHUNK_SIZE = 1024 * 1024;
 export const ringSlots = (workers: number): number => 2 * workers + 2;
 
 export function createRing(chunks: readonly ScanChunk[], workers: number): FeedRing {
-  const slotBytes = chunks.reduce((m, c) => Math.max(m, c.readEnd - c.start), 0);
+  // page-aligned slots: a chunk's bytes start as aligned as in a worker's own buffer (the pool-tag
+  // scanner reads tag dwords through a Uint32Array only when they are 4-byte aligned)
+  const slotBytes = Math.ceil(chunks.reduce((m, c) => Math.max(m, c.readEnd - c.start), 0) / SLOT_ALIGN) * SLOT_ALIGN;
   const slots = Math.max(1, Math.min(ringSlots(workers), chunks.length));
   const words = new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT);
   new Int32Array(words).fill(SLOT_EMPTY);
