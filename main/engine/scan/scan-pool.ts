@@ -1,6 +1,8 @@
 /**
- * ScanPool: worker_threads that each open one source (a SourceRef: image file, WinPmem device,
- * simulated device) once and serve any number of scans over it, so
+ * ScanPool: worker_threads that serve any number of scans over one source (a SourceRef). Over an
+ * image file each worker opens the file once and reads its own chunks; over a live device (WinPmem,
+ * or the simulated one) one reader thread alone holds the device and fills shared-memory slots
+ * that the workers scan ("fed", feed.ts: the driver serves one read at a time). Either way
  * worker start-up (an isolate plus module loading: ~110 ms idle, several hundred ms on a loaded
  * machine) is paid once per open image, not once per scan. Create one per open image / session,
  * pass it to scanPhysical({ pool }) (or discovery / psscan / psxview), close() it with the source.
