@@ -5,7 +5,8 @@
  * that the workers scan ("fed", feed.ts: the driver serves one read at a time). Either way
  * worker start-up (an isolate plus module loading: ~110 ms idle, several hundred ms on a loaded
  * machine) is paid once per open image, not once per scan. Create one per open image / session,
- * pass it to scanPhysical({ pool }) (or discovery / psscan / psxview), close() it with the source.
+ * scan through poolScan(pool) (the session hands that one function to discovery and the plugins)
+ * or scanPhysical({ pool }), close() it with the source.
  * scanPhysical without a pool makes a private one for that scan and closes it at the end.
  *
  * A scan ("job") is handed to its workers once; from then on they take its chunks themselves from
