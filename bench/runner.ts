@@ -66,9 +66,9 @@ async function analyze(image: string, bundledDir: string | null, workers: number
     let psscanAgainMs: number | null = null;
     let psscanAgainRows = 0;
     if (workers !== null && session.scanPool) {
-      const pool = session.scanPool;
+      const scan = session.scan; // the session's one scan function, on its pool (`workers` of them)
       const t = performance.now();
-      for await (const ev of psscan(kernel, { pool, workers })) {
+      for await (const ev of psscan(kernel, { scan })) {
         if (ev.type === 'row') psscanRows++;
         else if (ev.type === 'rejected') psscanRejected++;
         else if (ev.type === 'warning') psscanWarnings++;
@@ -76,7 +76,7 @@ async function analyze(image: string, bundledDir: string | null, workers: number
       psscanMs = performance.now() - t;
       // the session would replay a kept scan; the second pass measures the kept pool's warm workers
       const t2 = performance.now();
-      for await (const ev of psscan(kernel, { pool, workers })) if (ev.type === 'row') psscanAgainRows++;
+      for await (const ev of psscan(kernel, { scan })) if (ev.type === 'row') psscanAgainRows++;
       psscanAgainMs = performance.now() - t2;
     }
     return {

@@ -255,6 +255,8 @@ export type RunEvent =
     readonly rows: number; readonly ms: number;
     /** Bytes of physical memory the run covered (a cancelled scan says how far it got). */
     readonly bytesDone: number; readonly bytesTotal: number;
+    /** Pages the run's scans could not read (a live device's refused pages, zero-filled); absent when none. */
+    readonly unreadablePages?: number;
   }
   | OpenProgressEvent;
 

@@ -54,6 +54,11 @@ export function warnAll(io: CliIo, warnings: readonly string[]): void {
   for (const w of warnings) io.err(`memscope: warning: ${w}\n`);
 }
 
+/** The run's summary of pages its scan could not read (a live device's; said only when there are any). */
+export function warnUnreadable(io: CliIo, plugin: string, run: { readonly unreadablePages: number }): void {
+  if (run.unreadablePages > 0) io.err(`memscope: warning: ${plugin}: ${run.unreadablePages} pages could not be read and were scanned as zeros\n`);
+}
+
 /**
  * The signal that cancels a scan: the io's own, or Ctrl-C (SIGINT) while the scan runs. A second
  * Ctrl-C, once this handler is gone, ends the process as usual. Call `release` when the scan ends.

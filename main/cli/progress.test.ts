@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { terminalProgress } from './process-commands.js';
+import { terminalProgress, warnUnreadable } from './process-commands.js';
 
 function fakeStream(isTTY: boolean): { stream: NodeJS.WriteStream; written: string[] } {
   const written: string[] = [];
@@ -28,5 +28,16 @@ describe('terminalProgress', () => {
     p.onProgress(1, 2);
     p.done();
     expect(written).toEqual([]);
+  });
+});
+
+describe('warnUnreadable', () => {
+  it("prints the run's count of unreadable pages after its warnings, and nothing when there are none", () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (t: string) => void err.push(t) };
+    warnUnreadable(io, 'psscan', { unreadablePages: 0 });
+    expect(err).toEqual([]);
+    warnUnreadable(io, 'psscan', { unreadablePages: 3 });
+    expect(err).toEqual(['memscope: warning: psscan: 3 pages could not be read and were scanned as zeros\n']);
   });
 });

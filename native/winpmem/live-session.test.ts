@@ -1,7 +1,7 @@
 /**
  * The live source through the same session as an image: a sample image served by the simulated
  * WinPmem driver (MEMSCOPE_SIMULATED_PMEM's path), opened by SourceRef. Discovery takes CR3 and the
- * kernel base from GET_INFO and verifies them; psscan runs on scan workers that each open their own
+ * kernel base from GET_INFO and verifies them; psscan runs on scan workers fed by one reader of the
  * simulated device; the rows equal the image's; unreadable pages become warnings, never a failure.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,7 +40,8 @@ describe('a live session on the simulated WinPmem device', () => {
       expect(live.info.warnings[0]).toMatch(/^simulated live memory: the WinPmem driver protocol served from .*sample\.raw/);
       expect(live.scanPool?.ref).toEqual({ kind: 'simulated', image });
       const a = await live.runToEnd('psscan');
-      expect(live.scanPool!.liveWorkers).toBe(2); // the scan ran on workers, each with its own device
+      expect(live.scanPool!.liveWorkers).toBe(2); // the scan ran on workers, fed by the pool's one reader of the device
+      expect(live.scanPool!.fed).toBe(true);
       const b = await img.runToEnd('psscan');
       expect([...a.rows.keys()].sort()).toEqual([...b.rows.keys()].sort());
       expect(a.rows.size).toBeGreaterThan(10);
@@ -52,17 +53,30 @@ describe('a live session on the simulated WinPmem device', () => {
     }
   }, 120_000);
 
-  it('pages the driver cannot read are warnings of the scan, zero-filled; the run still completes', async () => {
+  it('pages the driver cannot read are warnings of the scan, zero-filled, counted on the done event and in the header; the run still completes', async () => {
     const bad = [0x1000000, 0x1001000, 0x2345000];
+    expect(bad.every((pa) => truth.runs.some((r) => pa >= Number(r.start) && pa < Number(r.start) + Number(r.length)))).toBe(true);
     const live = await openSession({ kind: 'simulated', image, unreadablePages: bad }, { workers: 2 });
+    const img = await openSession(image, { workers: 2 });
     try {
-      const r = await live.runToEnd('psscan');
-      expect(r.outcome).toBe('completed');
-      const absent = r.warnings.filter((w) => /absent|unreadable|could not be read/.test(w));
+      const events = await live.collect({ plugin: 'psscan' });
+      const done = events.at(-1)!;
+      expect(done).toMatchObject({ type: 'done', outcome: 'completed', unreadablePages: bad.length });
+      const r = live.result('psscan')!;
+      expect(r.unreadablePages).toBe(bad.length);
+      const absent = r.warnings.filter((w) => /unreadable pages \(the device refused them\)/.test(w));
       expect(absent.length).toBeGreaterThan(0);
-      expect(r.rows.size).toBeGreaterThan(10);
+      expect(live.info.warnings).toContain(`${bad.length} pages could not be read from the device (zero-filled; see the run warnings)`);
+      // the processes elsewhere are all still found
+      const b = await img.runToEnd('psscan');
+      expect(b.unreadablePages).toBe(0);
+      expect([...r.rows.keys()].sort()).toEqual([...b.rows.keys()].sort());
+      // replayed, the done event says the same
+      expect((await live.collect({ plugin: 'psscan' })).at(-1)).toMatchObject({ type: 'done', unreadablePages: bad.length });
+      expect((await img.collect({ plugin: 'psscan' })).at(-1)).not.toHaveProperty('unreadablePages');
     } finally {
       await live.close();
+      await img.close();
     }
   }, 120_000);
 });

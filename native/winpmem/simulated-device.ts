@@ -20,7 +20,7 @@
  * injected (doctored GET_INFO reply). Every IOCTL is recorded so tests can prove what was (never) sent.
  */
 import { openSource, type OpenOptions } from '../../main/engine/sources/detect.js';
-import type { PhysicalRun, PhysicalSource } from '../../main/engine/sources/physical-source.js';
+import type { AbsentRange, PhysicalRun, PhysicalSource } from '../../main/engine/sources/physical-source.js';
 import { hex } from '../../main/engine/util/hex.js';
 import type { PmemDevice } from './device.js';
 import {
@@ -162,28 +162,47 @@ export class SimulatedPmemDevice implements PmemDevice {
   }
 
   readAt(pa: number, length: number): Uint8Array {
-    this.checkOpen();
-    if (!Number.isSafeInteger(pa) || pa < 0 || !Number.isSafeInteger(length) || length <= 0) {
-      throw new SimulatedDeviceError(`invalid read ${pa}+${length}`, ERROR_INVALID_PARAMETER);
-    }
-    if (this.driver === 'head' && pa === 0) throw new SimulatedDeviceError('a read starting at physical address 0', ERROR_INVALID_PARAMETER);
-    const got = this.source.read(pa, length);
+    this.checkRead(pa, length);
+    const data = new Uint8Array(length);
+    this.readInto(pa, data);
+    return data;
+  }
+
+  /**
+   * ReadFile into the caller's buffer, as the driver fills the buffer ReadFile hands it (read.c
+   * copies each mapped page into the user buffer). The image's bytes are read straight into
+   * `target`; pages the driver cannot map are then failed or zeroed as the driver would.
+   */
+  readInto(pa: number, target: Uint8Array): number {
+    const length = target.length;
+    this.checkRead(pa, length);
+    const src = this.source;
+    const absent = src.readInto ? src.readInto(pa, target) : copyRead(src, pa, target);
+    if (absent.length === 0 && this.badPages.size === 0) return length;
     const unmappable = new Set(this.badPagesIn(pa, length));
-    for (const a of got.absent) {
+    for (const a of absent) {
       for (let page = Math.floor(a.start / PAGE); page * PAGE < a.start + a.length; page++) unmappable.add(page);
     }
-    if (unmappable.size === 0) return got.data;
+    if (unmappable.size === 0) return length;
     // 2.0.1 PHYSICAL copies zeros for a page it cannot map and reports success; every other
     // driver/mode fails the request at the first such page.
     if (this.driver === 'v2.0.1' && this.mode === PMEM_MODES.physical) {
       for (const page of unmappable) {
         const from = Math.max(page * PAGE, pa) - pa;
-        got.data.fill(0, from, Math.min((page + 1) * PAGE, pa + length) - pa);
+        target.fill(0, from, Math.min((page + 1) * PAGE, pa + length) - pa);
       }
-      return got.data;
+      return length;
     }
     const first = Math.min(...unmappable);
     throw new SimulatedDeviceError(`cannot map physical page ${hex(first * PAGE)}`, ERROR_IO_DEVICE);
+  }
+
+  private checkRead(pa: number, length: number): void {
+    this.checkOpen();
+    if (!Number.isSafeInteger(pa) || pa < 0 || !Number.isSafeInteger(length) || length <= 0) {
+      throw new SimulatedDeviceError(`invalid read ${pa}+${length}`, ERROR_INVALID_PARAMETER);
+    }
+    if (this.driver === 'head' && pa === 0) throw new SimulatedDeviceError('a read starting at physical address 0', ERROR_INVALID_PARAMETER);
   }
 
   private *badPagesIn(pa: number, length: number): Generator<number> {
@@ -200,4 +219,11 @@ export class SimulatedPmemDevice implements PmemDevice {
   private checkOpen(): void {
     if (this.closed) throw new SimulatedDeviceError('handle closed', ERROR_INVALID_HANDLE);
   }
+}
+
+/** A source without readInto: read, then copy (the image sources all have readInto). */
+function copyRead(src: PhysicalSource, pa: number, target: Uint8Array): readonly AbsentRange[] {
+  const r = src.read(pa, target.length);
+  target.set(r.data);
+  return r.absent;
 }

@@ -11,7 +11,7 @@ import { openSession } from '../../engine/session/session.js';
 import { psscanOrder } from '../../engine/session/tables.js';
 import { FREED_POOL_BLOCK_NOTE, type ProcessRow } from '../../engine/windows/eprocess.js';
 import type { CliIo } from '../context.js';
-import { checkOutput, dash, emit, hexCell, renderText, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
+import { checkOutput, dash, emit, hexCell, renderText, terminalProgress, warnAll, warnUnreadable, type OutputOptions } from '../process-commands.js';
 import { hex } from '../../engine/util/hex.js';
 import type { RegisterCommand } from './index.js';
 import { cliTarget, DRIVER_OPTION, LIVE_OPTION, targetName, type LiveFlags } from '../live.js';
@@ -44,6 +44,7 @@ function addCommand(program: Command, io: CliIo, name: 'pslist' | 'psscan'): voi
         const r = await s.runToEnd(name, progress.onProgress);
         progress.done();
         warnAll(io, r.warnings);
+        warnUnreadable(io, name, r);
         const rows = name === 'pslist' ? [...r.rows.values()] : psscanOrder([...r.rows.values()]);
         emit(io, format === 'table' ? renderText(rows, processTable) : s.exportTable(name, format, null).text, opts.out);
       } finally {

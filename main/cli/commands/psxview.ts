@@ -10,7 +10,7 @@ import { openSession } from '../../engine/session/session.js';
 import { psxviewOrder } from '../../engine/session/tables.js';
 import { MemScopeError } from '../../engine/errors.js';
 import { hex } from '../../engine/util/hex.js';
-import { checkOutput, dash, emit, renderText, scanCancellation, terminalProgress, warnAll, type OutputOptions } from '../process-commands.js';
+import { checkOutput, dash, emit, renderText, scanCancellation, terminalProgress, warnAll, warnUnreadable, type OutputOptions } from '../process-commands.js';
 import type { RegisterCommand } from './index.js';
 import { cliTarget, DRIVER_OPTION, LIVE_OPTION, targetName, type LiveFlags } from '../live.js';
 
@@ -45,6 +45,7 @@ export const register: RegisterCommand = (program, io) => {
         if (!r) throw new MemScopeError('analysis', `psxview did not run: session ${s.id} is closed`);
         if (r.outcome === 'failed') throw r.failure;
         warnAll(io, r.warnings);
+        warnUnreadable(io, 'psxview', r);
         // a cancelled scan still writes what it found, as the app exports it: the sources it never
         // checked are empty (not false) and the rows they decide say `unchecked`
         const text = format === 'table'

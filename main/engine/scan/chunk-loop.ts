@@ -49,7 +49,8 @@ export class ChunkScanner<H extends ScanHit> {
   private readonly window: number;
 
   constructor(
-    private readonly source: PhysicalSource,
+    /** Where chunks are read from; null when every chunk arrives already read (scanFilled). */
+    private readonly source: PhysicalSource | null,
     private readonly scanner: Scanner<H>,
     private readonly buffer: ReadBuffer = new ReadBuffer(),
     window: number = READ_WINDOW,
@@ -59,28 +60,65 @@ export class ChunkScanner<H extends ScanHit> {
   }
 
   private bytes(start: number, length: number): { data: Uint8Array; absent: readonly AbsentRange[] } {
-    if (!this.source.readInto) return this.source.read(start, length);
+    const source = this.source;
+    if (!source) throw new Error('this scanner reads no source: chunks must come already read');
+    if (!source.readInto) return source.read(start, length);
     const data = this.buffer.get(length);
-    return { data, absent: this.source.readInto(start, data) };
+    return { data, absent: source.readInto(start, data) };
   }
 
+  /** Read the chunk window by window from the source and scan it. */
   scan(chunk: ScanChunk): ChunkResult<H> {
-    const hits: H[] = [];
     let absentBytes = 0;
+    const hits = this.windows(chunk, (start, end, length) => {
+      const { data, absent } = this.bytes(start, length);
+      for (const a of absent) absentBytes += Math.max(0, Math.min(a.start + a.length, end) - Math.max(a.start, start));
+      return data;
+    });
+    return { hits, absentBytes };
+  }
+
+  /**
+   * Scan a chunk another thread has read already: `data` holds [chunk.start, chunk.readEnd) and
+   * `absentBytes` is what that read could not serve of the owned range. Windowed as scan() is.
+   */
+  scanFilled(chunk: ScanChunk, data: Uint8Array, absentBytes: number): ChunkResult<H> {
+    const hits = this.windows(chunk, (start, _end, length) => data.subarray(start - chunk.start, start - chunk.start + length));
+    return { hits, absentBytes };
+  }
+
+  private windows(chunk: ScanChunk, bytesOf: (start: number, end: number, length: number) => Uint8Array): H[] {
+    const hits: H[] = [];
     const w = this.window;
     for (let start = chunk.start; start < chunk.end; ) {
       // windows end on absolute multiples of the window size, as chunks do (page aligned)
       const end = Math.min(chunk.end, (Math.floor(start / w) + 1) * w);
-      const { data, absent } = this.bytes(start, Math.min(chunk.readEnd, end + this.scanner.overlap) - start);
+      const data = bytesOf(start, end, Math.min(chunk.readEnd, end + this.scanner.overlap) - start);
       this.scanner.scan(data, start, (hit) => {
         if (hit.pa >= start && hit.pa < end) hits.push(hit);
       });
-      for (const a of absent) absentBytes += Math.max(0, Math.min(a.start + a.length, end) - Math.max(a.start, start));
       start = end;
     }
-    return { hits, absentBytes };
+    return hits;
   }
 }
 
+/** Pages an owned absent byte count covers (chunks and device failures are page-granular). */
+export const absentPages = (absentBytes: number): number => Math.ceil(absentBytes / 4096);
+
 export const absentMessage = (absentBytes: number): string =>
   `${hex(absentBytes)} bytes could not be read from the source (file shorter than its memory runs?) and were scanned as zeros`;
+
+/** The same for a live device: its pages the driver refused (device.ts counts and zero-fills them). */
+export const unreadableMessage = (absentBytes: number): string =>
+  `${absentPages(absentBytes)} unreadable pages (the device refused them) were scanned as zeros`;
+
+/** A chunk's error event for bytes the source could not serve, with the page count. */
+export function absentEvent(what: string, chunk: { start: number; end: number }, absentBytes: number, live: boolean) {
+  return {
+    type: 'error' as const,
+    message: `${what}: ${describeChunk(chunk)}: ${live ? unreadableMessage(absentBytes) : absentMessage(absentBytes)}`,
+    chunk: { start: chunk.start, end: chunk.end },
+    unreadablePages: absentPages(absentBytes),
+  };
+}

@@ -11,13 +11,15 @@
  * Hits arrive per chunk in no global order (sort by pa if order matters). Validation that needs
  * translation (object header, EPROCESS sanity) happens in the caller against its own source.
  * Sources that cannot be reopened by path (in-memory, a live device handle): scanSource(source, …).
- * Several scans of one image (discovery, psscan, psxview): open a ScanPool once and pass it as
- * `pool` (scanPhysical({ pool, scanner })); close() it with the source. Workers start once.
+ * Several scans of one image (discovery, psscan, psxview): open a ScanPool once and scan through
+ * poolScan(pool) (scan-fn.ts), the one scan function a session hands everything; close() it with
+ * the source. Workers start once.
  * Several searches of the same memory at the same time: one scan of anyOfScan([specA, specB])
  * reads each window once for all of them (hits carry `part`).
  */
 export { scanPhysical, scanSource } from './scan-physical.js';
 export { ScanPool, type ScanPoolOptions } from './scan-pool.js';
+export { imageScan, inProcessScan, poolScan, type PhysicalScanFn, type ScanFnOptions } from './scan-fn.js';
 export { activeScanWorkers } from './spawn-worker.js';
 export { builtinScannerKinds, loadScanner } from './registry.js';
 export { planChunks, coalesceRuns, intersectRuns } from './plan.js';

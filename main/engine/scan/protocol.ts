@@ -11,6 +11,7 @@
  */
 import type { SourceRef } from '../sources/source-ref.js';
 import type { ErrorKind } from '../errors.js';
+import type { FeedRing } from './feed.js';
 import type { ScanChunk, ScanHit, ScannerSpec } from './types.js';
 
 export interface WorkerInit {
@@ -20,7 +21,24 @@ export interface WorkerInit {
   readonly openerModule?: string;
   /** Int32 × WORKER_STATE_SLOTS the worker keeps current (what it is doing), read by the pool when it dies. */
   readonly state: SharedArrayBuffer;
+  /**
+   * Fed pool (a live device): the worker opens no source; every job comes with a ring the pool's
+   * reader fills (feed.ts). `bell` is the reader's doorbell (Int32 × 1), rung when a slot is freed.
+   */
+  readonly feed?: { readonly bell: SharedArrayBuffer };
 }
+
+/** What the reader of a fed pool (feed-reader.ts) is started with. */
+export interface ReaderInit {
+  readonly ref: SourceRef;
+  readonly openerModule?: string;
+  readonly bell: SharedArrayBuffer;
+}
+
+/** Pool → reader: fill this job's ring, chunk by chunk in plan order; or stop filling it. */
+export type ToReader =
+  | { readonly type: 'feed'; readonly job: number; readonly plan: SharedArrayBuffer; readonly control: SharedArrayBuffer; readonly ring: FeedRing }
+  | { readonly type: 'forget'; readonly job: number };
 
 /** Worker state block: job and chunk (id + 1) being scanned (0 = none), job whose scanner is being built. */
 export const WORKER_STATE_SLOTS = 3;
@@ -48,7 +66,7 @@ export function planChunk(plan: Float64Array, id: number): ScanChunk {
 
 export type ToWorker =
   /** Build the job's scanner, then take the job's chunks until its cursor runs out. */
-  | { readonly type: 'job'; readonly job: number; readonly spec: ScannerSpec; readonly plan: SharedArrayBuffer; readonly control: SharedArrayBuffer }
+  | { readonly type: 'job'; readonly job: number; readonly spec: ScannerSpec; readonly plan: SharedArrayBuffer; readonly control: SharedArrayBuffer; readonly ring?: FeedRing }
   /** A paused job was resumed: look for work again. */
   | { readonly type: 'resume' }
   | { readonly type: 'forget'; readonly job: number };

@@ -18,10 +18,11 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { usageError } from '../errors.js';
 import { openSource } from '../sources/detect.js';
 import type { PhysicalRun, PhysicalSource } from '../sources/physical-source.js';
-import { absentMessage, ChunkScanner, describeChunk } from './chunk-loop.js';
+import { absentEvent, ChunkScanner, describeChunk } from './chunk-loop.js';
 import { intersectRuns, coalesceRuns, planChunks, totalBytes } from './plan.js';
 import { loadScanner } from './registry.js';
 import { cancelled, checkWorkerCount, ScanPool } from './scan-pool.js';
+import { FED_CHUNK_SIZE } from './feed.js';
 import {
   DEFAULT_CHUNK_SIZE,
   type ScanChunk,
@@ -60,7 +61,7 @@ export async function* scanSource<H extends ScanHit>(
     try {
       const r = reader.scan(chunk);
       hits = r.hits;
-      if (r.absentBytes > 0) yield { type: 'error', message: `${source.name}: ${describeChunk(chunk)}: ${absentMessage(r.absentBytes)}`, chunk: where };
+      if (r.absentBytes > 0) yield absentEvent(source.name, chunk, r.absentBytes, source.kind === 'winpmem');
     } catch (err) {
       yield { type: 'error', message: `${source.name}: ${describeChunk(chunk)}: ${(err as Error).message}`, chunk: where };
     }
@@ -85,7 +86,9 @@ export async function* scanPhysical<H extends ScanHit>(opts: ScanPhysicalOptions
   let chunks: ScanChunk[];
   if (opts.pool) {
     pool = opts.pool;
-    chunks = plan(what, pool.runs(), opts, scanner.overlap);
+    // a fed pool hands each chunk from its reader's core to a worker's: small enough to pass through
+    // the shared cache (feed.ts FED_CHUNK_SIZE), not through memory
+    chunks = plan(what, pool.runs(), pool.fed && opts.chunkSize === undefined ? { ...opts, chunkSize: FED_CHUNK_SIZE } : opts, scanner.overlap);
   } else {
     const source = openSource(what, opts.openOptions ?? {}); // a missing or unreadable image fails here, before any worker
     try {

@@ -1,9 +1,12 @@
 /**
- * ScanPool: worker_threads that each open one source (a SourceRef: image file, WinPmem device,
- * simulated device) once and serve any number of scans over it, so
+ * ScanPool: worker_threads that serve any number of scans over one source (a SourceRef). Over an
+ * image file each worker opens the file once and reads its own chunks; over a live device (WinPmem,
+ * or the simulated one) one reader thread alone holds the device and fills shared-memory slots
+ * that the workers scan ("fed", feed.ts: the driver serves one read at a time). Either way
  * worker start-up (an isolate plus module loading: ~110 ms idle, several hundred ms on a loaded
  * machine) is paid once per open image, not once per scan. Create one per open image / session,
- * pass it to scanPhysical({ pool }) (or discovery / psscan / psxview), close() it with the source.
+ * scan through poolScan(pool) (the session hands that one function to discovery and the plugins)
+ * or scanPhysical({ pool }), close() it with the source.
  * scanPhysical without a pool makes a private one for that scan and closes it at the end.
  *
  * A scan ("job") is handed to its workers once; from then on they take its chunks themselves from
@@ -25,13 +28,14 @@ import { MemScopeError, usageError } from '../errors.js';
 import type { OpenOptions } from '../sources/detect.js';
 import { describeRef, fileRef, isLiveRef, liveOpenerModule, openSourceRef, type SourceRef } from '../sources/source-ref.js';
 import type { PhysicalRun, PhysicalSource } from '../sources/physical-source.js';
-import { absentMessage, ChunkScanner, describeChunk, ReadBuffer } from './chunk-loop.js';
+import { absentEvent, ChunkScanner, describeChunk, ReadBuffer } from './chunk-loop.js';
 import { totalBytes } from './plan.js';
 import {
   CONTROL_SLOTS, CTRL_CANCEL, CTRL_NEXT, CTRL_PAUSE, encodePlan, STATE_BUILD_JOB, STATE_SCAN_CHUNK, STATE_SCAN_JOB,
-  WORKER_STATE_SLOTS, type FromWorker, type ToWorker,
+  WORKER_STATE_SLOTS, type FromWorker, type ToReader, type ToWorker,
 } from './protocol.js';
-import { spawnScanWorker } from './spawn-worker.js';
+import { spawnFeedReader, spawnScanWorker } from './spawn-worker.js';
+import { createRing, freeSlot, ringBell, type FeedRing } from './feed.js';
 import { MAX_DEFAULT_WORKERS, type ScanChunk, type ScanEvent, type ScanHit, type Scanner, type ScannerSpec } from './types.js';
 
 /** Hits waiting for the consumer beyond which a scan's workers take no new chunk (bounded memory). */
@@ -99,6 +103,8 @@ class Job<H extends ScanHit> {
     readonly id: number,
     readonly what: string,
     readonly opts: JobOptions<H>,
+    /** Fed pool: the ring its reader fills with this job's chunks. */
+    readonly ring: FeedRing | null = null,
   ) {
     this.total = totalBytes(opts.chunks);
     this.plan = encodePlan(opts.chunks);
@@ -155,6 +161,10 @@ class Job<H extends ScanHit> {
     const c = this.chunks[id]!;
     this.events.push({ type: 'error', message: `${this.what}: ${describeChunk(c)}: ${message}`, chunk: { start: c.start, end: c.end } });
   }
+  /** Owned bytes of chunk `id` the source could not serve (a live device's refused pages, counted). */
+  absent(id: number, absentBytes: number, live: boolean): void {
+    this.events.push(absentEvent(this.what, this.chunks[id]!, absentBytes, live));
+  }
   settle(id: number): void {
     const c = this.chunks[id]!;
     this.settledChunks[id] = 1;
@@ -166,11 +176,27 @@ class Job<H extends ScanHit> {
   }
 }
 
+/** The reader of a fed pool (feed.ts): the one scan thread holding the live device. */
+interface Reader {
+  readonly worker: Worker;
+  ready: boolean;
+  exited: boolean;
+  lastError: string | null;
+}
+
 export class ScanPool {
   /** What to call the source in messages (the image path for a file). */
   readonly sourcePath: string;
   readonly ref: SourceRef;
   readonly size: number;
+  /**
+   * A live device: one reader thread reads every chunk into shared memory and the workers scan it
+   * (feed.ts); an image file: each worker reads the file itself.
+   */
+  readonly fed: boolean;
+  private reader: Reader | null = null;
+  /** The reader's doorbell (feed.ts), shared with every worker of a fed pool. */
+  private readonly bell = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
   private readonly slots: Slot[] = [];
   private readonly jobs: Job<ScanHit>[] = [];
   private nextJobId = 1;
@@ -188,6 +214,7 @@ export class ScanPool {
     this.ref = ref;
     this.sourcePath = describeRef(ref);
     this.size = checkWorkerCount(opts.workers);
+    this.fed = isLiveRef(ref);
     this.respawnsLeft = this.size + 2;
     this.source = opts.source ?? null;
   }
@@ -218,7 +245,7 @@ export class ScanPool {
 
   private allReady(): boolean {
     const live = this.slots.filter((s) => !s.exited);
-    return live.length > 0 && live.every((s) => s.ready);
+    return live.length > 0 && live.every((s) => s.ready) && (!this.fed || this.reader?.ready === true);
   }
 
   private wakeReadyWaiters(): void {
@@ -238,7 +265,8 @@ export class ScanPool {
       this.wakeReadyWaiters();
       for (const j of this.jobs) j.fail(new MemScopeError('cancelled', `scan of ${j.what} stopped: the scan pool was closed`));
     }
-    await Promise.all(this.slots.filter((s) => !s.exited).map((s) => s.worker.terminate()));
+    const reader = this.reader && !this.reader.exited ? [this.reader.worker.terminate()] : [];
+    await Promise.all([...this.slots.filter((s) => !s.exited).map((s) => s.worker.terminate()), ...reader]);
     this.source?.close();
     this.source = null;
   }
@@ -249,7 +277,7 @@ export class ScanPool {
     if (opts.signal?.aborted) throw cancelled(what, 0, 0);
     if (this.closed) throw new MemScopeError('usage', `scan pool for ${what} is closed`);
     if (this.broken) throw this.broken;
-    const job = new Job<H>(this.nextJobId++, what, opts);
+    const job = new Job<H>(this.nextJobId++, what, opts, this.fed ? createRing(opts.chunks, this.size) : null);
     const anyJob = job as unknown as Job<ScanHit>;
     const onAbort = (): void => job.fail(cancelled(what, job.bytesDone, job.total));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -258,6 +286,7 @@ export class ScanPool {
     let local: ChunkScanner<H> | null = null;
     try {
       this.fill();
+      if (job.ring) this.feed(anyJob, job.ring);
       for (const s of this.slots) this.hand(s, anyJob);
       for (;;) {
         if (job.fatal) throw job.fatal;
@@ -268,7 +297,8 @@ export class ScanPool {
           continue;
         }
         if (job.settled === job.chunks.length) return;
-        if (opts.mainThreadStart && job.wantsWork && !this.slots.some((s) => s.ready && !s.exited)) {
+        // (not on a fed pool: its reader fills every chunk in order, for a worker to free)
+        if (opts.mainThreadStart && !this.fed && job.wantsWork && !this.slots.some((s) => s.ready && !s.exited)) {
           local ??= new ChunkScanner(this.mainSource(), opts.scanner, this.mainBuffer);
           this.scanHere(job, local);
           await nextTurn(); // let worker messages (ready, results) and an abort land
@@ -283,7 +313,19 @@ export class ScanPool {
       if (!job.fatal && job.settled < job.chunks.length) job.fatal = cancelled(what, job.bytesDone, job.total); // consumer left early
       job.stop();
       for (const s of job.workers) if (!s.exited) this.post(s, { type: 'forget', job: job.id });
+      if (job.ring && this.reader && !this.reader.exited) this.toReader({ type: 'forget', job: job.id });
     }
+  }
+
+  /** Hand a fed job to the reader: it fills the job's ring in plan order from now on. */
+  private feed(job: Job<ScanHit>, ring: FeedRing): void {
+    if (!this.reader || this.reader.exited) return; // fill() could not start one: the pool is broken
+    this.toReader({ type: 'feed', job: job.id, plan: job.plan, control: job.control.buffer as SharedArrayBuffer, ring });
+    ringBell(this.bell);
+  }
+
+  private toReader(m: ToReader): void {
+    this.reader?.worker.postMessage(m);
   }
 
   private scanHere<H extends ScanHit>(job: Job<H>, local: ChunkScanner<H>): void {
@@ -291,7 +333,7 @@ export class ScanPool {
     if (id === null) return;
     try {
       const r = local.scan(job.chunks[id]!);
-      if (r.absentBytes > 0) job.chunkError(id, absentMessage(r.absentBytes));
+      if (r.absentBytes > 0) job.absent(id, r.absentBytes, isLiveRef(this.ref));
       for (const hit of r.hits) job.events.push({ type: 'hit', hit });
     } catch (err) {
       job.chunkError(id, err instanceof Error ? err.message : String(err));
@@ -308,7 +350,7 @@ export class ScanPool {
     if (!slot.ready || slot.exited || job.workers.has(slot) || !job.wantsWork) return;
     if (job.workers.size >= (job.opts.maxWorkers ?? Infinity)) return;
     job.workers.add(slot);
-    this.post(slot, { type: 'job', job: job.id, spec: job.opts.spec, plan: job.plan, control: job.control.buffer as SharedArrayBuffer });
+    this.post(slot, { type: 'job', job: job.id, spec: job.opts.spec, plan: job.plan, control: job.control.buffer as SharedArrayBuffer, ...(job.ring ? { ring: job.ring } : {}) });
   }
 
   private resume(job: Job<ScanHit>): void {
@@ -316,8 +358,9 @@ export class ScanPool {
     for (const s of job.workers) if (!s.exited) this.post(s, { type: 'resume' });
   }
 
-  /** Start workers up to the pool size (lazily: at the first scan or warm()). */
+  /** Start workers up to the pool size (lazily: at the first scan or warm()), and a fed pool's reader. */
   private fill(): void {
+    if (this.fed && !this.reader && !this.closed && !this.broken) this.startReader();
     while (!this.closed && !this.broken && this.slots.filter((s) => !s.exited).length < this.size) {
       if (this.slots.length >= this.size) {
         if (this.respawnsLeft <= 0) break;
@@ -327,10 +370,34 @@ export class ScanPool {
     }
   }
 
+  private startReader(): void {
+    const openerModule = liveOpenerModule();
+    const worker = spawnFeedReader({ ref: this.ref, ...(openerModule !== undefined ? { openerModule } : {}), bell: this.bell.buffer as SharedArrayBuffer });
+    const reader: Reader = { worker, ready: false, exited: false, lastError: null };
+    this.reader = reader;
+    worker.on('message', (m: FromWorker) => this.onReaderMessage(reader, m));
+    worker.on('error', (e: Error) => (reader.lastError = e.message));
+    worker.on('exit', (code: number) => {
+      reader.exited = true;
+      if (!this.closed) this.breakPool(new MemScopeError('io', `${this.sourcePath}: the reader of the device stopped (${reader.lastError ?? `exit code ${code}`})`));
+    });
+    if (!this.busy()) worker.unref();
+  }
+
+  private onReaderMessage(reader: Reader, m: FromWorker): void {
+    if (this.closed) return;
+    if (m.type === 'ready') {
+      reader.ready = true;
+      if (this.allReady()) this.wakeReadyWaiters();
+    } else if (m.type === 'init-error') this.breakPool(new MemScopeError(m.kind, m.message));
+    else if (m.type === 'chunk-error') this.onMessage(null, m);
+  }
+
   private start(): void {
     const state = new SharedArrayBuffer(WORKER_STATE_SLOTS * Int32Array.BYTES_PER_ELEMENT);
-    const openerModule = isLiveRef(this.ref) ? liveOpenerModule() : undefined;
-    const worker = spawnScanWorker({ ref: this.ref, ...(openerModule !== undefined ? { openerModule } : {}), state });
+    const openerModule = !this.fed && isLiveRef(this.ref) ? liveOpenerModule() : undefined;
+    const feed = this.fed ? { feed: { bell: this.bell.buffer as SharedArrayBuffer } } : {};
+    const worker = spawnScanWorker({ ref: this.ref, ...(openerModule !== undefined ? { openerModule } : {}), state, ...feed });
     const slot: Slot = { worker, state: new Int32Array(state), ready: false, exited: false, lastError: null };
     this.slots.push(slot);
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
@@ -348,6 +415,7 @@ export class ScanPool {
   private updateRef(): void {
     const on = this.busy();
     for (const s of this.slots) if (!s.exited) (on ? s.worker.ref() : s.worker.unref());
+    if (this.reader && !this.reader.exited) (on ? this.reader.worker.ref() : this.reader.worker.unref());
   }
 
   /** The job a message is about, if it is still running (a finished job's late results are dropped). */
@@ -356,10 +424,12 @@ export class ScanPool {
     return j && !j.fatal ? j : null;
   }
 
-  private onMessage(slot: Slot, m: FromWorker): void {
+  /** A worker's message (slot), or a chunk error from a fed pool's reader (null). */
+  private onMessage(slot: Slot | null, m: FromWorker): void {
     if (this.closed) return;
     switch (m.type) {
       case 'ready':
+        if (!slot) return;
         slot.ready = true;
         if (this.allReady()) this.wakeReadyWaiters();
         for (const j of this.jobs) this.hand(slot, j);
@@ -373,7 +443,7 @@ export class ScanPool {
       case 'done': {
         const job = this.liveJob(m.job);
         if (!job || job.isSettled(m.id)) return;
-        if (m.absentBytes > 0) job.chunkError(m.id, absentMessage(m.absentBytes));
+        if (m.absentBytes > 0) job.absent(m.id, m.absentBytes, isLiveRef(this.ref));
         for (const hit of m.hits) job.events.push({ type: 'hit', hit });
         job.settle(m.id);
         return;
@@ -401,6 +471,11 @@ export class ScanPool {
     const scanJob = this.liveJob(slot.state[STATE_SCAN_JOB]!);
     const chunk = slot.state[STATE_SCAN_CHUNK]! - 1;
     if (scanJob && chunk >= 0) {
+      if (scanJob.ring) {
+        // the reader must not wait for this chunk's slot forever: give the chunk up and free its slot
+        Atomics.store(new Uint8Array(scanJob.ring.abandoned), chunk, 1);
+        freeSlot(scanJob.ring, new Int32Array(scanJob.ring.words), this.bell, chunk);
+      }
       if (!scanJob.isSettled(chunk)) {
         scanJob.chunkError(chunk, `scan worker crashed: ${reason}`);
         scanJob.settle(chunk);
@@ -425,5 +500,6 @@ export class ScanPool {
     this.wakeReadyWaiters();
     for (const j of this.jobs) j.fail(err);
     for (const s of this.slots) if (!s.exited) void s.worker.terminate();
+    if (this.reader && !this.reader.exited) void this.reader.worker.terminate();
   }
 }

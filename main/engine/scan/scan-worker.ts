@@ -11,7 +11,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MemScopeError } from '../errors.js';
 import { openSourceRef } from '../sources/source-ref.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
-import { ChunkScanner, READ_WINDOW, ReadBuffer } from './chunk-loop.js';
+import { ChunkScanner, READ_WINDOW, ReadBuffer, type ChunkResult } from './chunk-loop.js';
+import { failedWord, freeSlot, type FeedRing } from './feed.js';
 import {
   CTRL_CANCEL, CTRL_NEXT, CTRL_PAUSE, planChunk, STATE_BUILD_JOB, STATE_SCAN_CHUNK, STATE_SCAN_JOB,
   type FromWorker, type ToWorker, type WorkerInit,
@@ -38,27 +39,69 @@ interface ActiveJob {
   readonly control: Int32Array;
   /** The cursor has passed the last chunk: nothing more to take. */
   exhausted: boolean;
+  /** Fed pool: the ring the reader fills with this job's chunks. */
+  readonly fed: Fed | null;
 }
 
-let source: PhysicalSource | undefined;
+interface Fed {
+  readonly ring: FeedRing;
+  readonly words: Int32Array;
+  readonly absent: Float64Array;
+  readonly data: Uint8Array;
+}
+
+/** How long a worker sleeps on its chunk's slot before checking the job was not cancelled. */
+const SLOT_WAIT_MS = 50;
+
+let source: PhysicalSource | null | undefined;
 try {
-  if (init.openerModule !== undefined) await import(init.openerModule);
-  source = openSourceRef(init.ref);
+  if (init.feed) source = null; // a fed pool's reader alone holds the source
+  else {
+    if (init.openerModule !== undefined) await import(init.openerModule);
+    source = openSourceRef(init.ref);
+  }
 } catch (err) {
   post({ type: 'init-error', kind: kindOf(err), message: messageOf(err) });
 }
 
-if (source) {
+if (source !== undefined) {
   const src = source;
+  const bell = init.feed ? new Int32Array(init.feed.bell) : null;
   const jobs: ActiveJob[] = [];
   const building = new Set<number>(); // received, scanner not built yet
   const forgotten = new Set<number>(); // forgotten while its scanner was still being built
   let turn = 0;
   const buffer = new ReadBuffer(); // one read buffer for every job this worker serves
   // Fault the buffer's pages in now, so a warmed pool's first chunk reads at full speed.
-  buffer.get(READ_WINDOW + READ_SLACK).fill(0);
+  if (src) buffer.get(READ_WINDOW + READ_SLACK).fill(0);
   // terminate() runs 'exit' handlers in the worker: close the fd, which is process-wide, not per thread
-  process.once('exit', () => src.close());
+  process.once('exit', () => src?.close());
+
+  /**
+   * A fed job's chunk: wait until the reader has put it in its slot, scan it there, free the slot.
+   * Null when there is nothing to report from here (the reader reported the chunk's failure, or the
+   * job was cancelled meanwhile).
+   */
+  const scanFed = (job: ActiveJob, fed: Fed, id: number): ChunkResult<ScanHit> | null => {
+    const s = id % fed.ring.slots;
+    for (;;) {
+      const w = Atomics.load(fed.words, s);
+      if (w === id) break;
+      if (w === failedWord(id)) {
+        freeSlot(fed.ring, fed.words, bell!, id);
+        return null;
+      }
+      if (Atomics.load(job.control, CTRL_CANCEL) !== 0) return null;
+      Atomics.wait(fed.words, s, w, SLOT_WAIT_MS);
+    }
+    const c = planChunk(job.plan, id);
+    const at = s * fed.ring.slotBytes;
+    try {
+      return job.scanner.scanFilled(c, fed.data.subarray(at, at + (c.readEnd - c.start)), fed.absent[s]!);
+    } finally {
+      freeSlot(fed.ring, fed.words, bell!, id);
+    }
+  };
 
   /** The next chunk of some job, the jobs taken in turn; null when none has one to give now. */
   const take = (): { job: ActiveJob; id: number } | null => {
@@ -93,8 +136,8 @@ if (source) {
     state[STATE_SCAN_JOB] = job.id;
     state[STATE_SCAN_CHUNK] = id + 1;
     try {
-      const r = job.scanner.scan(planChunk(job.plan, id));
-      post({ type: 'done', job: job.id, id, hits: r.hits, absentBytes: r.absentBytes });
+      const r = job.fed ? scanFed(job, job.fed, id) : job.scanner.scan(planChunk(job.plan, id));
+      if (r) post({ type: 'done', job: job.id, id, hits: r.hits, absentBytes: r.absentBytes });
     } catch (err) {
       post({ type: 'chunk-error', job: job.id, id, message: messageOf(err) });
     }
@@ -109,7 +152,9 @@ if (source) {
       const scanner = new ChunkScanner(src, await loadScanner(m.spec), buffer);
       if (forgotten.delete(m.job)) return;
       const plan = new Float64Array(m.plan);
-      jobs.push({ id: m.job, scanner, plan, chunks: plan.length / 3, control: new Int32Array(m.control), exhausted: false });
+      const ring = m.ring;
+      const fed = ring ? { ring, words: new Int32Array(ring.words), absent: new Float64Array(ring.absent), data: new Uint8Array(ring.data) } : null;
+      jobs.push({ id: m.job, scanner, plan, chunks: plan.length / 3, control: new Int32Array(m.control), exhausted: false, fed });
       schedule();
     } catch (err) {
       if (!forgotten.delete(m.job)) post({ type: 'scanner-error', job: m.job, kind: kindOf(err), message: messageOf(err) });

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { WorkerInit } from './protocol.js';
+import type { ReaderInit, WorkerInit } from './protocol.js';
 
 const here = import.meta.url;
 
@@ -36,7 +36,15 @@ export function spawnModuleWorker(callerUrl: string, name: string, workerData: u
 }
 
 export function spawnScanWorker(init: WorkerInit): Worker {
-  const worker = spawnModuleWorker(here, 'scan-worker', init);
+  return counted(spawnModuleWorker(here, 'scan-worker', init));
+}
+
+/** The reader of a fed pool (feed-reader.ts), counted with the scan workers. */
+export function spawnFeedReader(init: ReaderInit): Worker {
+  return counted(spawnModuleWorker(here, 'feed-reader', init));
+}
+
+function counted(worker: Worker): Worker {
   live++;
   worker.once('exit', () => {
     live--;

@@ -71,7 +71,11 @@ export interface ScanChunk {
 export type ScanEvent<H extends ScanHit = ScanHit> =
   | { readonly type: 'hit'; readonly hit: H }
   | { readonly type: 'progress'; readonly bytesDone: number; readonly bytesTotal: number }
-  | { readonly type: 'error'; readonly message: string; readonly chunk?: { readonly start: number; readonly end: number } };
+  | {
+    readonly type: 'error'; readonly message: string; readonly chunk?: { readonly start: number; readonly end: number };
+    /** Pages of the chunk's owned range the source could not serve (scanned as zeros), when that is the error. */
+    readonly unreadablePages?: number;
+  };
 
 export interface ScanOptionsBase {
   /** Bytes per unit of work and per read (multiple of 4096). Default DEFAULT_CHUNK_SIZE. */

@@ -5,16 +5,15 @@
  * its path), reported as such, never silently.
  */
 import type { PhysicalSource } from '../sources/physical-source.js';
-import type { ScanPool } from '../scan/scan-pool.js';
+import type { PhysicalScanFn } from '../scan/scan-fn.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
 import { defaultProfileProviders } from '../windows/discovery/providers.js';
-import { workerPoolScan } from '../windows/discovery/scan-runner.js';
 import { heuristicProfileProvider, type HeuristicResult } from '../windows/heuristic-profile/index.js';
 
 export interface HeuristicFrom {
   source: PhysicalSource;
-  /** The image path (workers reopen it) or the session's scan pool (a live source has no path). */
-  path: string | ScanPool;
+  /** The session's scan function over that source. */
+  scan: PhysicalScanFn;
   /** Told the derived profile when the heuristic serves (for its confidence and evidence). */
   onResult?: (r: HeuristicResult) => void;
   /** Skip bundled/cache/symbol server: derive from memory only (`info --heuristic-profile`). */
@@ -23,7 +22,7 @@ export interface HeuristicFrom {
 
 export function profileProviders(heuristicFrom?: HeuristicFrom): ProfileProviders {
   if (!heuristicFrom) return defaultProfileProviders();
-  const { source, path, onResult, heuristicOnly } = heuristicFrom;
-  const heuristic = heuristicProfileProvider(source, { scan: workerPoolScan(path), ...(onResult ? { onResult } : {}) });
+  const { source, scan, onResult, heuristicOnly } = heuristicFrom;
+  const heuristic = heuristicProfileProvider(source, { scan, ...(onResult ? { onResult } : {}) });
   return heuristicOnly ? { heuristic } : defaultProfileProviders({ heuristic });
 }

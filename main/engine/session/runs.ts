@@ -5,7 +5,8 @@
  */
 import type { PluginName, RowOf, RunEvent, RunOutcome } from '../../../common/contract.js';
 import { MemScopeError } from '../errors.js';
-import type { ScanPool } from '../scan/scan-pool.js';
+import type { PhysicalScanFn, ScanFnOptions } from '../scan/scan-fn.js';
+import type { ScanEvent, ScanHit, ScannerSpec } from '../scan/types.js';
 import type { WindowsKernel } from '../windows/kernel.js';
 import type { ProcessRow } from '../windows/eprocess.js';
 import { pslist } from '../plugins/pslist/index.js';
@@ -37,12 +38,16 @@ export interface KeptRun<P extends KeptPlugin> {
   readonly ms: number;
   readonly bytesDone: number;
   readonly bytesTotal: number;
+  /** Pages the run's scans could not read (a live device's refused pages, zero-filled), each counted once. */
+  readonly unreadablePages: number;
 }
 
 interface Sink<R> {
   row(key: string, row: R): void;
   warning(message: string): void;
   progress(stage: string, bytesDone: number, bytesTotal: number): void;
+  /** The run's scan met `pages` more pages it could not read. */
+  unreadable?(pages: number): void;
 }
 
 type Runner<R> = (sink: Sink<R>, signal: AbortSignal) => Promise<void>;
@@ -52,6 +57,7 @@ interface Live<P extends KeptPlugin> {
   readonly rows: Map<string, EngineRowOf[P]>;
   readonly warnings: string[];
   lastProgress: { stage: string; bytesDone: number; bytesTotal: number } | null;
+  unreadablePages: number;
   readonly sinks: Set<Sink<EngineRowOf[P]>>;
   readonly controller: AbortController;
   result: Promise<KeptRun<P>>;
@@ -59,17 +65,35 @@ interface Live<P extends KeptPlugin> {
 
 export const cancelledError = (what: string): MemScopeError => new MemScopeError('cancelled', `${what} cancelled`);
 
-export function doneEvent(runId: string, outcome: RunOutcome, error: string | null, rows: number, ms: number, bytesDone: number, bytesTotal: number): RunEvent {
-  return { type: 'done', runId, outcome, error, rows, ms: Math.round(ms * 10) / 10, bytesDone, bytesTotal };
+export function doneEvent(
+  runId: string, outcome: RunOutcome, error: string | null, rows: number, ms: number, bytesDone: number, bytesTotal: number, unreadablePages = 0,
+): RunEvent {
+  return { type: 'done', runId, outcome, error, rows, ms: Math.round(ms * 10) / 10, bytesDone, bytesTotal, ...(unreadablePages > 0 ? { unreadablePages } : {}) };
+}
+
+/** The session's scan function, counting into `sink` the pages each chunk could not read. */
+function countedScan(scan: PhysicalScanFn, sink: Sink<unknown>): PhysicalScanFn {
+  return async function* <H extends ScanHit>(spec: ScannerSpec<H>, opts: ScanFnOptions): AsyncGenerator<ScanEvent<H>> {
+    for await (const ev of scan(spec, opts)) {
+      if (ev.type === 'error' && ev.unreadablePages) sink.unreadable?.(ev.unreadablePages);
+      yield ev;
+    }
+  };
 }
 
 export class PluginRuns {
   private readonly kept: { [P in KeptPlugin]?: KeptRun<P> } = {};
+  /**
+   * The most pages any one run's scans could not read. A whole-memory scan reads every page of the
+   * runs once (chunks own disjoint ranges), so after one completes this is every unreadable page.
+   */
+  mostUnreadable = 0;
   private readonly live: { [P in KeptPlugin]?: Live<P> } = {};
 
   constructor(
     private readonly kernel: WindowsKernel,
-    private readonly scanPool: ScanPool | null,
+    /** The session's scan function, handed to every scanning plugin. */
+    private readonly scan: PhysicalScanFn,
     /** Aborted when the session closes: every run in flight stops. */
     private readonly closing: AbortSignal,
     /** One sentence naming the file and the fault of a failed run. */
@@ -95,7 +119,7 @@ export class PluginRuns {
     if (done?.outcome === 'completed') {
       for (const message of done.warnings) q.push({ type: 'warning', runId, message });
       for (const [key, r] of done.rows) q.push(rowEvent(key, r));
-      q.push(doneEvent(runId, 'completed', null, done.rows.size, done.ms, done.bytesDone, done.bytesTotal));
+      q.push(doneEvent(runId, 'completed', null, done.rows.size, done.ms, done.bytesDone, done.bytesTotal, done.unreadablePages));
       return;
     }
     const result = await this.join(plugin, signal, {
@@ -103,7 +127,7 @@ export class PluginRuns {
       warning: (message) => q.push({ type: 'warning', runId, message }),
       progress: (stage, bytesDone, bytesTotal) => q.push({ type: 'progress', runId, stage, bytesDone, bytesTotal }),
     });
-    q.push(doneEvent(runId, result.outcome, result.error, result.rows.size, result.ms, result.bytesDone, result.bytesTotal));
+    q.push(doneEvent(runId, result.outcome, result.error, result.rows.size, result.ms, result.bytesDone, result.bytesTotal, result.unreadablePages));
   }
 
   /**
@@ -130,13 +154,17 @@ export class PluginRuns {
     const controller = new AbortController();
     const signal = AbortSignal.any([controller.signal, this.closing]);
     const live: Live<P> = {
-      rows: new Map(), warnings: [], lastProgress: null, sinks: new Set(), controller,
+      rows: new Map(), warnings: [], lastProgress: null, unreadablePages: 0, sinks: new Set(), controller,
       result: Promise.resolve(null as unknown as KeptRun<P>),
     };
     const fan: Sink<EngineRowOf[P]> = {
       row: (k, r) => { live.rows.set(k, r); for (const s of live.sinks) s.row(k, r); },
       warning: (m) => { live.warnings.push(m); for (const s of live.sinks) s.warning(m); },
       progress: (stage, d, t) => { live.lastProgress = { stage, bytesDone: d, bytesTotal: t }; for (const s of live.sinks) s.progress(stage, d, t); },
+      unreadable: (pages) => {
+        live.unreadablePages += pages;
+        this.mostUnreadable = Math.max(this.mostUnreadable, live.unreadablePages);
+      },
     };
     live.result = this.runAndKeep(plugin, signal, this.runnerOf(plugin), fan, live).finally(() => {
       if (this.live[plugin] === live) delete this.live[plugin];
@@ -168,7 +196,7 @@ export class PluginRuns {
     const p = live.lastProgress;
     const kept: KeptRun<P> = {
       outcome, rows: live.rows, warnings: live.warnings, error, failure, ms: performance.now() - t0,
-      bytesDone: p?.bytesDone ?? 0, bytesTotal: p?.bytesTotal ?? 0,
+      bytesDone: p?.bytesDone ?? 0, bytesTotal: p?.bytesTotal ?? 0, unreadablePages: live.unreadablePages,
     };
     (this.kept as Record<KeptPlugin, KeptRun<KeptPlugin>>)[plugin] = kept as unknown as KeptRun<KeptPlugin>;
     return kept;
@@ -184,8 +212,9 @@ export class PluginRuns {
     return r;
   }
 
-  private scanOptions(signal: AbortSignal) {
-    return this.scanPool ? { pool: this.scanPool, signal } : { signal };
+  /** What a scanning plugin is handed: the session's scan function (counting into the run's sink) and the signal. */
+  private scanOptions(signal: AbortSignal, sink: Sink<unknown>) {
+    return { scan: countedScan(this.scan, sink), signal };
   }
 
   private pslistRunner(): Runner<ProcessRow> {
@@ -199,7 +228,7 @@ export class PluginRuns {
 
   private psscanRunner(): Runner<ProcessRow> {
     return async (sink, signal) => {
-      for await (const ev of psscan(this.kernel, this.scanOptions(signal))) {
+      for await (const ev of psscan(this.kernel, this.scanOptions(signal, sink))) {
         if (ev.type === 'row') sink.row(processKey(ev.row), ev.row);
         else if (ev.type === 'warning') sink.warning(ev.message);
         else if (ev.type === 'progress') sink.progress('psscan', ev.bytesDone, ev.bytesTotal);
@@ -212,7 +241,7 @@ export class PluginRuns {
     return async (sink, signal) => {
       let total = 0;
       await psxview(this.kernel, {
-        ...this.scanOptions(signal),
+        ...this.scanOptions(signal, sink),
         onEvent: (ev) => {
           if (ev.type === 'progress') { total = ev.bytesTotal; sink.progress('psscan+thrdscan', ev.bytesDone, ev.bytesTotal); }
           else if (ev.type === 'warning') sink.warning(ev.message);

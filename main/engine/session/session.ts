@@ -15,6 +15,7 @@ import { MemScopeError } from '../errors.js';
 import { describeRef, fileRef, openSourceRef, type SourceRef } from '../sources/source-ref.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { ScanPool } from '../scan/scan-pool.js';
+import { inProcessScan, poolScan, type PhysicalScanFn } from '../scan/scan-fn.js';
 import { discoverKernel } from '../windows/discovery/discover.js';
 import type { ProfileProviders } from '../windows/discovery/profile-resolve.js';
 import type { DiscoveryReport } from '../windows/discovery/types.js';
@@ -75,15 +76,31 @@ export class AnalysisSession {
 
   constructor(
     readonly id: string,
-    readonly info: SessionInfo,
+    /** The header as opened (a live session's count of unreadable pages is added by `info`). */
+    private readonly openedInfo: SessionInfo,
     readonly source: PhysicalSource,
     readonly kernel: WindowsKernel,
     readonly report: DiscoveryReport,
-    /** Scan workers over the image (null for an already-open source without a path: scans run in-process). */
+    /** Scan workers over the source (null for an already-open source without a reference: scans run in-process). */
     readonly scanPool: ScanPool | null,
+    /** The one scan function of this session (on `scanPool`, or in-process), handed to every plugin. */
+    readonly scan: PhysicalScanFn,
   ) {
-    this.runs = new PluginRuns(kernel, scanPool, this.closing.signal, (plugin, e) => this.failureMessage(plugin, e));
+    this.runs = new PluginRuns(kernel, scan, this.closing.signal, (plugin, e) => this.failureMessage(plugin, e));
     this.spaces = new SessionSpaces(kernel, kernel.processSpaces ?? new ProcessSpaces(kernel.source));
+  }
+
+  /**
+   * The session header. A live session's warnings end with the pages the device could not read so
+   * far: those this thread's reads met (the source counts them) or, when more, those the largest
+   * scan met (a whole-memory scan reads every page once).
+   */
+  get info(): SessionInfo {
+    const info = this.openedInfo;
+    if (!info.source.live) return info;
+    const failures = (this.source as PhysicalSource & { readFailures?: () => { pages: number } }).readFailures?.().pages ?? 0;
+    const pages = Math.max(failures, this.runs.mostUnreadable);
+    return pages > 0 ? { ...info, warnings: [...info.warnings, unreadableWarning(pages)] } : info;
   }
 
   /** A kept result of a plugin (completed, cancelled or failed), if it has run. */
@@ -228,15 +245,18 @@ export async function openSession(pathOrSource: string | PhysicalSource | Source
   let pool: ScanPool | null = null;
   try {
     if (ref) {
-      pool = new ScanPool({ ref, workers: poolWorkers(ref, opts.workers) });
+      // a live device is read by the pool's one reader thread, its workers scan what it read (feed.ts)
+      pool = new ScanPool({ ref, ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
       if (opts.warmScan) pool.warm().catch(() => undefined); // a failed start is reported by the scan itself
     }
+    // the one scan function: discovery, the heuristic profile and every plugin are handed this
+    const scan = pool ? poolScan(pool) : inProcessScan(source);
     const store = opts.store ?? (ref
-      ? profileProviders({ source, path: ref.kind === 'file' ? ref.path : pool!, ...(opts.onHeuristic ? { onResult: opts.onHeuristic } : {}), ...(opts.heuristicOnly ? { heuristicOnly: true } : {}) })
+      ? profileProviders({ source, scan, ...(opts.onHeuristic ? { onResult: opts.onHeuristic } : {}), ...(opts.heuristicOnly ? { heuristicOnly: true } : {}) })
       : profileProviders());
     const { kernel, report } = await discoverKernel(source, {
       store,
-      ...(pool ? { sourcePath: pool.sourcePath, scanPool: pool } : {}),
+      scan,
       ...(opts.allowNetwork ? { allowNetwork: true } : {}),
       ...(opts.exhaustive ? { exhaustive: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -245,7 +265,7 @@ export async function openSession(pathOrSource: string | PhysicalSource | Source
     // the session owns the per-process translators, over the kernel's page-cached source
     const owned: WindowsKernel = { ...kernel, processSpaces: new ProcessSpaces(kernel.source) };
     const info = sessionInfo(id, path, source, owned, report, performance.now() - t0, ref?.kind === 'file' ? ref.path : null);
-    return new AnalysisSession(id, ref && ref.kind !== 'file' ? liveSessionInfo(info, ref, source) : info, source, owned, report, pool);
+    return new AnalysisSession(id, ref && ref.kind !== 'file' ? liveSessionInfo(info, ref, source) : info, source, owned, report, pool, scan);
   } catch (e) {
     await pool?.close();
     source.close();
@@ -265,16 +285,6 @@ function refOf(x: string | PhysicalSource | SourceRef): SourceRef | null {
 }
 
 /**
- * Workers over the source. The real WinPmem device gets one: the signed 2.0.1 driver serialises
- * every read on one device-wide lock and closing any handle can zero-fill another handle's pages
- * (WINPMEM-NOTES §4), so more handles would add risk, not speed. Images and the simulated device
- * get the usual count (each worker its own handle).
- */
-function poolWorkers(ref: SourceRef, requested: number | undefined): number | undefined {
-  return ref.kind === 'winpmem' ? 1 : requested;
-}
-
-/**
  * The header of a live session says what it is: "SIMULATED live memory (image)" or "live memory
  * (\\.\pmem)" as the file name, the DTB method as the driver's GET_INFO CR3 when discovery verified
  * that hint, and the live notes as warnings.
@@ -286,13 +296,13 @@ function liveSessionInfo(info: SessionInfo, ref: Exclude<SourceRef, { kind: 'fil
   return { ...info, source: { ...info.source, fileName }, kernel: { ...info.kernel, dtbMethod }, warnings: [...info.warnings, ...liveNotes(source, simulated)] };
 }
 
-/** Header warnings for a live source: simulated or not, the acquisition mode notes, unreadable pages so far. */
+/** Header warnings for a live source: simulated or not, the acquisition mode notes (unreadable pages: AnalysisSession.info). */
 function liveNotes(source: PhysicalSource, simulated: boolean): string[] {
-  const live = source as PhysicalSource & { notes?: readonly string[]; readFailures?: () => { pages: number } };
+  const live = source as PhysicalSource & { notes?: readonly string[] };
   const out: string[] = [];
   if (simulated) out.push(`simulated live memory: the WinPmem driver protocol served from ${source.name.replace(/^simulated WinPmem device \((.*)\)$/, '$1')}`);
   out.push(...(live.notes ?? []));
-  const failed = live.readFailures?.().pages ?? 0;
-  if (failed > 0) out.push(`${failed} pages could not be read from the device (zero-filled; see the run warnings)`);
   return out;
 }
+
+export const unreadableWarning = (pages: number): string => `${pages} pages could not be read from the device (zero-filled; see the run warnings)`;

@@ -1,11 +1,12 @@
 /**
- * Scan ALL physical memory for pool blocks by tag (on the scan framework's worker pool when the
- * image path is known, in-process otherwise) and validate each hit as an executive object: the
+ * Scan ALL physical memory for pool blocks by tag (with the scan function it is handed: the
+ * session's, on its workers; in-process otherwise) and validate each hit as an executive object: the
  * hit's PA → kernel VA through the kernel page map, then pool header, optional headers and the
  * cookie-decoded _OBJECT_HEADER type (windows/pool-object.ts). Shared by psscan ('Proc') and
  * psxview's thread scan ('Thre').
  */
-import { scanPhysical, scanSource, poolTagScan, type PoolTagHit, type ScanEvent, type ScanPool } from '../../scan/index.js';
+import { poolTagScan, type PoolTagHit } from '../../scan/index.js';
+import { inProcessScan, type PhysicalScanFn } from '../../scan/scan-fn.js';
 import type { WindowsKernel } from '../../windows/kernel.js';
 import { KernelPageMap } from '../../windows/kernel-pages.js';
 import { pml4FromDtb } from '../../translate/x64/mmu.js';
@@ -32,11 +33,8 @@ export type PoolObjectEvent =
   | { readonly type: 'warning'; readonly message: string };
 
 export interface PoolScanOptions {
-  /** The session's scan pool over this image (workers already started or kept for later scans). */
-  readonly pool?: ScanPool;
-  /** Image path: scan on worker threads started for this scan. Without it or `pool`, in-process. */
-  readonly sourcePath?: string;
-  readonly workers?: number;
+  /** How to scan physical memory: the session's scan function; default in-process on the kernel's source. */
+  readonly scan?: PhysicalScanFn;
   readonly signal?: AbortSignal;
   readonly chunkSize?: number;
 }
@@ -82,13 +80,9 @@ export async function* scanPoolObjects(kernel: WindowsKernel, wanted: readonly P
     return objects;
   };
   const sizes = new Map(wanted.map((w) => [w, kernel.profile.sizeOf(w.structType)]));
-  const base = { signal: options.signal, chunkSize: options.chunkSize };
+  const scan = options.scan ?? inProcessScan(kernel.source);
   // All tags (e.g. psxview's Proc + Thre and their protected variants) in ONE pass over memory.
-  const events: AsyncIterable<ScanEvent<PoolTagHit>> = options.pool
-    ? scanPhysical({ ...base, pool: options.pool, scanner: spec, workers: options.workers })
-    : options.sourcePath
-      ? scanPhysical({ ...base, sourcePath: options.sourcePath, scanner: spec, workers: options.workers })
-      : scanSource(kernel.source, spec, base);
+  const events = scan<PoolTagHit>(spec, { ...(options.signal ? { signal: options.signal } : {}), ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}) });
   for await (const ev of events) {
     if (ev.type === 'progress') { yield ev; continue; }
     if (ev.type === 'error') { yield { type: 'warning', message: ev.message }; continue; }

@@ -9,6 +9,7 @@ import { collectPslist } from '../pslist/index.js';
 import { collectPsscan } from '../psscan/index.js';
 import { ALL_SOURCES_OK, psxview, PSXVIEW_SOURCES } from '../psxview/index.js';
 import { inspectDtbs } from '../dtb-inspect/index.js';
+import { imageScan } from '../../scan/scan-fn.js';
 import { processRowWire, psxRowWire } from '../../session/wire.js';
 import { ROW_FIELDS, SampleSet, pick, type SampleKernel } from './sample-kernel.js';
 import { ZERO_ON_RUNNING, kernelHalfSlots, notAPageTable, validVerdictFor } from './dtb-verdicts.js';
@@ -95,7 +96,7 @@ export function processSuite(build: string, seed: number): void {
 
       it('psxview marks every source exactly as the truth foundBy, with verdicts for hidden, exited, remnant', async () => {
         const { truth, kernel } = img();
-        const { rows: viewed, sourceHealth, warnings } = await psxview(kernel, format === 'raw' ? { sourcePath: img().path, workers: 2 } : {});
+        const { rows: viewed, sourceHealth, warnings } = await psxview(kernel, format === 'raw' ? { scan: imageScan(img().path, { workers: 2 }) } : {});
         const rows = viewed.map(psxRowWire);
         expect(sourceHealth).toEqual(ALL_SOURCES_OK);
         expect(warnings).toEqual([]);

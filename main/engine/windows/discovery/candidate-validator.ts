@@ -9,7 +9,6 @@ import type { PdbIdentity, ProfileSource } from '../../profile/model.js';
 import { guidAgeKey } from '../../profile/model.js';
 import type { Profile } from '../../profile/profile.js';
 import type { PhysicalSource } from '../../sources/physical-source.js';
-import type { ScanPool } from '../../scan/scan-pool.js';
 import { hex } from '../../util/hex.js';
 import { checkListHead, checkPml4 } from './dtb/validate.js';
 import { backScan, type KernelImage, kernelFromHint, scanKernelRange } from './kernel-base.js';
@@ -24,11 +23,7 @@ export interface DiscoverOptions {
   readonly allowNetwork?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressFn;
-  /** Image path: whole-memory scans then run on the worker pool (workers reopen the file). */
-  readonly sourcePath?: string;
-  /** The session's scan pool over this image (preferred to sourcePath: workers kept for later scans). */
-  readonly scanPool?: ScanPool;
-  /** Override how scans run (tests). */
+  /** How whole-memory scans run: the session's scan function; default in-process on `source`. */
   readonly scan?: PhysicalScanFn;
   /** Validate every candidate of every method (no early stop): `memscope dtb` uses this. */
   readonly exhaustive?: boolean;

@@ -22,7 +22,7 @@ import { sourceCr3 } from './dtb/source-cr3.js';
 import { type EprocessLayout, KNOWN_X64_LAYOUTS, layoutFromProfile, systemProcess } from './dtb/system-process.js';
 import { type Accepted, type DiscoverOptions, DiscoveryRun, isStopped } from './candidate-validator.js';
 import { readVa } from './page-walk.js';
-import { inProcessScan, lowFirstScan, workerPoolScan } from './scan-runner.js';
+import { inProcessScan, lowFirstScan } from './scan-runner.js';
 import { scanForCandidates } from './dtb/whole-memory.js';
 import { cancelled, type DiscoveryReport, type DtbCandidate } from './types.js';
 
@@ -92,11 +92,10 @@ async function cheapDtbCandidates(run: DiscoveryRun): Promise<void> {
 async function wholeMemoryDtbCandidates(run: DiscoveryRun): Promise<void> {
   const { source, opts } = run;
   const scanStart = performance.now();
-  const pooled = opts.scanPool ?? opts.sourcePath;
-  // Low memory first, in-process, when the first validated candidate may end the scan; an
-  // exhaustive pass reads everything anyway, so all of it goes to the pool at once.
-  const pooledScan = pooled === undefined ? null : opts.exhaustive ? workerPoolScan(pooled) : lowFirstScan(source, workerPoolScan(pooled));
-  const scan = opts.scan ?? pooledScan ?? inProcessScan(source);
+  const given = opts.scan ?? inProcessScan(source);
+  // Low memory first, in-process, when the scan runs on workers and the first validated candidate
+  // may end it; an exhaustive pass reads everything anyway, so all of it goes to the workers at once.
+  const scan = given.onWorkers && !opts.exhaustive ? lowFirstScan(source, given) : given;
   const known = run.accepted[0]?.profile;
   const layouts: readonly EprocessLayout[] = known ? [layoutFromProfile(known)] : KNOWN_X64_LAYOUTS;
   const passMethods = [selfRefPml4(source), systemProcess(source, layouts)];

@@ -1,30 +1,12 @@
 /**
- * How discovery runs a whole-memory scan: a function from a scanner spec to a stream of scan events
- * (scan/types.ts). Strategies take it as a parameter so tests can run in-process on an in-memory
- * source while the CLI runs on the worker pool over the image file.
+ * How discovery runs a whole-memory scan: the session's one scan function (scan/scan-fn.ts), with
+ * low memory scanned in-process first when that function runs on workers.
  */
 import type { PhysicalRun, PhysicalSource } from '../../sources/physical-source.js';
-import { scanPhysical, scanSource } from '../../scan/scan-physical.js';
-import type { ScanPool } from '../../scan/scan-pool.js';
+import { inProcessScan, type PhysicalScanFn, type ScanFnOptions } from '../../scan/scan-fn.js';
 import type { ScanEvent, ScanHit, ScannerSpec } from '../../scan/types.js';
 
-export interface ScanFnOptions {
-  readonly signal?: AbortSignal;
-  readonly ranges?: readonly PhysicalRun[];
-}
-
-export type PhysicalScanFn = <H extends ScanHit>(spec: ScannerSpec<H>, opts: ScanFnOptions) => AsyncIterable<ScanEvent<H>>;
-
-/** Single-thread scan of an open source (in-memory sources, tests, low memory). */
-export function inProcessScan(source: PhysicalSource): PhysicalScanFn {
-  return (spec, opts) => scanSource(source, spec, { signal: opts.signal, ...(opts.ranges ? { ranges: opts.ranges } : {}) });
-}
-
-/** Worker-pool scan: on the session's pool, or on workers started per scan that open the image at `path`. */
-export function workerPoolScan(where: string | ScanPool): PhysicalScanFn {
-  const target = typeof where === 'string' ? { sourcePath: where } : { pool: where };
-  return (spec, opts) => scanPhysical({ ...target, scanner: spec, signal: opts.signal, ...(opts.ranges ? { ranges: opts.ranges } : {}) });
-}
+export { inProcessScan, type PhysicalScanFn, type ScanFnOptions } from '../../scan/scan-fn.js';
 
 /** Bytes of low physical memory scanned in-process before the worker pool is started. */
 export const LOW_SCAN_BYTES = 256 * 1024 * 1024;

@@ -1,0 +1,109 @@
+/**
+ * The fed scan pool over the simulated WinPmem device (scan/feed.ts): one reader thread holds the
+ * device and fills shared-memory slots, the workers scan them. Same hits as the image file's
+ * per-worker scan; unreadable pages counted exactly once each (one sits in the overlap two chunks
+ * read); several scans at once, an abort, and a consumer that leaves early neither hang nor leak.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemScopeError } from '../../main/engine/errors.js';
+import { poolTagScan, type PoolTagHit } from '../../main/engine/scan/scanners/pool-tag.js';
+import { scanPhysical } from '../../main/engine/scan/scan-physical.js';
+import { ScanPool } from '../../main/engine/scan/scan-pool.js';
+import { activeScanWorkers } from '../../main/engine/scan/spawn-worker.js';
+import type { ScanEvent } from '../../main/engine/scan/types.js';
+import type { SourceRef } from '../../main/engine/sources/source-ref.js';
+import './live-ref.js';
+
+const MiB = 1024 * 1024;
+const SIZE = 24 * MiB;
+/** Pool headers with a 'Proc' tag: across chunk (1 MiB) boundaries' overlaps, and one on an unreadable page. */
+const HEADERS = [0x10, 0xfffff0, 0x100000, 0x3abc0, 0x5000000 / 16, 0x17ffff0];
+/** Pages the simulated driver cannot map: 0x400000 is read twice (owned by its chunk, and the overlap of the one before). */
+const BAD = [0x400000, 0x401000, 0x9ff000, 0x1234000];
+
+let dir: string;
+let image: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'memscope-fed-'));
+  image = join(dir, 'mem.raw');
+  const mem = new Uint8Array(SIZE);
+  for (const h of HEADERS) mem.set([...'Proc'].map((c) => c.charCodeAt(0)), h + 4);
+  writeFileSync(image, mem);
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function collect(events: AsyncIterable<ScanEvent<PoolTagHit>>): Promise<{ hits: number[]; pages: number; errors: string[]; last: number }> {
+  const hits: number[] = [];
+  const errors: string[] = [];
+  let pages = 0;
+  let last = 0;
+  for await (const ev of events) {
+    if (ev.type === 'hit') hits.push(ev.hit.pa);
+    else if (ev.type === 'error') { errors.push(ev.message); pages += ev.unreadablePages ?? 0; }
+    else last = ev.bytesDone;
+  }
+  return { hits: hits.sort((a, b) => a - b), pages, errors, last };
+}
+
+const tags = poolTagScan({ tags: ['Proc'] });
+
+describe('a fed scan pool on the simulated WinPmem device', () => {
+  it('finds what the image file scan finds, read by one reader for every worker', async () => {
+    const fed = new ScanPool({ ref: { kind: 'simulated', image }, workers: 2 });
+    const file = new ScanPool({ ref: { kind: 'file', path: image, format: 'raw' }, workers: 2 });
+    try {
+      expect(fed.fed).toBe(true);
+      expect(file.fed).toBe(false);
+      const a = await collect(scanPhysical({ pool: fed, scanner: tags }));
+      const b = await collect(scanPhysical({ pool: file, scanner: tags }));
+      expect(a.hits).toEqual([...HEADERS].sort((x, y) => x - y));
+      expect(a.hits).toEqual(b.hits);
+      expect(a.last).toBe(SIZE);
+      expect(a.errors).toEqual([]);
+    } finally {
+      await fed.close();
+      await file.close();
+    }
+  }, 60_000);
+
+  it('counts each unreadable page once (one read by two chunks) and still finds the tags elsewhere', async () => {
+    const ref: SourceRef = { kind: 'simulated', image, unreadablePages: BAD };
+    const pool = new ScanPool({ ref, workers: 2 });
+    try {
+      const r = await collect(scanPhysical({ pool, scanner: tags }));
+      expect(r.pages).toBe(BAD.length);
+      expect(r.errors.every((e) => /unreadable pages \(the device refused them\) were scanned as zeros/.test(e))).toBe(true);
+      expect(r.hits).toEqual([...HEADERS].sort((x, y) => x - y));
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('serves two scans at once, survives a consumer that leaves early, and stops on abort', async () => {
+    const pool = new ScanPool({ ref: { kind: 'simulated', image }, workers: 2 });
+    try {
+      const [a, b] = await Promise.all([collect(scanPhysical({ pool, scanner: tags })), collect(scanPhysical({ pool, scanner: tags }))]);
+      expect(a.hits).toEqual(b.hits);
+      expect(a.hits).toHaveLength(HEADERS.length);
+      for await (const ev of scanPhysical({ pool, scanner: tags })) if (ev.type === 'progress') break;
+      const ac = new AbortController();
+      let seen = 0;
+      const aborted = (async () => {
+        for await (const ev of scanPhysical({ pool, scanner: tags, signal: ac.signal })) if (ev.type === 'progress' && ++seen === 3) ac.abort();
+      })();
+      await expect(aborted).rejects.toSatisfy((e: unknown) => e instanceof MemScopeError && e.kind === 'cancelled');
+      const again = await collect(scanPhysical({ pool, scanner: tags }));
+      expect(again.hits).toEqual(a.hits);
+    } finally {
+      await pool.close();
+    }
+    expect(activeScanWorkers()).toBe(0); // the reader and the workers are gone
+  }, 60_000);
+});
