@@ -12,6 +12,8 @@ export interface ServiceHost {
   readonly capabilities: () => Capabilities;
   /** Electron's native open dialog; absent in the bridge (pickImage answers `unsupported`). */
   readonly pickImage?: () => Promise<string | null>;
+  /** Electron's native folder dialog (Export evidence…); absent in the bridge (pickFolder answers `unsupported`). */
+  readonly pickFolder?: () => Promise<string | null>;
   /** Live memory (WinPmem) as an open source the session takes over; absent in the bridge (openLive answers `unsupported` with the reason). */
   readonly openLive?: () => Promise<PhysicalSource>;
   // ── live memory (issue 20) ──
