@@ -51,11 +51,17 @@ describe('hand-off: evidence bundle and timeline', () => {
   it('Export evidence… writes a bundle memscope verify accepts, then rejects after one byte changed', async () => {
     const { page } = b;
     await page.getByRole('button', { name: 'Export evidence…' }).click();
+    // the bridge has no folder dialog on the host: a form takes the folder; left empty, the host chooses
+    const form = page.getByRole('dialog', { name: 'Export evidence' });
+    await form.waitFor();
+    await shot(page, SPEC, 'evidence-form');
+    await form.getByRole('button', { name: 'Write bundle' }).click();
     const notice = page.getByRole('status').filter({ hasText: 'Evidence bundle written to' });
     await notice.waitFor({ timeout: 120_000 });
     await shot(page, SPEC, 'evidence-exported');
     const dir = /Evidence bundle written to (\S+) \(/.exec(await notice.innerText())?.[1];
     expect(dir?.startsWith(join(home, 'evidence'))).toBe(true);
+    expect(await notice.innerText()).toMatch(/image SHA-256 [0-9a-f]{16}…/);
     const ok = verify(dir!);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toMatch(/^OK: .* 13 files match SHA256SUMS and manifest\.json; the bundle is complete\n$/);
