@@ -38,7 +38,7 @@ function TimeValue({ label, iso, time }: { label: string; iso: string; time: Ima
   return (
     <>
       <CopyValue label={label} value={iso} mono />
-      {t?.relative && <span className="rel-time"> · {t.relative}</span>}
+      {t?.relative && <span className="rel-time">{t.relative}</span>}
       {t?.implausible && <span className="implausible-time">implausible: {t.implausible}</span>}
     </>
   );

@@ -45,9 +45,9 @@ export function ExportEvidenceButton() {
           <label htmlFor="evidence-out">Folder on the host (new or empty)</label>
           <input
             id="evidence-out" type="text" className="mono" autoFocus value={folder} onChange={(e) => setFolder(e.target.value)}
-            placeholder="absolute path; empty: a new folder under MEMSCOPE_HOME/evidence"
+            placeholder="absolute path, e.g. /cases/host-42/evidence"
           />
-          <p className="evidence-form-note">This browser cannot open a folder dialog on the host: type the folder, or leave it empty.</p>
+          <p className="evidence-form-note">This browser cannot open a folder dialog on the host: type the folder, or leave it empty for a new folder under MEMSCOPE_HOME/evidence.</p>
           <div className="evidence-form-actions">
             <button type="button" onClick={() => setAsking(false)}>Cancel</button>
             <button type="submit" className="primary">Write bundle</button>
