@@ -2,10 +2,11 @@
  * exportEvidence through the contract: a live session (the simulated WinPmem device) writes its
  * bundle from the session already open — its tables are then this session's kept runs, which
  * exportTable serves without running anything — with the live provenance and the driver's SHA-256
- * the host knows; into the folder the caller names (absolute, new or empty), else a new folder under
- * $MEMSCOPE_HOME/evidence/. A folder that is not empty is refused, naming it.
+ * the host knows; into the folder the caller names (absolute, new or empty; only where the host lets
+ * callers name one), else a new folder under $MEMSCOPE_HOME/evidence/. A folder that is not empty is
+ * refused, naming it.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   process.env['MEMSCOPE_HOME'] = home;
   const parts = simulatedLiveHost(image, '0.0.0-test');
   const caps: Capabilities = { host: 'bridge', nativeDialogs: false, live: { available: true, reason: parts.reason }, initialImage: null, sampleImage: null };
-  service = createContractService({ capabilities: () => caps, liveRef: parts.liveRef, acquire: { tool: parts.acquire.tool, driverSha256: () => driverSha256 } });
+  service = createContractService({ capabilities: () => caps, namedEvidenceFolder: true, liveRef: parts.liveRef, acquire: { tool: parts.acquire.tool, driverSha256: () => driverSha256 } });
 }, 120_000);
 afterAll(async () => {
   await service?.dispose();
@@ -86,4 +87,16 @@ describe('exportEvidence on a live session', () => {
       await service.handle('closeSession', { sessionId: info.sessionId });
     }
   }, 120_000);
+
+  it('a host that does not let callers name the folder refuses `out` before writing anything', async () => {
+    const closed = createContractService({ capabilities: () => ({ host: 'bridge', nativeDialogs: false, live: { available: false, reason: '' }, initialImage: null, sampleImage: null }) });
+    try {
+      const info = ok<SessionInfo>(await closed.handle('openSession', { path: image }));
+      const named = join(dir, 'not-allowed');
+      expect(await closed.handle('exportEvidence', { sessionId: info.sessionId, out: named })).toMatchObject({ ok: false, error: { code: 'unsupported', message: expect.stringMatching(/chooses the evidence folder itself/) } });
+      expect(existsSync(named)).toBe(false);
+    } finally {
+      await closed.dispose();
+    }
+  }, 60_000);
 });

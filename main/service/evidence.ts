@@ -29,11 +29,12 @@ function bundleSource(s: AnalysisSession): { source: string | SourceRef; stem: s
   return { source: ref, stem: ref.kind === 'simulated' ? `simulated-live-${basename(ref.image)}` : `live-${hostname()}` };
 }
 
-export function evidenceHandlers(sessionOf: (id: string) => AnalysisSession, host: Pick<ServiceHost, 'acquire'> = {}): {
+export function evidenceHandlers(sessionOf: (id: string) => AnalysisSession, host: Pick<ServiceHost, 'acquire' | 'namedEvidenceFolder'> = {}): {
   exportEvidence: (a: ArgsOf<'exportEvidence'>) => Promise<ResultOf<'exportEvidence'>>;
 } {
   return {
     exportEvidence: async ({ sessionId, out }) => {
+      if (out !== undefined && !host.namedEvidenceFolder) throw new ContractError('unsupported', 'this host chooses the evidence folder itself: export without naming one');
       const s = sessionOf(sessionId);
       const { source, stem } = bundleSource(s);
       const driverSha256 = s.info.source.live ? (host.acquire?.driverSha256() ?? null) : null;
