@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import type { Manifest } from '../engine/evidence/manifest.js';
 import { SampleSet, type SampleKernel } from '../engine/plugins/testing/sample-kernel.js';
+import { BUNDLE_TABLE_COMMANDS } from './testing/bundle-tables.js';
 import { cliCaptured as cli } from './testing/captured.js';
 import { LIVE_NEEDS, SIMULATED_ENV } from './live.js';
 
@@ -53,13 +54,8 @@ describe('memscope evidence --live', () => {
     expect(v.out).toMatch(/^OK: .*13 files match/);
     expect(spawnSync('sha256sum', ['-c', '--quiet', 'SHA256SUMS'], { cwd: dir }).status).toBe(0);
 
-    for (const [argv, file] of [
-      [['psxview', '--format', 'csv'], 'psxview.csv'], [['psxview', '--format', 'json'], 'psxview.json'],
-      [['pslist', '--format', 'csv'], 'pslist.csv'], [['pslist', '--format', 'json'], 'pslist.json'],
-      [['psscan', '--format', 'csv'], 'psscan.csv'], [['psscan', '--format', 'json'], 'psscan.json'],
-      [['dtb', '--processes', '--format', 'csv'], 'dtb-processes.csv'],
-    ] as const) {
-      const c = await cli(argv[0], '--live', ...argv.slice(1));
+    for (const [argv, file] of BUNDLE_TABLE_COMMANDS) {
+      const c = await cli(argv[0]!, '--live', ...argv.slice(1));
       expect(c.code, c.err).toBe(0);
       expect(readFileSync(join(dir, file), 'utf8'), file).toBe(c.out);
     }

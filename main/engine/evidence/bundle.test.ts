@@ -11,6 +11,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE_TABLE_COMMANDS } from '../../cli/testing/bundle-tables.js';
 import { cliCaptured as cli } from '../../cli/testing/captured.js';
 import { buildSample, type GroundTruth } from '../sample/index.js';
 import { nodeBundleFs, writeEvidenceBundle, type BundleFs } from './bundle.js';
@@ -38,13 +39,8 @@ const sha256sumCheck = (dir: string) => spawnSync('sha256sum', ['-c', 'SHA256SUM
 
 describe('evidence bundle', () => {
   it('holds every table byte for byte as the CLI writes it', async () => {
-    for (const [argv, file] of [
-      [['psxview', '--format', 'csv'], 'psxview.csv'], [['psxview', '--format', 'json'], 'psxview.json'],
-      [['pslist', '--format', 'csv'], 'pslist.csv'], [['pslist', '--format', 'json'], 'pslist.json'],
-      [['psscan', '--format', 'csv'], 'psscan.csv'], [['psscan', '--format', 'json'], 'psscan.json'],
-      [['dtb', '--processes', '--format', 'csv'], 'dtb-processes.csv'],
-    ] as const) {
-      const r = await cli(argv[0], image, ...argv.slice(1));
+    for (const [argv, file] of BUNDLE_TABLE_COMMANDS) {
+      const r = await cli(argv[0]!, image, ...argv.slice(1));
       expect(r.code).toBe(0);
       expect(readFileSync(join(bundle, file), 'utf8'), file).toBe(r.out);
     }
