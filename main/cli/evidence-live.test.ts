@@ -47,7 +47,7 @@ describe('memscope evidence --live', () => {
     const dir = join(outRoot, 'live');
     const r = await cli('evidence', '--live', '--out', dir);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^evidence bundle: .*\n13 files \(manifest\.json included\), live memory simulated WinPmem device \(.*\), no image SHA-256 \(none: live memory changes while it is read/);
+    expect(r.out).toMatch(/^evidence bundle: .*\n13 files \(manifest\.json included\), live memory simulated WinPmem device \(.*\): no image SHA-256 \(live memory changes while it is read; every file written is hashed\)\n$/);
 
     const v = await cli('verify', dir);
     expect(v.code, v.err).toBe(0);
@@ -70,7 +70,8 @@ describe('memscope evidence --live', () => {
     expect(m.source.live).toEqual({
       host: hostname(), device: `simulated WinPmem device (${img.path})`, simulated: true, simulatedImage: img.path, driver: null, mode: 'pte',
       getInfo: {
-        physicalMemorySize: img.truth.sizeBytes, runs: info.runs.map((x) => ({ start: x.base, length: x.length })),
+        physicalMemorySize: info.runs.reduce((n, x) => n + Number(x.length), 0), addressSpaceEnd: Number(info.size),
+        runs: info.runs.map((x) => ({ start: x.base, length: x.length })),
         build: 19041, cr3: img.truth.dtb, kernelBase: img.truth.kernelBase,
       },
       notes: [], unreadablePages: 0,

@@ -57,7 +57,7 @@ describe('exportEvidence on a live session', () => {
 
     const m = JSON.parse(readFileSync(join(r.dir, 'manifest.json'), 'utf8')) as Manifest;
     expect(m.source).toMatchObject({ kind: 'live', sha256: null, format: 'winpmem' });
-    expect(m.source.live).toMatchObject({ simulated: true, simulatedImage: image, driver: { path: null, sha256: driverSha256 }, getInfo: { build: 19041, kernelBase: truth.kernelBase, physicalMemorySize: truth.sizeBytes } });
+    expect(m.source.live).toMatchObject({ simulated: true, simulatedImage: image, driver: { path: null, sha256: driverSha256 }, getInfo: { build: 19041, kernelBase: truth.kernelBase, addressSpaceEnd: truth.sizeBytes, physicalMemorySize: truth.runs.reduce((n, r) => n + Number(r.length), 0) } });
     expect(m.time?.captureTime).toBe(truth.captureTime);
 
     // the bundle ran its tables in this session (no second open of the device): exportTable serves them as kept

@@ -34,7 +34,7 @@ export const register: RegisterCommand = (program, io) => {
         const { dir, manifest } = await writeEvidenceBundle({ source, out: opts.out, allowInsideImageFolder: opts.insideImageFolder === true, signal: controller.signal, driver });
         for (const w of manifest.warnings) io.err(`memscope: warning: ${w}\n`);
         const src = manifest.source.kind === 'live'
-          ? `live memory ${manifest.source.path}, no image SHA-256 (${manifest.source.sha256From})`
+          ? `live memory ${manifest.source.path}: no image SHA-256 (live memory changes while it is read; every file written is hashed)`
           : `image SHA-256 ${manifest.source.sha256} (${manifest.source.sha256From})`;
         io.out(`evidence bundle: ${dir}\n${manifest.files.length + 1} files (manifest.json included), ${src}\n`);
       } catch (e) {

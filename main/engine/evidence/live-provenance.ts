@@ -30,7 +30,10 @@ export interface LiveProvenance {
   readonly mode: string | null;
   /** What the driver's GET_INFO reported. */
   readonly getInfo: {
+    /** Bytes in the runs (what the pre-flight calls physical memory). */
     readonly physicalMemorySize: number;
+    /** Highest physical address served + 1. */
+    readonly addressSpaceEnd: number;
     readonly runs: readonly { readonly start: string; readonly length: string }[];
     readonly build: number | null;
     readonly cr3: string | null;
@@ -47,6 +50,7 @@ type LiveSourceFacts = PhysicalSource & { readonly mode?: string | null; readonl
 export function liveProvenance(ref: LiveSourceRef, source: PhysicalSource, driver: DriverFile | null): LiveProvenance {
   const live = source as LiveSourceFacts;
   const h = source.hints;
+  const runs = source.runs();
   return {
     host: hostname(),
     device: source.name,
@@ -55,8 +59,9 @@ export function liveProvenance(ref: LiveSourceRef, source: PhysicalSource, drive
     driver,
     mode: live.mode ?? null,
     getInfo: {
-      physicalMemorySize: source.size,
-      runs: source.runs().map((r) => ({ start: hex(r.start), length: hex(r.length) })),
+      physicalMemorySize: runs.reduce((n, r) => n + r.length, 0),
+      addressSpaceEnd: source.size,
+      runs: runs.map((r) => ({ start: hex(r.start), length: hex(r.length) })),
       build: h.buildNumber ?? null,
       cr3: h.dtb !== undefined ? hex(h.dtb) : null,
       kernelBase: h.kernelBase !== undefined ? hex(h.kernelBase) : null,
