@@ -415,6 +415,8 @@ export type EvidenceResult = z.infer<typeof EvidenceResult>;
 // Requests
 
 const Empty = z.object({}).strict();
+/** A folder on the host, absolute (POSIX `/…`, Windows `C:\…` or `\\server\…`): a browser has no working directory to be relative to. */
+const AbsolutePath = z.string().min(1).max(4096).regex(/^(\/|[A-Za-z]:[\\/]|\\\\)/, 'an absolute path');
 const SessionRef = z.object({ sessionId: Id }).strict();
 
 /** Every request: method name → argument and result schemas. Channel names derive from the keys. */
@@ -497,11 +499,15 @@ export const requests = {
   /** What kernel discovery tried: DTB candidates with their evidence, and which one won. */
   discoveryReport: { args: SessionRef, result: DiscoveryCandidates },
   /**
-   * Write the evidence bundle of an image session (`memscope evidence`) into a new folder the host
-   * chooses (`$MEMSCOPE_HOME/evidence/<image>-<UTC time>`): tables, reports, timeline, manifest.json,
-   * SHA256SUMS. The renderer never names a path to write to. Live sessions: `unsupported`.
+   * Write the evidence bundle of a session, image or live (`memscope evidence`): tables, reports,
+   * timeline, manifest.json, SHA256SUMS. Into `out` — a new or empty folder, absolute path: the one
+   * the native folder dialog returned (Electron: main refuses any other), or typed over the bridge —
+   * else into a new folder the host chooses (`$MEMSCOPE_HOME/evidence/<source>-<UTC time>`).
+   * A live session's bundle is written from the session already open (the driver serves one open).
    */
-  exportEvidence: { args: SessionRef, result: EvidenceResult },
+  exportEvidence: { args: z.object({ sessionId: Id, out: AbsolutePath.optional() }).strict(), result: EvidenceResult },
+  /** Electron: the native folder dialog (choose or create the evidence folder); the bridge answers `unsupported` (type the folder). */
+  pickFolder: { args: Empty, result: z.object({ path: z.string().nullable() }) },
 } as const;
 
 export type Method = keyof typeof requests;

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TruthProcess } from '../main/engine/sample/truth.js';
+import { relativeToCapture } from '../renderer/components/capture-time.js';
 import { bridgeDriver } from './bridge-driver.js';
 import { grid, waitForScanEnd, type Driver } from './flows.js';
 import { ROOT, browse, expectedStatus, sample, serve, shot, type Browsing, type Sample, type Served } from './harness.js';
@@ -51,11 +52,17 @@ describe('hand-off: evidence bundle and timeline', () => {
   it('Export evidence… writes a bundle memscope verify accepts, then rejects after one byte changed', async () => {
     const { page } = b;
     await page.getByRole('button', { name: 'Export evidence…' }).click();
+    // the bridge has no folder dialog on the host: a form takes the folder; left empty, the host chooses
+    const form = page.getByRole('dialog', { name: 'Export evidence' });
+    await form.waitFor();
+    await shot(page, SPEC, 'evidence-form');
+    await form.getByRole('button', { name: 'Write bundle' }).click();
     const notice = page.getByRole('status').filter({ hasText: 'Evidence bundle written to' });
     await notice.waitFor({ timeout: 120_000 });
     await shot(page, SPEC, 'evidence-exported');
     const dir = /Evidence bundle written to (\S+) \(/.exec(await notice.innerText())?.[1];
     expect(dir?.startsWith(join(home, 'evidence'))).toBe(true);
+    expect(await notice.innerText()).toMatch(/image SHA-256 [0-9a-f]{16}…/);
     const ok = verify(dir!);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toMatch(/^OK: .* 13 files match SHA256SUMS and manifest\.json; the bundle is complete\n$/);
@@ -111,11 +118,22 @@ describe('hand-off: evidence bundle and timeline', () => {
     await hrow.scrollIntoViewIfNeeded();
     await hrow.locator('.tl-bar').click();
     expect(await hrow.getAttribute('aria-selected')).toBe('true');
-    await expect.poll(() => page.getByRole('complementary', { name: 'Process details' }).innerText()).toContain(String(hidden.pid));
+    const details = page.getByRole('complementary', { name: 'Process details' });
+    await expect.poll(() => details.innerText()).toContain(String(hidden.pid));
+    // the details panel says how long before capture it was created (the image's capture time, not this clock)
+    const beforeCapture = relativeToCapture(Date.parse(hidden.createTime), Date.parse(s.truth.captureTime!));
+    expect(beforeCapture).toMatch(/before capture$/);
+    const createdText = (await details.locator('dt', { hasText: /^Created$/ }).locator('xpath=following-sibling::dd').innerText()).replace(/\s+/g, ' ');
+    expect(createdText).toBe(`${hidden.createTime} ${beforeCapture}`);
     await shot(page, SPEC, 'timeline-selected');
     await page.getByRole('tab', { name: 'Processes' }).click();
     const tableRow = grid(page).locator(`.grid-body [role="row"][data-key="${rowKey(hidden)}"]`);
     await expect.poll(() => tableRow.getAttribute('aria-selected')).toBe('true');
+    // and so does the Created cell's tooltip in the table
+    const created = tableRow.locator('[data-col="createTime"]');
+    await created.hover();
+    await expect.poll(() => created.getAttribute('title')).toBe(`${hidden.createTime} · ${beforeCapture}`);
+    await shot(page, SPEC, 'details-capture-relative');
 
     const other = s.truth.processes.find((p) => p.name === 'lsass.exe')!;
     await grid(page).locator(`.grid-body [role="row"][data-key="${rowKey(other)}"]`).click();

@@ -3,14 +3,15 @@
  * MEMSCOPE_SIMULATED_PMEM = a sample image): Live memory → the pre-flight panel (one line per check,
  * "Simulated device" said) → Start → the session header says winpmem and the process table fills as
  * for the image → Acquire… writes the memory to a file whose SHA-256 the panel shows and sha256sum
- * agrees with. Screenshots at 1280×720.
+ * agrees with; Export evidence… writes the live session's bundle into the folder typed, and `memscope
+ * verify` accepts it. Screenshots at 1280×720.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bodyRows, waitForScanEnd } from './flows.js';
-import { browse, CACHE, sample, serve, shot, type Browsing, type Sample, type Served } from './harness.js';
+import { browse, CACHE, ROOT, sample, serve, shot, type Browsing, type Sample, type Served } from './harness.js';
 
 describe('live memory (simulated WinPmem device)', () => {
   let server: Served;
@@ -64,6 +65,31 @@ describe('live memory (simulated WinPmem device)', () => {
     const want = img.truth.processes.length; // every planted process has exactly one row, as for the image
     expect(await page.locator('.row-count').innerText()).toMatch(new RegExp(`^${want} rows$`));
     await shot(page, 'live', 'rows');
+  });
+
+  it('Export evidence… of the live session: into the folder typed, a bundle memscope verify accepts, no image hash', async () => {
+    const { page } = b;
+    const folder = join(dir, `evidence-${process.pid}`);
+    rmSync(folder, { recursive: true, force: true });
+    try {
+      await page.getByRole('button', { name: 'Export evidence…' }).click();
+      const form = page.getByRole('dialog', { name: 'Export evidence' });
+      await form.getByLabel('Folder on the host (new or empty)').fill(folder);
+      await form.getByRole('button', { name: 'Write bundle' }).click();
+      const notice = page.getByRole('status').filter({ hasText: 'Evidence bundle written to' });
+      await notice.waitFor({ timeout: 120_000 });
+      expect(await notice.innerText()).toContain(`Evidence bundle written to ${folder} (14 files; no image SHA-256: live memory changes while it is read`);
+      await shot(page, 'live', 'evidence-exported');
+      const v = spawnSync(process.execPath, [join(ROOT, 'bin', 'memscope.js'), 'verify', folder], { encoding: 'utf8' });
+      expect(v.stderr).toBe('');
+      expect(v.stdout).toMatch(/^OK: .* 13 files match SHA256SUMS and manifest\.json; the bundle is complete\n$/);
+      const m = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as { source: { kind: string; sha256: string | null; live?: { simulated: boolean; getInfo: { kernelBase: string } } } };
+      expect(m.source).toMatchObject({ kind: 'live', sha256: null, live: { simulated: true, getInfo: { kernelBase: img.truth.kernelBase } } });
+      // the same rows as the table on screen (the bundle ran in the open session)
+      expect(readFileSync(join(folder, 'psxview.csv'), 'utf8').trim().split('\n').length - 1).toBe(img.truth.processes.length);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('Acquire… writes the memory with progress, SHA-256 and a sidecar', async () => {

@@ -50,9 +50,11 @@ export function electronServiceHost(opts: ElectronHostOptions = {}): ServiceHost
     initialImage: opts.initialImage ?? null,
     sampleImage: null,
   });
-  if (!parts) return { capabilities };
+  // exportEvidence's `out`: main (ipc.ts) lets through only a folder its dialog returned
+  if (!parts) return { capabilities, namedEvidenceFolder: true };
   return {
     capabilities,
+    namedEvidenceFolder: true,
     livePreflight: () => parts.livePreflight(),
     acquire: parts.acquire,
     liveRef: async () => {

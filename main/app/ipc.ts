@@ -2,12 +2,13 @@
  * Every `ipcMain.handle` of the app, generated from the contract's METHODS. Each handler first checks
  * the sender — our window's webContents, its main frame, on our app:// origin — then validates the
  * arguments with the contract's `parseArgs`, and only then acts: pickImage is main's open dialog,
- * exportTable goes to the engine and its `download` through the save dialog, everything else is
- * forwarded to the engine host as is. Images opened through here are remembered so an export never
- * lands on one.
+ * pickFolder main's folder dialog, exportTable goes to the engine and its `download` through the save
+ * dialog, exportEvidence goes to the engine only into a folder the folder dialog returned (or the
+ * host's default), everything else is forwarded to the engine host as is. Images opened through here
+ * are remembered so an export never lands on one.
  */
 import type { BrowserWindow, Dialog, IpcMain, IpcMainInvokeEvent } from 'electron';
-import { channelOf, METHODS, parseArgs, type Envelope, type Method, type ResultOf } from '../../common/contract.js';
+import { channelOf, METHODS, parseArgs, type ArgsOf, type Envelope, type Method, type ResultOf } from '../../common/contract.js';
 import type { EngineClient } from './engine-client.js';
 import { saveDownload } from './export-save.js';
 import { isAppUrl } from './renderer-protocol.js';
@@ -44,8 +45,24 @@ export function registerIpc(deps: IpcDeps): () => void {
     return { ok: true, value: { path: r.canceled ? null : (r.filePaths[0] ?? null) } };
   }
 
+  /** Folders the user chose in the folder dialog: the only places exportEvidence may write (besides the host's default). */
+  const pickedFolders = new Set<string>();
+
+  async function pickFolder(): Promise<Envelope<ResultOf<'pickFolder'>>> {
+    const r = await dialog.showOpenDialog(window, { title: 'Export evidence into a new or empty folder', buttonLabel: 'Export here', properties: ['openDirectory', 'createDirectory', 'promptToCreate'] });
+    const path = r.canceled ? null : (r.filePaths[0] ?? null);
+    if (path !== null) pickedFolders.add(path);
+    return { ok: true, value: { path } };
+  }
+
   async function route(method: Method, args: unknown): Promise<Envelope<unknown>> {
     if (method === 'pickImage') return pickImage();
+    if (method === 'pickFolder') return pickFolder();
+    if (method === 'exportEvidence') {
+      const out = (args as ArgsOf<'exportEvidence'>).out;
+      // the renderer names a folder only by way of the dialog: a path it made up is refused
+      if (out !== undefined && !pickedFolders.has(out)) return { ok: false, error: { code: 'invalid-request', message: `exportEvidence: ${out} was not chosen in the folder dialog; choose the folder with Export evidence…` } };
+    }
     const response = await engine.request(method, args);
     if (!response.ok) return response;
     if (method === 'openSession' || method === 'openLive') {

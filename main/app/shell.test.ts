@@ -219,6 +219,28 @@ describe('Electron shell', () => {
     expect(engine.requests).toEqual([]);
   });
 
+  it('pickFolder is main\'s folder dialog (choose or create); exportEvidence writes only into a folder it returned', async () => {
+    const { invoke } = await start();
+    engine.answer = () => ({ ok: true, value: { dir: '/cases/evidence-1', files: 14, complete: true, imageSha256: null, sha256From: 'x', warnings: [] } });
+    // no folder chosen: the host's default folder (no out), forwarded as is
+    expect((await invoke('exportEvidence', { sessionId: 's1' })).ok).toBe(true);
+    // a folder the renderer made up is refused in main, never reaching the engine
+    expect(await invoke('exportEvidence', { sessionId: 's1', out: '/etc/cron.d' })).toMatchObject({ ok: false, error: { code: 'invalid-request', message: expect.stringContaining('not chosen in the folder dialog') } });
+    expect(engine.requests).toEqual([{ method: 'exportEvidence', args: { sessionId: 's1' } }]);
+
+    electron.dialog.showOpenDialog.mockImplementation(async () => ({ canceled: true, filePaths: [] }));
+    expect(await invoke('pickFolder', {})).toEqual({ ok: true, value: { path: null } });
+    electron.dialog.showOpenDialog.mockImplementation(async () => ({ canceled: false, filePaths: ['/cases/evidence-1'] }));
+    expect(await invoke('pickFolder', {})).toEqual({ ok: true, value: { path: '/cases/evidence-1' } });
+    const [, options] = electron.dialog.showOpenDialog.mock.calls.at(-1)!;
+    expect(options?.['properties']).toEqual(expect.arrayContaining(['openDirectory', 'createDirectory']));
+    expect(options?.['properties']).not.toContain('openFile');
+
+    expect(await invoke('exportEvidence', { sessionId: 's1', out: '/cases/evidence-1' })).toMatchObject({ ok: true, value: { dir: '/cases/evidence-1' } });
+    expect(engine.requests.at(-1)).toEqual({ method: 'exportEvidence', args: { sessionId: 's1', out: '/cases/evidence-1' } });
+    expect(engine.requests.map((r) => r.method)).not.toContain('pickFolder'); // the dialog is main's, not the engine's
+  });
+
   it('export: the download goes through the save dialog to disk; cancel writes nothing; the open image is refused', async () => {
     const { invoke } = await start();
     const image = join(dir, 'img.raw');

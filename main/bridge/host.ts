@@ -15,6 +15,7 @@ export function bridgeHost(opts: { initialImage: string | null; sampleImage: str
     initialImage: opts.initialImage,
     sampleImage: opts.sampleImage,
   };
-  if (!opts.live) return { capabilities: () => caps };
-  return { capabilities: () => caps, liveRef: opts.live.liveRef, livePreflight: opts.live.livePreflight, acquire: opts.live.acquire };
+  // Export evidence…: the user types the folder on this host (a browser has no folder dialog here)
+  if (!opts.live) return { capabilities: () => caps, namedEvidenceFolder: true };
+  return { capabilities: () => caps, namedEvidenceFolder: true, liveRef: opts.live.liveRef, livePreflight: opts.live.livePreflight, acquire: opts.live.acquire };
 }

@@ -1,27 +1,46 @@
 /**
  * The contract's exportEvidence over a session: the engine's evidence bundle (engine/evidence/) written
- * by the host into a new folder it chooses under `$MEMSCOPE_HOME/evidence/` — the renderer never names
- * a path to write to. The open session is reused (its kept psxview rows: no rescan).
+ * by the host into the folder the user chose (Electron's folder dialog, or typed over the bridge) or,
+ * when none is named, a new folder under `$MEMSCOPE_HOME/evidence/`. The open session is reused (its
+ * kept psxview rows: no rescan) — for live memory it must be: the driver serves one open, so the bundle
+ * reads the device through the session that already holds it.
  */
 import { readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
-import { ContractError, type ResultOf } from '../../common/contract.js';
+import { ContractError, type ArgsOf, type ResultOf } from '../../common/contract.js';
 import { writeEvidenceBundle } from '../engine/evidence/bundle.js';
 import { memscopeHome } from '../engine/profile/symbol-server/index.js';
 import type { AnalysisSession } from '../engine/session/session.js';
+import type { SourceRef } from '../engine/sources/source-ref.js';
+import type { ServiceHost } from './types.js';
 
-/** `<home>/evidence/<image stem>-<UTC time>`: a new folder per export. */
-export function evidenceDir(imagePath: string, now: Date = new Date(), home: string = memscopeHome()): string {
-  const stem = basename(imagePath).replace(/[^A-Za-z0-9._-]+/g, '_') || 'memory';
+/** `<home>/evidence/<stem>-<UTC time>`: a new folder per export (stem: the image's name, or `live-<host>`). */
+export function evidenceDir(stemOf: string, now: Date = new Date(), home: string = memscopeHome()): string {
+  const stem = basename(stemOf).replace(/[^A-Za-z0-9._-]+/g, '_') || 'memory';
   return join(home, 'evidence', `${stem}-${now.toISOString().replace(/[:.]/g, '-')}`);
 }
 
-export function evidenceHandlers(sessionOf: (id: string) => AnalysisSession): { exportEvidence: (a: { sessionId: string }) => Promise<ResultOf<'exportEvidence'>> } {
+/** What a session's bundle is of: its image path, or the live reference its scan workers open. */
+function bundleSource(s: AnalysisSession): { source: string | SourceRef; stem: string } {
+  if (!s.info.source.live) return { source: s.info.source.path, stem: s.info.source.path };
+  const ref = s.scanPool?.ref;
+  if (!ref || ref.kind === 'file') throw new ContractError('unsupported', 'this live session was opened without a source reference; reopen Live memory to export its evidence');
+  return { source: ref, stem: ref.kind === 'simulated' ? `simulated-live-${basename(ref.image)}` : `live-${hostname()}` };
+}
+
+export function evidenceHandlers(sessionOf: (id: string) => AnalysisSession, host: Pick<ServiceHost, 'acquire' | 'namedEvidenceFolder'> = {}): {
+  exportEvidence: (a: ArgsOf<'exportEvidence'>) => Promise<ResultOf<'exportEvidence'>>;
+} {
   return {
-    exportEvidence: async ({ sessionId }) => {
+    exportEvidence: async ({ sessionId, out }) => {
+      if (out !== undefined && !host.namedEvidenceFolder) throw new ContractError('unsupported', 'this host chooses the evidence folder itself: export without naming one');
       const s = sessionOf(sessionId);
-      if (s.info.source.live) throw new ContractError('unsupported', 'an evidence bundle of live memory is not in this build: acquire an image and bundle that');
-      const { dir, manifest } = await writeEvidenceBundle({ image: s.info.source.path, out: evidenceDir(s.info.source.path), session: s });
+      const { source, stem } = bundleSource(s);
+      const driverSha256 = s.info.source.live ? (host.acquire?.driverSha256() ?? null) : null;
+      const { dir, manifest } = await writeEvidenceBundle({
+        source, out: out ?? evidenceDir(stem), session: s, ...(driverSha256 ? { driver: { path: null, sha256: driverSha256 } } : {}),
+      });
       return {
         dir, files: readdirSync(dir).length, complete: manifest.complete,
         imageSha256: manifest.source.sha256, sha256From: manifest.source.sha256From, warnings: [...manifest.warnings],

@@ -101,7 +101,8 @@ describe('contract service', () => {
       listTypes: [{}, { sessionId: 'abc', more: 1 }],
       mappedRanges: [{ sessionId: 'abc', space: { kind: 'kernel' }, from: '0x0', to: '0x1000', max: 0 }],
       discoveryReport: [{}],
-      exportEvidence: [{}, { sessionId: 'x', out: '/tmp/elsewhere' }],
+      exportEvidence: [{}, { sessionId: 'x', out: 'relative/dir' }, { sessionId: 'x', out: '' }, { sessionId: 'x', out: '/tmp/b', more: 1 }],
+      pickFolder: [null, { path: '/x' }],
     };
     expect(Object.keys(malformed).sort()).toEqual([...METHODS].sort());
     for (const [method, cases] of Object.entries(malformed)) {
@@ -180,6 +181,7 @@ describe('contract service', () => {
     expect(await service.handle('cancelRun', { runId: 'nosuch' })).toMatchObject({ ok: false, error: { code: 'not-found' } });
     expect(await service.handle('exportTable', { sessionId: 'nosuch', table: 'psxview', format: 'csv', keys: null })).toMatchObject({ ok: false, error: { code: 'not-found' } });
     expect(await service.handle('pickImage', {})).toMatchObject({ ok: false, error: { code: 'unsupported' } });
+    expect(await service.handle('pickFolder', {})).toMatchObject({ ok: false, error: { code: 'unsupported', message: expect.stringMatching(/type the folder/) } });
     expect(ok(await service.handle('capabilities', {}))).toEqual(caps);
   });
 

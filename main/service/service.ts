@@ -215,8 +215,12 @@ export function createContractService(host: ServiceHost, options: ServiceOptions
     },
     // memory views: readMemory, cancelRequest, layStruct, resolveSymbol, listTypes, mappedRanges, discoveryReport
     ...memoryViewHandlers(sessionOf),
-    // evidence bundle (issue 21): written by the host under $MEMSCOPE_HOME/evidence/
-    ...evidenceHandlers(sessionOf),
+    // evidence bundle (issue 21): into the folder chosen, else under $MEMSCOPE_HOME/evidence/
+    ...evidenceHandlers(sessionOf, host),
+    pickFolder: async () => {
+      if (!host.pickFolder) throw new ContractError('unsupported', 'this host has no folder dialog: type the folder to write the evidence into');
+      return { path: await host.pickFolder() };
+    },
   };
 
   const dispatch = async (method: string, rawArgs: unknown, owner: Owner): Promise<Envelope<unknown>> => {

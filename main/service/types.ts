@@ -12,6 +12,14 @@ export interface ServiceHost {
   readonly capabilities: () => Capabilities;
   /** Electron's native open dialog; absent in the bridge (pickImage answers `unsupported`). */
   readonly pickImage?: () => Promise<string | null>;
+  /** Electron's native folder dialog (Export evidence…); absent in the bridge (pickFolder answers `unsupported`). */
+  readonly pickFolder?: () => Promise<string | null>;
+  /**
+   * A caller may name the folder exportEvidence writes into: the bridge (its user types a folder on the
+   * host `memscope serve` runs on) and Electron (main lets through only folders its dialog returned).
+   * Otherwise `out` is refused and the host chooses the folder.
+   */
+  readonly namedEvidenceFolder?: boolean;
   /** Live memory (WinPmem) as an open source the session takes over; absent in the bridge (openLive answers `unsupported` with the reason). */
   readonly openLive?: () => Promise<PhysicalSource>;
   // ── live memory (issue 20) ──

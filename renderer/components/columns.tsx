@@ -3,8 +3,9 @@
  * (its tooltip says what the source saw), process details, and the verdict (status word, then why).
  */
 import { createColumnHelper } from '@tanstack/react-table';
-import { PSXVIEW_SOURCES, type ProcessStatus, type PsxSource } from '../../common/contract.js';
+import { PSXVIEW_SOURCES, type ImageTime, type ProcessStatus, type PsxSource } from '../../common/contract.js';
 import type { ProcessNode } from '../store/process-tree.js';
+import { againstCapture } from './capture-time.js';
 import { dash } from './format.js';
 
 const col = createColumnHelper<ProcessNode>();
@@ -28,7 +29,7 @@ export interface ColumnMeta {
   /** The cell's tooltip. ProcessTable sets it when the pointer comes over the cell, not on every row it
    *  renders: ten long unique strings per row handed to the DOM on each scroll frame made V8's external
    *  string table the longest part of its GC pauses (20-40 ms, in Chromium traces). */
-  readonly tooltip?: (node: ProcessNode) => string | null | undefined;
+  readonly tooltip?: (node: ProcessNode, time: ImageTime | null) => string | null | undefined;
   /** The cell's class names, with and without clipping (one string per column, not built per cell). */
   readonly cellClass: string;
   readonly clipClass: string;
@@ -132,8 +133,8 @@ export const columns = [
   column('offset', 'EPROCESS', (n) => n.row.psxview.offset, { label: 'EPROCESS address', width: 152, mono: true, tooltip: (n) => (n.row.psxview.offset ? null : `not mapped in kernel space; physical ${n.row.process?.physicalOffset ?? 'unknown'}`) },
     (offset) => offset ?? <span className="muted">unmapped</span>),
   column('threads', 'Thr', (n) => n.row.process?.threads ?? null, { label: 'Threads', width: 40, align: 'right', mono: true }, plain),
-  column('createTime', 'Created (UTC)', (n) => n.row.process?.createTime ?? null, { label: 'Created (UTC)', width: 160, mono: true, tooltip: (n) => n.row.process?.createTime }, shortTime),
-  column('exitTime', 'Exited (UTC)', (n) => n.row.psxview.exitTime, { label: 'Exited (UTC)', width: 160, mono: true, tooltip: (n) => n.row.psxview.exitTime }, shortTime),
+  column('createTime', 'Created (UTC)', (n) => n.row.process?.createTime ?? null, { label: 'Created (UTC)', width: 160, mono: true, tooltip: (n, time) => againstCapture(n.row.process?.createTime, time)?.text }, shortTime),
+  column('exitTime', 'Exited (UTC)', (n) => n.row.psxview.exitTime, { label: 'Exited (UTC)', width: 160, mono: true, tooltip: (n, time) => againstCapture(n.row.psxview.exitTime, time)?.text }, shortTime),
   column('sessionId', 'Sess', (n) => n.row.process?.sessionId ?? null, { label: 'Session ID', width: 48, align: 'right', mono: true }, plain),
   column('wow64', 'WoW64', (n) => n.row.process?.wow64 ?? null, { label: 'WoW64 (32-bit)', width: 56, align: 'center' }, (v) => dash(v === null ? null : v ? 'yes' : 'no')),
   column('physicalOffset', 'Physical', (n) => n.row.process?.physicalOffset ?? null, { label: 'EPROCESS physical address', width: 120, mono: true }, plain),

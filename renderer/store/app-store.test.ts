@@ -72,6 +72,8 @@ function fakeApi() {
         if (method === 'capabilities') return { ok: true, value: { host: 'bridge', nativeDialogs: false, live: { available: false, reason: '' }, initialImage: null, sampleImage: null } };
         if (method === 'openSession') return new Promise((resolve) => opens.push(resolve));
         if (method === 'startRun') return { ok: true, value: { runId: `run${++runs}` } };
+        if (method === 'pickFolder') return { ok: true, value: { path: '/cases/chosen' } };
+        if (method === 'exportEvidence') return { ok: true, value: { dir: (args as { out?: string }).out ?? '/home/evidence/e-1', files: 14, complete: true, imageSha256: 'ab'.repeat(32), sha256From: 'computed', warnings: [] } };
         return { ok: true, value: {} };
       };
     },
@@ -166,5 +168,25 @@ describe('app store: opening, cancel, rescan, a new image, the connection', () =
     store.getState().applyEvents([{ type: 'progress', runId: 'r1', stage: 'pslist', bytesDone: 900, bytesTotal: 1000 }]);
     store.getState().applyEvents([{ type: 'progress', runId: 'r1', stage: 'psscan', bytesDone: 10, bytesTotal: 1000 }]);
     expect(store.getState().run!.samples.map((x) => x.bytes)).toEqual([10]);
+  });
+});
+
+describe('app store: Export evidence…', () => {
+  it('writes into the folder named (trimmed), or lets the host choose when none is; the notice names the folder', async () => {
+    const { f, store } = await opened('e');
+    await store.getState().exportEvidence('  /cases/42  ');
+    await store.getState().exportEvidence('');
+    expect(store.getState().notice).toMatch(/^Evidence bundle written to \/home\/evidence\/e-1 /);
+    await store.getState().exportEvidence();
+    expect(f.calls.filter((c) => c.method === 'exportEvidence').map((c) => c.args)).toEqual([{ sessionId: 'e', out: '/cases/42' }, { sessionId: 'e' }, { sessionId: 'e' }]);
+  });
+
+  it('the folder dialog\'s choice is where the bundle goes, and the notice says so', async () => {
+    const { f, store } = await opened('p');
+    const path = await store.getState().pickEvidenceFolder();
+    expect(path).toBe('/cases/chosen');
+    await store.getState().exportEvidence(path);
+    expect(f.calls.at(-1)).toEqual({ method: 'exportEvidence', args: { sessionId: 'p', out: '/cases/chosen' } });
+    expect(store.getState().notice).toMatch(/^Evidence bundle written to \/cases\/chosen \(14 files; image SHA-256 abababababababab… in manifest\.json\)/);
   });
 });

@@ -97,8 +97,14 @@ export interface AppActions {
   /** Open the current image again (after the connection came back and its session was gone). */
   reopen(): Promise<void>;
   exportTable(format: 'csv' | 'json', keys: readonly string[] | null): Promise<ExportResult | null>;
-  /** Export evidence…: the host writes the bundle into a new folder and the notice names it (issue 21). */
-  exportEvidence(): Promise<EvidenceResult | null>;
+  /**
+   * Export evidence…: the host writes the bundle (image or live session) into `out` — the folder the
+   * native dialog returned, or typed over the bridge — or, without one, a new folder it chooses; the
+   * notice names it (issue 21).
+   */
+  exportEvidence(out?: string | null): Promise<EvidenceResult | null>;
+  /** Electron's native folder dialog for Export evidence… (null: cancelled, or no dialog on this host). */
+  pickEvidenceFolder(): Promise<string | null>;
   dismissProblem(): void;
   dismissNotice(): void;
   setUi(patch: Partial<UiState>): void;
@@ -306,15 +312,26 @@ export function createAppStore(api: (MemScopeApi & LinkEvents) | null): AppStore
         return r.value;
       },
 
-      async exportEvidence() {
+      async exportEvidence(out) {
         const session = get().session;
         if (!api || !session) return null;
+        const folder = out?.trim();
         set({ notice: `Writing the evidence bundle of ${session.source.fileName}…` });
-        const r = await api.exportEvidence({ sessionId: session.sessionId });
+        const r = await api.exportEvidence({ sessionId: session.sessionId, ...(folder ? { out: folder } : {}) });
         if (!r.ok) { set({ notice: null, problem: { message: sentence(r.error), kept: 'Nothing was passed off as a whole bundle: a folder cut short says so in its manifest.json.' } }); return null; }
         const v = r.value;
-        set({ notice: `Evidence bundle written to ${v.dir} (${v.files} files; image SHA-256 ${v.imageSha256 ? `${v.imageSha256.slice(0, 16)}…` : 'unknown'} in manifest.json). Check it with memscope verify.` });
+        const hash = session.source.live
+          ? 'no image SHA-256: live memory changes while it is read; every file is hashed'
+          : `image SHA-256 ${v.imageSha256 ? `${v.imageSha256.slice(0, 16)}…` : 'unknown'} in manifest.json`;
+        set({ notice: `Evidence bundle written to ${v.dir} (${v.files} files; ${hash}). Check it with memscope verify.` });
         return v;
+      },
+
+      async pickEvidenceFolder() {
+        if (!api) return null;
+        const r = await api.pickFolder({});
+        if (!r.ok) { set({ problem: { message: sentence(r.error), kept: null } }); return null; }
+        return r.value.path;
       },
 
       dismissProblem() { set({ problem: null }); },

@@ -11,6 +11,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE_TABLE_COMMANDS } from '../../cli/testing/bundle-tables.js';
 import { cliCaptured as cli } from '../../cli/testing/captured.js';
 import { buildSample, type GroundTruth } from '../sample/index.js';
 import { nodeBundleFs, writeEvidenceBundle, type BundleFs } from './bundle.js';
@@ -26,7 +27,7 @@ beforeAll(async () => {
   image = join(imageDir, 'case.raw');
   truth = await buildSample({ build: '19041', format: 'raw', out: image, sizeMiB: 64, seed: 31, processes: 3 });
   bundle = join(outRoot, 'bundle');
-  await writeEvidenceBundle({ image, out: bundle, workers: 2 });
+  await writeEvidenceBundle({ source: image, out: bundle, workers: 2 });
 }, 120_000);
 afterAll(() => {
   rmSync(imageDir, { recursive: true, force: true });
@@ -38,13 +39,8 @@ const sha256sumCheck = (dir: string) => spawnSync('sha256sum', ['-c', 'SHA256SUM
 
 describe('evidence bundle', () => {
   it('holds every table byte for byte as the CLI writes it', async () => {
-    for (const [argv, file] of [
-      [['psxview', '--format', 'csv'], 'psxview.csv'], [['psxview', '--format', 'json'], 'psxview.json'],
-      [['pslist', '--format', 'csv'], 'pslist.csv'], [['pslist', '--format', 'json'], 'pslist.json'],
-      [['psscan', '--format', 'csv'], 'psscan.csv'], [['psscan', '--format', 'json'], 'psscan.json'],
-      [['dtb', '--processes', '--format', 'csv'], 'dtb-processes.csv'],
-    ] as const) {
-      const r = await cli(argv[0], image, ...argv.slice(1));
+    for (const [argv, file] of BUNDLE_TABLE_COMMANDS) {
+      const r = await cli(argv[0]!, image, ...argv.slice(1));
       expect(r.code).toBe(0);
       expect(readFileSync(join(bundle, file), 'utf8'), file).toBe(r.out);
     }
@@ -120,15 +116,12 @@ describe('evidence bundle', () => {
     const full = join(outRoot, 'full');
     mkdirSync(full);
     writeFileSync(join(full, 'keep.txt'), 'mine');
-    await expect(writeEvidenceBundle({ image, out: full })).rejects.toThrow(/is not empty \(1 entries\)/);
+    await expect(writeEvidenceBundle({ source: image, out: full })).rejects.toThrow(/is not empty \(1 entries\)/);
     expect(readFileSync(join(full, 'keep.txt'), 'utf8')).toBe('mine');
-    await expect(writeEvidenceBundle({ image, out: join(imageDir, 'sub', 'b') })).rejects.toThrow(/inside the image's folder/);
+    await expect(writeEvidenceBundle({ source: image, out: join(imageDir, 'sub', 'b') })).rejects.toThrow(/inside the image's folder/);
     const r = await cli('evidence', image, '--out', imageDir);
     expect(r.code).toBe(2);
     expect(readdirSync(imageDir).sort()).toEqual(['case.raw', 'case.raw.truth.json']);
-    const live = await cli('evidence', '--live', '--out', join(outRoot, 'live'));
-    expect(live.code).toBe(2);
-    expect(live.err).toMatch(/needs the live memory source/);
   });
 
   it('a disk that fills half-way leaves a manifest saying incomplete, naming the file', async () => {
@@ -141,7 +134,7 @@ describe('evidence bundle', () => {
       rename: nodeBundleFs.rename,
     };
     const out = join(outRoot, 'diskfull');
-    await expect(writeEvidenceBundle({ image, out, fs, workers: 1 })).rejects.toThrow(/psscan\.csv: ENOSPC/);
+    await expect(writeEvidenceBundle({ source: image, out, fs, workers: 1 })).rejects.toThrow(/psscan\.csv: ENOSPC/);
     const m = manifestOf(out);
     expect(m.complete).toBe(false);
     expect(m.incompleteReason).toMatch(/psscan\.csv: ENOSPC/);
@@ -155,7 +148,7 @@ describe('evidence bundle', () => {
   it('a cancel half-way is marked incomplete too', async () => {
     const controller = new AbortController();
     const out = join(outRoot, 'cancelled');
-    const p = writeEvidenceBundle({ image, out, signal: controller.signal, workers: 1, onStage: (s) => { if (s === 'pslist') controller.abort(); } });
+    const p = writeEvidenceBundle({ source: image, out, signal: controller.signal, workers: 1, onStage: (s) => { if (s === 'pslist') controller.abort(); } });
     await expect(p).rejects.toThrow(/cancelled/);
     expect(manifestOf(out)).toMatchObject({ complete: false, incompleteReason: expect.stringMatching(/cancelled/) });
   }, 60_000);
@@ -168,13 +161,13 @@ describe('evidence bundle', () => {
       const claimed = 'ab'.repeat(32);
       writeFileSync(`${img2}.json`, JSON.stringify({ sha256: claimed, size: truth.sizeBytes, startTime: truth.captureTime, endTime: truth.captureTime }));
       const out = join(outRoot, 'side-ok');
-      await writeEvidenceBundle({ image: img2, out, workers: 1 });
+      await writeEvidenceBundle({ source: img2, out, workers: 1 });
       expect(manifestOf(out).source).toMatchObject({ sha256: claimed, sha256From: `acquisition sidecar ${img2}.json` });
       expect(manifestOf(out).time?.crossCheck).toMatchObject({ source: 'acquisition sidecar', agrees: true });
 
       writeFileSync(`${img2}.json`, JSON.stringify({ sha256: claimed, size: 12345 }));
       const out2 = join(outRoot, 'side-bad');
-      await writeEvidenceBundle({ image: img2, out: out2, workers: 1 });
+      await writeEvidenceBundle({ source: img2, out: out2, workers: 1 });
       const m = manifestOf(out2);
       expect(m.source.sha256From).toBe('computed while the analysis ran');
       expect(m.source.sha256).not.toBe(claimed);

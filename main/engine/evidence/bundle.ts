@@ -6,7 +6,9 @@
  * with size and SHA-256, and provenance) and `SHA256SUMS` (`sha256sum -c`).
  *
  * The image's SHA-256 is computed while the analysis runs (both read the file; the scan runs in its
- * workers), unless an acquisition sidecar vouches for it. The bundle never overwrites: the folder
+ * workers), unless an acquisition sidecar vouches for it. Live memory (a live SourceRef) has no image
+ * to hash — it changes while it is read — so the manifest says so and records the live host, device,
+ * driver and GET_INFO facts instead (live-provenance.ts); every file the bundle writes is hashed alike. The bundle never overwrites: the folder
  * must be new or empty, files are created exclusively, and it is not written inside the image's own
  * folder tree unless asked. manifest.json is written first saying "incomplete" and replaced (write
  * then rename) only once everything else is on disk, so a bundle cut short by an error, a full disk
@@ -17,10 +19,12 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { MemScopeError, ioError, usageError } from '../errors.js';
 import { dtbTotals } from '../plugins/dtb-inspect/index.js';
 import { readAcquisitionSidecar } from '../sources/acquisition-sidecar.js';
+import { describeRef, fileRef, isLiveRef, type SourceRef } from '../sources/source-ref.js';
 import { openSession, type AnalysisSession } from '../session/session.js';
 import { dtbReportJson } from '../windows/discovery/report-json.js';
 import { sha256File, sha256Hex } from './hash.js';
 import { BUNDLE_FORMAT, MANIFEST, SUMS, renderManifest, renderSums, type Manifest, type ManifestFile } from './manifest.js';
+import { LIVE_SHA256_FROM, liveProvenance, type DriverFile } from './live-provenance.js';
 import { provenance } from './provenance.js';
 import { renderSessionTimeline } from './timeline.js';
 
@@ -38,12 +42,18 @@ export const nodeBundleFs: BundleFs = {
 };
 
 export interface EvidenceOptions {
-  readonly image: string;
+  /** What the bundle is of: an image path (or file reference), or live memory (a live SourceRef). */
+  readonly source: string | SourceRef;
   readonly out: string;
   /** Write even when `out` lies inside the image's own folder tree (`--inside-image-folder`). */
   readonly allowInsideImageFolder?: boolean;
-  /** An open session over `image` to reuse (the app); otherwise one is opened (exhaustive discovery) and closed. */
+  /**
+   * An open session over `source` to reuse (the app: for live memory it must be reused, the driver
+   * serves one open); otherwise one is opened (exhaustive discovery) and closed.
+   */
   readonly session?: AnalysisSession;
+  /** Live: the driver file this run loaded (path, SHA-256), recorded in the provenance. */
+  readonly driver?: DriverFile | null;
   readonly signal?: AbortSignal;
   readonly onStage?: (stage: string) => void;
   readonly fs?: BundleFs;
@@ -55,10 +65,10 @@ export interface EvidenceResult {
   readonly manifest: Manifest;
 }
 
-/** The folder must be new or empty, and (unless allowed) outside the image's folder tree. */
-export function checkOutDir(out: string, image: string, allowInside: boolean): string {
+/** The folder must be new or empty, and (unless allowed) outside the image's folder tree (live: there is no image). */
+export function checkOutDir(out: string, image: string | null, allowInside: boolean): string {
   const dir = resolve(out);
-  if (!allowInside) {
+  if (!allowInside && image !== null) {
     let imageDir = dirname(resolve(image));
     try { imageDir = dirname(realpathSync(image)); } catch { /* the session reports an unreadable image */ }
     let real = dir;
@@ -85,7 +95,9 @@ export function checkOutDir(out: string, image: string, allowInside: boolean): s
 
 export async function writeEvidenceBundle(opts: EvidenceOptions): Promise<EvidenceResult> {
   const fs = opts.fs ?? nodeBundleFs;
-  const dir = checkOutDir(opts.out, opts.image, opts.allowInsideImageFolder === true);
+  const ref = typeof opts.source === 'string' ? fileRef(opts.source) : opts.source;
+  const image = ref.kind === 'file' ? ref.path : null;
+  const dir = checkOutDir(opts.out, image, opts.allowInsideImageFolder === true);
   const stage = (s: string) => opts.onStage?.(s);
   const prov = provenance();
   const startTime = new Date().toISOString();
@@ -95,7 +107,9 @@ export async function writeEvidenceBundle(opts: EvidenceOptions): Promise<Eviden
     format: BUNDLE_FORMAT, complete: false, incompleteReason: 'being written',
     tool: { name: 'memscope', version: prov.version, commit: prov.commit }, host: prov.host, user: prov.user,
     startTime, endTime: null,
-    source: { kind: 'image', path: resolve(opts.image), size: null, sha256: null, sha256From: 'not yet computed', format: null },
+    source: image !== null
+      ? { kind: 'image', path: resolve(image), size: null, sha256: null, sha256From: 'not yet computed', format: null }
+      : { kind: 'live', path: describeRef(ref), size: null, sha256: null, sha256From: LIVE_SHA256_FROM, format: null },
     kernel: null, time: null, warnings, files,
   };
   const put = (name: string, text: string, what: string): void => {
@@ -119,23 +133,16 @@ export async function writeEvidenceBundle(opts: EvidenceOptions): Promise<Eviden
   const hashing = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, hashing.signal]) : hashing.signal;
   try {
-    const { sidecar, problem } = readAcquisitionSidecar(opts.image);
-    if (problem) warnings.push(problem);
-    let size: number;
-    try { size = statSync(opts.image).size; } catch (e) { throw ioError(opts.image, e); }
-    const hash: Promise<{ sha256: string; from: string }> = sidecar?.vouches && sidecar.sha256
-      ? Promise.resolve({ sha256: sidecar.sha256, from: `acquisition sidecar ${sidecar.path}` })
-      : sha256File(opts.image, signal).then((h) => ({ sha256: h.sha256, from: 'computed while the analysis ran' }));
-    hash.catch(() => undefined); // awaited below; an early analysis failure must not leave it unhandled
-    if (sidecar && !sidecar.vouches) warnings.push(`${sidecar.path} does not vouch for the image (${sidecar.reason}); its SHA-256 was computed`);
+    const hash = image !== null ? imageHash(image, signal, warnings) : null;
 
     stage('opening');
-    session ??= await openSession(opts.image, { warmScan: true, exhaustive: true, signal, ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
+    session ??= await openSession(image ?? ref, { warmScan: true, exhaustive: true, signal, ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
     const s = session;
     const info = s.info;
+    const liveFacts = () => (isLiveRef(ref) ? { live: liveProvenance(ref, s.source, opts.driver ?? null) } : {});
     manifest = {
       ...manifest,
-      source: { ...manifest.source, size, format: info.source.format },
+      source: { ...manifest.source, size: hash?.size ?? info.source.size, format: info.source.format, ...liveFacts() },
       kernel: {
         build: info.kernel.build, kernelBase: info.kernel.kernelBase, dtb: info.kernel.dtb, dtbRaw: info.kernel.dtbRaw,
         dtbMethod: info.kernel.dtbMethod, profile: info.kernel.profileLabel, profileSource: info.kernel.profileSource,
@@ -162,12 +169,14 @@ export async function writeEvidenceBundle(opts: EvidenceOptions): Promise<Eviden
     put('timeline.csv', renderSessionTimeline(s, 'timesketch-csv'), 'process create / exit events, Timesketch CSV');
     put('timeline.jsonl', renderSessionTimeline(s, 'timesketch-jsonl'), 'process create / exit events, Timesketch JSONL');
 
-    stage('hashing the image');
-    const h = await hash;
-    manifest = {
-      ...manifest, complete: true, incompleteReason: null, endTime: new Date().toISOString(),
-      source: { ...manifest.source, sha256: h.sha256, sha256From: h.from },
-    };
+    // live: the unreadable-page count as it stands now the bundle is written
+    let source: Manifest['source'] = { ...manifest.source, ...liveFacts() };
+    if (hash) {
+      stage('hashing the image');
+      const h = await hash.sha256;
+      source = { ...source, sha256: h.sha256, sha256From: h.from };
+    }
+    manifest = { ...manifest, complete: true, incompleteReason: null, endTime: new Date().toISOString(), source };
     const manifestText = renderManifest(manifest);
     put(SUMS, renderSums([...files, { path: MANIFEST, sha256: sha256Hex(manifestText) }]), 'SHA-256 of every file, manifest.json included (sha256sum -c)');
     files.pop(); // SHA256SUMS is not listed in the manifest it hashes
@@ -184,4 +193,21 @@ export async function writeEvidenceBundle(opts: EvidenceOptions): Promise<Eviden
     hashing.abort();
     if (own) await session?.close();
   }
+}
+
+/**
+ * The image's size and SHA-256: from an acquisition sidecar that vouches for it, otherwise streamed
+ * from the file while the analysis runs (awaited once the bundle's files are written).
+ */
+function imageHash(image: string, signal: AbortSignal, warnings: string[]): { size: number; sha256: Promise<{ sha256: string; from: string }> } {
+  const { sidecar, problem } = readAcquisitionSidecar(image);
+  if (problem) warnings.push(problem);
+  let size: number;
+  try { size = statSync(image).size; } catch (e) { throw ioError(image, e); }
+  const sha256: Promise<{ sha256: string; from: string }> = sidecar?.vouches && sidecar.sha256
+    ? Promise.resolve({ sha256: sidecar.sha256, from: `acquisition sidecar ${sidecar.path}` })
+    : sha256File(image, signal).then((h) => ({ sha256: h.sha256, from: 'computed while the analysis ran' }));
+  sha256.catch(() => undefined); // awaited later; an early analysis failure must not leave it unhandled
+  if (sidecar && !sidecar.vouches) warnings.push(`${sidecar.path} does not vouch for the image (${sidecar.reason}); its SHA-256 was computed`);
+  return { size, sha256 };
 }

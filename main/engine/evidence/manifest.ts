@@ -4,6 +4,7 @@
  * file name, `\n`). SHA256SUMS covers manifest.json too, so an edited manifest is detected.
  */
 import type { ImageTime } from '../../../common/contract.js';
+import type { LiveProvenance } from './live-provenance.js';
 
 export const MANIFEST = 'manifest.json';
 export const SUMS = 'SHA256SUMS';
@@ -29,12 +30,15 @@ export interface Manifest {
   readonly endTime: string | null;
   readonly source: {
     readonly kind: 'image' | 'live';
+    /** The image file, or the live device. */
     readonly path: string;
     readonly size: number | null;
     readonly sha256: string | null;
-    /** "computed while the analysis ran" | "acquisition sidecar <path>" | why it is missing. */
+    /** "computed while the analysis ran" | "acquisition sidecar <path>" | why it is missing (live: LIVE_SHA256_FROM). */
     readonly sha256From: string;
     readonly format: string | null;
+    /** Live memory only: the host, device, driver and GET_INFO facts. */
+    readonly live?: LiveProvenance;
   };
   readonly kernel: {
     readonly build: number | null;

@@ -3,7 +3,6 @@
  * word), as create / exit events in Timesketch's format, bounded by the image's boot and capture time.
  * The CLI's `memscope timeline` and the evidence bundle's timeline files are this one rendering.
  */
-import { basename } from 'node:path';
 import { renderTimesketch, timelineEvents, type TimesketchEvent, type TimesketchFormat, type TimelineProcess } from '../export/timesketch.js';
 import type { PsxViewEntry } from '../plugins/psxview/index.js';
 import type { AnalysisSession } from '../session/session.js';
@@ -19,7 +18,8 @@ export function sessionTimeline(session: AnalysisSession): TimesketchEvent[] {
   const r = session.result('psxview');
   if (!r || r.outcome !== 'completed') throw new Error('psxview has not completed in this session');
   const t = session.info.time;
-  return timelineEvents(psxviewOrder([...r.rows.values()]).map(timelineProcess), basename(session.info.source.path), {
+  // the image's file name, or for live memory what the header calls it ("live memory (\\.\pmem)")
+  return timelineEvents(psxviewOrder([...r.rows.values()]).map(timelineProcess), session.info.source.fileName, {
     bootTime: t?.bootTime ?? null, captureTime: t?.captureTime ?? null,
   });
 }

@@ -5,7 +5,8 @@
  * blank; WinDbg's forms (`dt nt!_EPROCESS 0x…`, `!process 0x… 1`) to copy; what every source saw of
  * it; and the way into its hex view (Enter, double-click, or the button).
  */
-import { PSXVIEW_SOURCES, type ProcessTableRow } from '../../../common/contract.js';
+import { PSXVIEW_SOURCES, type ImageTime, type ProcessTableRow } from '../../../common/contract.js';
+import { againstCapture } from '../../components/capture-time.js';
 import { CopyValue } from '../../components/CopyValue.js';
 import { useApp } from '../../store/context.js';
 import { useViews } from '../../store/views-context.js';
@@ -31,6 +32,20 @@ function Value({ row, field, label, value, mono = true }: { row: ProcessTableRow
   return value === null ? <span className="absent">{absentReason(row, field)}</span> : <CopyValue label={label} value={value} mono={mono} />;
 }
 
+/** A create / exit time: the value (copied as is), then how long before the capture, or why it cannot be true. */
+function TimeValue({ label, iso, time }: { label: string; iso: string; time: ImageTime | null }) {
+  const t = againstCapture(iso, time);
+  return (
+    <>
+      <CopyValue label={label} value={iso} mono />
+      {t?.relative && <span className="rel-time">{t.relative}</span>}
+      {t?.implausible && <span className="implausible-time">implausible: {t.implausible}</span>}
+    </>
+  );
+}
+
+const TIME_FIELDS: ReadonlySet<string> = new Set(['createTime', 'exitTime']);
+
 export function DetailsPanel() {
   const key = useApp((s) => s.ui.selectedKey);
   const row = useApp((s) => (key === null ? undefined : s.rows.get(key)));
@@ -41,6 +56,7 @@ export function DetailsPanel() {
     return null;
   });
   const setUi = useApp((s) => s.setUi);
+  const imageTime = useApp((s) => s.session?.time ?? null);
   const openProcess = useViews((s) => s.openProcess);
   if (!row) return null;
   const p = row.process;
@@ -79,7 +95,9 @@ export function DetailsPanel() {
       </div>
       <dl className="details-fields">
         {fields.map(([name, field, value, mono]) => (
-          <div key={name}><dt>{name}</dt><dd><Value row={row} field={field} label={name} value={value} mono={mono} /></dd></div>
+          <div key={name}><dt>{name}</dt><dd>{value !== null && TIME_FIELDS.has(field)
+            ? <TimeValue label={name} iso={value} time={imageTime} />
+            : <Value row={row} field={field} label={name} value={value} mono={mono} />}</dd></div>
         ))}
       </dl>
       <h3>Sources</h3>

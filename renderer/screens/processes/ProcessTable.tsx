@@ -6,6 +6,7 @@
 import { memo, useCallback, useEffect, useId, useLayoutEffect, useRef, type KeyboardEvent, type MouseEvent, type PointerEvent } from 'react';
 import { flexRender, type Column, type Header } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
+import type { ImageTime } from '../../../common/contract.js';
 import { metaOf } from '../../components/columns.js';
 import { useApp } from '../../store/context.js';
 import type { ProcessNode } from '../../store/process-tree.js';
@@ -21,9 +22,9 @@ function ariaSort(h: Header<ProcessNode, unknown>): 'ascending' | 'descending' |
 
 /** Sets a cell's tooltip from its column and the row it now shows (the title attribute is not rendered
  *  with the row: see ColumnMeta.tooltip). */
-function setTooltip(cell: Element, row: ShownRow, columns: readonly Column<ProcessNode, unknown>[]): void {
+function setTooltip(cell: Element, row: ShownRow, columns: readonly Column<ProcessNode, unknown>[], time: ImageTime | null): void {
   const column = columns.find((c) => c.id === (cell as HTMLElement).dataset['col']);
-  const text = column ? metaOf(column).tooltip?.(row.node) : null;
+  const text = column ? metaOf(column).tooltip?.(row.node, time) : null;
   if (text) { if (cell.getAttribute('title') !== text) cell.setAttribute('title', text); } else cell.removeAttribute('title');
 }
 
@@ -31,6 +32,8 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
   const { table } = model;
   const selectedKey = useApp((s) => s.ui.selectedKey);
   const setUi = useApp((s) => s.setUi);
+  /** The image's capture time: the time columns' tooltips say how long before it. */
+  const imageTime = useApp((s) => s.session?.time ?? null);
   const scrollRef = useRef<HTMLDivElement>(null);
   const idBase = `process-row${useId().replace(/[^\w-]/g, '')}`;
   const { rows } = model;
@@ -90,7 +93,7 @@ export function ProcessTable({ model }: { model: ProcessTableModel }) {
   const onPointerOver = (e: PointerEvent<HTMLDivElement>): void => {
     const cell = (e.target as Element).closest('[role="gridcell"]');
     const index = Number(cell?.parentElement?.getAttribute('aria-rowindex')) - 2;
-    if (cell && rows[index]) setTooltip(cell, rows[index], visibleCols);
+    if (cell && rows[index]) setTooltip(cell, rows[index], visibleCols, imageTime);
   };
   // One click handler for the row group, not a closure per rendered row.
   const onClick = (e: MouseEvent<HTMLDivElement>): void => {
@@ -165,6 +168,7 @@ const sameRowProps = (a: RowProps, b: RowProps): boolean =>
 const ProcessRowView = memo(function ProcessRowView({ id, row, index, top, selected, columns }: RowProps) {
   const status = row.node.row.status;
   const ref = useRef<HTMLDivElement>(null);
+  const imageTime = useApp((s) => s.session?.time ?? null);
   // A reused row must not keep the last process's tooltips: drop them, and give the cell under a
   // resting pointer its tooltip for this row.
   useLayoutEffect(() => {
@@ -172,8 +176,8 @@ const ProcessRowView = memo(function ProcessRowView({ id, row, index, top, selec
     if (!el) return;
     for (const t of el.querySelectorAll('[role="gridcell"][title]')) t.removeAttribute('title');
     const hovered = el.querySelector('[role="gridcell"]:hover');
-    if (hovered) setTooltip(hovered, row, columns);
-  }, [row, columns]);
+    if (hovered) setTooltip(hovered, row, columns, imageTime);
+  }, [row, columns, imageTime]);
   return (
     <div
       ref={ref}

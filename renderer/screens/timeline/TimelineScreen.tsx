@@ -12,7 +12,8 @@ import { scaleUtc } from 'd3-scale';
 import { useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent, type WheelEvent as ReactWheelEvent } from 'react';
 import { DetailsPanel } from '../processes/DetailsPanel.js';
 import { useApp } from '../../store/context.js';
-import { buildTimeline, createdNear, describeBar, relativeToCapture, type Bar } from './timeline-model.js';
+import { relativeToCapture } from '../../components/capture-time.js';
+import { buildTimeline, createdNear, describeBar, type Bar } from './timeline-model.js';
 
 export const TL_ROW_HEIGHT = 22;
 const LABEL_WIDTH = 230;

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ProcessStatus, ProcessTableRow } from '../../../common/contract.js';
-import { buildTimeline, createdNear, describeBar, relativeToCapture } from './timeline-model.js';
+import { relativeToCapture } from '../../components/capture-time.js';
+import { buildTimeline, createdNear, describeBar } from './timeline-model.js';
 
 const BOOT = '2023-01-12T17:00:00.000Z';
 const CAPTURE = '2023-01-12T18:00:00.000Z';

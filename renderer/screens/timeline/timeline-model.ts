@@ -6,6 +6,7 @@
  * ("4 min before capture") always counts from the image's capture time.
  */
 import type { ImageTime, ProcessStatus, ProcessTableRow } from '../../../common/contract.js';
+import { relativeToCapture } from '../../components/capture-time.js';
 
 export interface Bar {
   readonly key: string;
@@ -68,17 +69,6 @@ export function buildTimeline(rows: ReadonlyMap<string, ProcessTableRow>, order:
   const [a, b] = Number.isFinite(lo) && Number.isFinite(hi) ? [lo, Math.max(hi, lo + 1000)] : [Date.now() - 3_600_000, Date.now()];
   const pad = (b - a) * 0.02;
   return { dated, undated, boot, capture, domain: [a - pad, b + pad] };
-}
-
-/** "4 min before capture", "2 h 5 min before capture", "12 s after capture". */
-export function relativeToCapture(t: number, capture: number | null): string {
-  if (capture === null) return '';
-  const ms = capture - t;
-  if (ms !== 0 && Math.abs(ms) < 1000) return `${Math.abs(ms)} ms ${ms > 0 ? 'before' : 'after'} capture`;
-  const d = Math.round(ms / 1000);
-  const abs = Math.abs(d);
-  const text = abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.round(abs / 60)} min` : abs < 86_400 ? `${Math.floor(abs / 3600)} h ${Math.round((abs % 3600) / 60)} min` : `${(abs / 86_400).toFixed(1)} days`;
-  return d === 0 ? 'at capture' : `${text} ${d > 0 ? 'before' : 'after'} capture`;
 }
 
 /** Keys of the processes created within ±windowMs of the incident time. */
