@@ -495,6 +495,14 @@ export const requests = {
   /** What kernel discovery tried: DTB candidates with their evidence, and which one won. */
   discoveryReport: { args: SessionRef, result: DiscoveryCandidates },
   /**
+   * The physical address a space's address translates to (through its DTB: the kernel's for the
+   * kernel space), or null with why not (the hex view's virtual → physical switch).
+   */
+  translateAddress: {
+    args: z.object({ sessionId: Id, space: SpaceRef, address: ViewAddress }).strict(),
+    result: z.object({ dtb: Hex.nullable(), address: Hex, pa: Hex.nullable(), status: z.enum(PAGE_STATUSES), reason: z.string() }),
+  },
+  /**
    * Write the evidence bundle of an image session (`memscope evidence`) into a new folder the host
    * chooses (`$MEMSCOPE_HOME/evidence/<image>-<UTC time>`): tables, reports, timeline, manifest.json,
    * SHA256SUMS. The renderer never names a path to write to. Live sessions: `unsupported`.

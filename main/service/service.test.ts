@@ -101,6 +101,7 @@ describe('contract service', () => {
       listTypes: [{}, { sessionId: 'abc', more: 1 }],
       mappedRanges: [{ sessionId: 'abc', space: { kind: 'kernel' }, from: '0x0', to: '0x1000', max: 0 }],
       discoveryReport: [{}],
+      translateAddress: [{}, { sessionId: 'abc', space: { kind: 'kernel' }, address: '0x10000000000000000' }, { sessionId: 'abc', space: { kind: 'kernel' } }],
       exportEvidence: [{}, { sessionId: 'x', out: '/tmp/elsewhere' }],
     };
     expect(Object.keys(malformed).sort()).toEqual([...METHODS].sort());
