@@ -7,7 +7,7 @@
  * not 32 elements, and a row whose text and looks did not change is not rendered again: a scroll
  * frame touches a few hundred nodes, not thousands.
  */
-import { memo, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent, type WheelEvent } from 'react';
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent, type WheelEvent } from 'react';
 import { BYTES_PER_ROW, formatRowAddress } from './address.js';
 import type { ByteView } from './page-cache.js';
 import type { HighlightProvider, Selection, TooltipProvider } from './providers.js';
@@ -174,6 +174,9 @@ export function HexGrid(p: HexGridProps) {
     rows.push(<Row key={r} m={{ sig: `${addr}:${r}:${sig}`, addr, hex, ascii: asc }} />);
   }
 
+  // where mapped memory is, on the track (the same elements every frame of a scroll)
+  const markEls = useMemo(() => p.marks?.map((m, i) => <div key={i} className="hex-mark" style={{ top: `${(m.from * 100).toFixed(4)}%`, height: `max(2px, ${((m.to - m.from) * 100).toFixed(4)}%)` }} />), [p.marks]);
+
   // the scrollbar: a track whose thumb stands for the top row's place in the whole space
   const thumbTop = maxTop === 0 ? 0 : top / maxTop;
   const onTrack = (e: PointerEvent<HTMLDivElement>): void => {
@@ -198,7 +201,7 @@ export function HexGrid(p: HexGridProps) {
         )}
       </div>
       <div className="hex-track" onPointerDown={onTrack} onPointerMove={onTrack} aria-hidden="true">
-        {p.marks?.map((m, i) => <div key={i} className="hex-mark" style={{ top: `${(m.from * 100).toFixed(4)}%`, height: `max(2px, ${((m.to - m.from) * 100).toFixed(4)}%)` }} />)}
+        {markEls}
         <div className="hex-thumb" style={{ top: `calc(${(thumbTop * 100).toFixed(4)}% - ${thumbTop * 24}px)` }} />
       </div>
     </div>

@@ -85,9 +85,15 @@ export function HexScreen() {
     });
   }, [cache]);
 
-  // a new place's type is asked for while its first frame renders (its pages are asked for by the grid)
+  // a new place's first page and its type are asked for while its first frame renders: the page
+  // first (the page cache sends it in a microtask, before this one), it is the cheaper answer
   const key = place && sessionId ? placeKey(sessionId, place) : '';
-  if (place?.type && api && sessionId) void layAt(api, sessionId, { ...place, type: place.type });
+  const asked = useRef('');
+  if (place && cache && asked.current !== key) {
+    asked.current = key;
+    cache.wantRange(BigInt(place.address), BigInt(place.address) + 1n, 0);
+    if (place.type && api) { const p = { ...place, type: place.type }; queueMicrotask(() => void layAt(api, sessionId, p)); }
+  }
   const ready = place && sessionId ? laidNow(sessionId, place) : undefined;
   const dump: StructDump | null = laidState?.key === key ? laidState.dump : ready?.ok ? ready.value : null;
 
@@ -100,11 +106,13 @@ export function HexScreen() {
     setHoveredField(-1);
     if (!place.type || !api) return;
     let live = true;
-    void layAt(api, sessionId, { ...place, type: place.type }).then((r) => {
+    const p = { ...place, type: place.type };
+    // a microtask: this effect may run within the render's task, before the page read is sent
+    queueMicrotask(() => void layAt(api, sessionId, p).then((r) => {
       if (!live) return;
-      if (r.ok) setLaid({ key: placeKey(sessionId, place), dump: r.value });
-      else setMessage(`Cannot lay ${place.type} at ${place.address}: ${r.error.message}`);
-    });
+      if (r.ok) setLaid({ key: placeKey(sessionId, p), dump: r.value });
+      else setMessage(`Cannot lay ${p.type} at ${p.address}: ${r.error.message}`);
+    }));
     return () => { live = false; };
   }, [place, api, sessionId]);
 
@@ -113,8 +121,9 @@ export function HexScreen() {
     setRanges(null);
     if (!api || !sessionId) return;
     let live = true;
-    void mappedRangesOf(api, sessionId, space, physSize).then((r) => { if (live) setRanges(typeof r === 'string' ? null : r); });
-    return () => { live = false; };
+    // not on the first frame's path: asked once the place's own answers had their turn
+    const timer = setTimeout(() => void mappedRangesOf(api, sessionId, space, physSize).then((r) => { if (live) setRanges(typeof r === 'string' ? null : r); }), 250);
+    return () => { live = false; clearTimeout(timer); };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, sessionId, spaceKey(space), physSize]);
 
@@ -298,37 +307,53 @@ export function HexScreen() {
   pickRef.current = pickField;
   const fieldPane = useMemo(() => (dump ? (
     <FieldTable
-      dump={dump} base={base} hovered={hoveredField} onHover={setHoveredField} onFollow={(t) => void followRef.current(t)} onPick={(i) => pickRef.current(i)}
+      key={`${dump.type}@${dump.address}`} dump={dump} base={base} hovered={hoveredField} onHover={setHoveredField} onFollow={(t) => void followRef.current(t)} onPick={(i) => pickRef.current(i)}
       listHeads={listHeads} api={api} sessionId={sessionId} space={space}
     />
     // eslint-disable-next-line react-hooks/exhaustive-deps
   ) : null), [dump, base, hoveredField, listHeads, api, sessionId, spaceKey(space)]);
   const typeOptions = useMemo(() => <datalist id="profile-types">{types.map((t) => <option key={t} value={t} />)}</datalist>, [types]);
 
-  const dtb = space.kind === 'physical' ? null : space.kind === 'process' ? space.dtb : (session?.kernel.dtbRaw ?? null);
-  const dkom = dump ? selfLinked(dump, base) : null;
-
-  return (
-    <section className="hex-screen" aria-label="Hex view">
-      <form className="hex-toolbar" onSubmit={(e) => void onGoTo(e)}>
+  // the toolbar and the type form do not change while the bytes scroll: built once per state they
+  // show, their handlers read through a ref (a scroll frame re-renders the bytes, not the inputs)
+  const act = useRef({ onGoTo, switchSpace, jumpMapped, copy, layType });
+  act.current = { onGoTo, switchSpace, jumpMapped, copy, layType };
+  const physicalNow = space.kind === 'physical';
+  const toolbar = useMemo(() => (
+      <form className="hex-toolbar" onSubmit={(e) => void act.current.onGoTo(e)}>
         <button type="button" onClick={goBack} disabled={!canBack} title="Back (Alt+←)">← Back</button>
         <button type="button" onClick={goForward} disabled={!canForward} title="Forward (Alt+→)">Forward →</button>
         <input ref={gotoRef} className="goto mono" aria-label="Go to address" placeholder="Go to: 0x…, fffff802`0a600000, nt!PsActiveProcessHead, pid 4" />
         <button type="submit">Go</button>
         <span className="space-switch" role="radiogroup" aria-label="Address space">
-          <label><input type="radio" name="space" checked={space.kind !== 'physical'} onChange={() => switchSpace('virtual')} /> Virtual</label>
-          <label><input type="radio" name="space" checked={space.kind === 'physical'} onChange={() => switchSpace('physical')} /> Physical</label>
+          <label><input type="radio" name="space" checked={!physicalNow} onChange={() => act.current.switchSpace('virtual')} /> Virtual</label>
+          <label><input type="radio" name="space" checked={physicalNow} onChange={() => act.current.switchSpace('physical')} /> Physical</label>
         </span>
         <span className="hex-copy">
-          <button type="button" onClick={() => jumpMapped('prev')} title="Previous mapped range (P on the bytes)">◂ Mapped</button>
-          <button type="button" onClick={() => jumpMapped('next')} title="Next mapped range (N on the bytes)">Mapped ▸</button>
+          <button type="button" onClick={() => act.current.jumpMapped('prev')} title="Previous mapped range (P on the bytes)">◂ Mapped</button>
+          <button type="button" onClick={() => act.current.jumpMapped('next')} title="Next mapped range (N on the bytes)">Mapped ▸</button>
         </span>
         <span className="hex-copy">
-          <button type="button" onClick={() => copy('hex')}>Copy hex</button>
-          <button type="button" onClick={() => copy('c')}>Copy C</button>
-          <button type="button" onClick={() => copy('db')}>Copy db</button>
+          <button type="button" onClick={() => act.current.copy('hex')}>Copy hex</button>
+          <button type="button" onClick={() => act.current.copy('c')}>Copy C</button>
+          <button type="button" onClick={() => act.current.copy('db')}>Copy db</button>
         </span>
       </form>
+  ), [canBack, canForward, physicalNow, goBack, goForward]);
+  const layForm = useMemo(() => (
+            <form className="lay-type" onSubmit={(e) => act.current.layType(e)}>
+              <input ref={typeRef} list="profile-types" aria-label="Type to lay" placeholder="Lay type at selection (e.g. _EPROCESS)" className="mono" />
+              {typeOptions}
+              <button type="submit">Lay</button>
+            </form>
+  ), [typeOptions]);
+
+  const dtb = space.kind === 'physical' ? null : space.kind === 'process' ? space.dtb : (session?.kernel.dtbRaw ?? null);
+  const dkom = dump ? selfLinked(dump, base) : null;
+
+  return (
+    <section className="hex-screen" aria-label="Hex view">
+      {toolbar}
       <header className="hex-header">
         <h2>{place ? (place.title ?? `${place.address}`) : 'Hex view'}</h2>
         {place && <span className="mono">{place.type ? `${place.type} at ` : ''}{place.address}</span>}
@@ -352,11 +377,7 @@ export function HexScreen() {
             onHover={onHoverByte} version={version} marks={marks} onOtherKey={onGridKey}
           />
           <aside className="field-pane" aria-label="Structure fields">
-            <form className="lay-type" onSubmit={layType}>
-              <input ref={typeRef} list="profile-types" aria-label="Type to lay" placeholder="Lay type at selection (e.g. _EPROCESS)" className="mono" />
-              {typeOptions}
-              <button type="submit">Lay</button>
-            </form>
+            {layForm}
             {dump ? (
               <>
                 <h3>{dump.type} <span className="muted mono">{dump.size} bytes at {dump.address}</span></h3>

@@ -9,8 +9,8 @@ import type { MemScopeApi, PageSpan, SpaceRef } from '../../../common/contract.j
 import { toHex } from './address.js';
 
 export const PAGE = 4096;
-/** Pages fetched together: a block is asked for whole when any page of it is missing (64 KiB). */
-const BLOCK_PAGES = 16;
+/** Pages fetched together beyond the screen: a block is asked for whole when any page of it is missing (32 KiB). */
+const BLOCK_PAGES = 8;
 const MAX_PAGES = 1024;
 const TOP_OF_LOW_HALF = 2 ** 35; // page number of 0x800000000000
 const BOTTOM_OF_HIGH_HALF = 0xffff_8000_0000_0n; // page number of 0xffff800000000000, as bigint
@@ -39,7 +39,9 @@ export class PageCache {
   private readonly pending = new Set<number>();
   private readonly waiters = new Map<number, ((p: Page) => void)[]>();
   private readonly listeners = new Set<() => void>();
+  /** Pages asked for and not yet sent: on screen first, then the margin (the server answers in order). */
   private queued: number[] = [];
+  private queuedLater: number[] = [];
   /** The DTB the engine translated through (shown in the view's header). */
   dtb: string | null = null;
 
@@ -80,7 +82,7 @@ export class PageCache {
     for (let n = first; n <= last; n++) this.want(n);
     const from = Math.floor(Math.max(0, first - margin) / BLOCK_PAGES) * BLOCK_PAGES;
     const to = Math.ceil((last + margin + 1) / BLOCK_PAGES) * BLOCK_PAGES;
-    for (let n = from; n < to; n++) this.want(n);
+    for (let n = from; n < to; n++) this.want(n, true);
   }
 
   /** The page holding `a`, once it is read (at once when it is here). */
@@ -103,17 +105,26 @@ export class PageCache {
     return n < TOP_OF_LOW_HALF || BigInt(n) >= BOTTOM_OF_HIGH_HALF;
   }
 
-  private want(n: number): void {
+  private want(n: number, later = false): void {
     if (this.pages.has(n) || this.pending.has(n) || !this.inSpace(n)) return;
     this.pending.add(n);
-    if (this.queued.length === 0) queueMicrotask(() => this.flush());
-    this.queued.push(n);
+    if (this.queued.length === 0 && this.queuedLater.length === 0) queueMicrotask(() => this.flush());
+    (later ? this.queuedLater : this.queued).push(n);
   }
 
-  /** One readMemory per run of adjacent wanted pages (a run never leaves its canonical half or the image). */
+  /** The pages on screen, then the margin's, each as one readMemory per run of adjacent pages. */
   private flush(): void {
-    const q = [...new Set(this.queued)].sort((a, b) => a - b);
+    const now = this.queued;
+    const later = this.queuedLater;
     this.queued = [];
+    this.queuedLater = [];
+    this.readRuns(now);
+    this.readRuns(later);
+  }
+
+  /** One readMemory per run of adjacent pages (a run never leaves its canonical half or the image). */
+  private readRuns(pages: readonly number[]): void {
+    const q = [...new Set(pages)].sort((a, b) => a - b);
     let i = 0;
     while (i < q.length) {
       let j = i + 1;
