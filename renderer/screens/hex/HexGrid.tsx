@@ -196,9 +196,9 @@ export function HexGrid(p: HexGridProps) {
         >
           {rows}
         </div>
-        {reasons.size > 0 && (
-          <p className="hex-reasons" role="note">?? = unreadable: {[...reasons].slice(0, 3).join('; ')}{reasons.size > 3 ? ` (and ${reasons.size - 3} more)` : ''}</p>
-        )}
+        {reasons.size > 0 ? (
+          <p className="hex-reasons" role="note" title={[...reasons].join('\n')}>?? = unreadable: {[...reasons].slice(0, 3).join('; ')}{reasons.size > 3 ? ` (and ${reasons.size - 3} more)` : ''}</p>
+        ) : <p className="hex-reasons" aria-hidden="true">{'\u00a0'}</p>}
       </div>
       <div className="hex-track" onPointerDown={onTrack} onPointerMove={onTrack} aria-hidden="true">
         {markEls}
