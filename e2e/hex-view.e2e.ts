@@ -158,6 +158,11 @@ describe.each(IMAGES)('hex view, build %i, %s image', (build, format) => {
     await expect.poll(firstRowBytes).not.toMatch(/·/);
     expect(await firstRowBytes()).toBe(virtualBytes);
     await shot(page, spec, 'kernel-va-to-physical');
+    // a pointer read in physical memory is a virtual address: it is followed in the kernel's space
+    const flink = (await page.getByRole('button', { name: /^Flink → / }).innerText()).trim();
+    await page.getByRole('button', { name: /^Flink → / }).click();
+    await expect.poll(() => header(page).innerText()).toContain(`_LIST_ENTRY at ${flink}`);
+    expect(await header(page).innerText()).toContain('kernel virtual memory');
     // an address no page of the kernel's space maps: the view says so and stays virtual
     await goTo(page, 'nt!PsActiveProcessHead');
     await goTo(page, '0x10000000');

@@ -218,7 +218,9 @@ export function HexScreen() {
     if (!api) return;
     // where it lands: a listed process opens in its own space, named; anything else in this space
     const proc = t.type === '_EPROCESS' ? [...appStore.getState().rows.values()].find((row) => row.psxview.offset === toHex(t.address)) : undefined;
-    const to: HexPlace = (proc && processPlace(proc)) ?? { space, address: toHex(t.address), type: t.type, title: t.title };
+    // a pointer holds a virtual address: one read in physical memory is followed in the kernel's space
+    const along: SpaceRef = space.kind === 'physical' ? { kind: 'kernel' } : space;
+    const to: HexPlace = (proc && processPlace(proc)) ?? { space: along, address: toHex(t.address), type: t.type, title: t.title };
     // the target's page (which says whether it can be read) and its type, asked together: the new
     // view then paints from answers already in
     const pages = pageCacheFor(api, sessionId, to.space, physSize);

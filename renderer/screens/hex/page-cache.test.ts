@@ -70,5 +70,9 @@ describe('PageCache', () => {
     for (const x of calls) expect(x.address + BigInt(x.length)).toBeLessThanOrEqual(BigInt(SIZE));
     const p = await c.load(0x5008n);
     expect(p.kind).toBe('bytes');
+    // an address outside the space answers at once, saying why (a pointer is never followed into a wait)
+    expect(await c.load(BigInt(SIZE) + 0x10n)).toEqual({ kind: 'error', message: `0x${(SIZE + 0x10).toString(16)} is past the end of physical memory (0x${SIZE.toString(16)} bytes)` });
+    const v = new PageCache(api, 's', { kind: 'kernel' }, SIZE);
+    expect(await v.load(0x0000_8000_0000_1000n)).toMatchObject({ kind: 'error', message: expect.stringMatching(/non-canonical/) });
   });
 });

@@ -90,6 +90,12 @@ export class PageCache {
     const n = Number(a >> 12n);
     const p = this.pages.get(n);
     if (p) return Promise.resolve(p);
+    if (!this.inSpace(n)) {
+      const why = this.space.kind === 'physical'
+        ? `${toHex(a)} is past the end of physical memory (${toHex(BigInt(this.physicalSize))} bytes)`
+        : `${toHex(a)} is non-canonical: no x64 address space maps it`;
+      return Promise.resolve({ kind: 'error', message: why });
+    }
     return new Promise<Page>((resolve) => {
       const w = this.waiters.get(n) ?? [];
       w.push(resolve);
