@@ -61,6 +61,8 @@ export function HexScreen() {
   const [hoveredField, setHoveredField] = useState(-1);
   const [selection, setSelection] = useState<Selection | null>(null);
   const [types, setTypes] = useState<string[]>([]);
+  /** The type picker's ~2000 names become options once the picker is used, not on every mount. */
+  const [typesWanted, setTypesWanted] = useState(false);
   const [listHeads, setListHeads] = useState<ReadonlyMap<string, ListHead>>(new Map());
   const gotoRef = useRef<HTMLInputElement>(null);
   const typeRef = useRef<HTMLInputElement>(null);
@@ -314,7 +316,7 @@ export function HexScreen() {
     />
     // eslint-disable-next-line react-hooks/exhaustive-deps
   ) : null), [dump, base, hoveredField, listHeads, api, sessionId, spaceKey(space)]);
-  const typeOptions = useMemo(() => <datalist id="profile-types">{types.map((t) => <option key={t} value={t} />)}</datalist>, [types]);
+  const typeOptions = useMemo(() => <datalist id="profile-types">{typesWanted ? types.map((t) => <option key={t} value={t} />) : null}</datalist>, [types, typesWanted]);
 
   // the toolbar and the type form do not change while the bytes scroll: built once per state they
   // show, their handlers read through a ref (a scroll frame re-renders the bytes, not the inputs)
@@ -344,7 +346,7 @@ export function HexScreen() {
   ), [canBack, canForward, physicalNow, goBack, goForward]);
   const layForm = useMemo(() => (
             <form className="lay-type" onSubmit={(e) => act.current.layType(e)}>
-              <input ref={typeRef} list="profile-types" aria-label="Type to lay" placeholder="Lay type at selection (e.g. _EPROCESS)" className="mono" />
+              <input ref={typeRef} list="profile-types" aria-label="Type to lay" placeholder="Lay type at selection (e.g. _EPROCESS)" className="mono" onFocus={() => setTypesWanted(true)} />
               {typeOptions}
               <button type="submit">Lay</button>
             </form>
