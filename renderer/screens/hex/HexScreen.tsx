@@ -53,7 +53,7 @@ export function HexScreen() {
   const openProcess = useViews((s) => s.openProcess);
 
   const [version, setVersion] = useState(0);
-  const [top, setTop] = useState(0);
+  const [top, setTop] = useState(() => (place ? Math.max(0, addressToRow(place.space, BigInt(place.address))) : 0));
   const [message, setMessage] = useState<string | null>(null);
   /** The laid type's answer, for the place it was asked for (a new place shows an answer already in at once). */
   const [laidState, setLaid] = useState<{ key: string; dump: StructDump } | null>(null);
@@ -99,10 +99,17 @@ export function HexScreen() {
   const ready = place && sessionId ? laidNow(sessionId, place) : undefined;
   const dump: StructDump | null = laidState?.key === key ? laidState.dump : ready?.ok ? ready.value : null;
 
-  // a new place: scroll to it, lay its type
+  // a new place is scrolled to in the render that shows it (an effect would paint one frame of the
+  // old rows in the new space, and ask for their pages)
+  const [placeShown, setPlaceShown] = useState(place);
+  if (place !== placeShown) {
+    setPlaceShown(place);
+    if (place) setTop(Math.max(0, addressToRow(place.space, BigInt(place.address))));
+  }
+
+  // a new place: a clean slate, its type laid
   useEffect(() => {
     if (!place) return;
-    setTop(Math.max(0, addressToRow(place.space, BigInt(place.address))));
     setMessage(null);
     setSelection(null);
     setHoveredField(-1);
