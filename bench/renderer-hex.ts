@@ -11,6 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { startServe } from './bridge-child.js';
 import { settle } from './machine-idle.js';
@@ -162,4 +163,21 @@ async function measure(o: HexBenchOptions): Promise<BenchRow[]> {
     await browser?.close();
     await served.close();
   }
+}
+
+/**
+ * Only the hex rows, on an image already built (the bench's cache): after `npm run build`,
+ * `node dist/bench/renderer-hex.js <image> [--runs N]` prints each pass and the rows as JSON.
+ */
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const image = args.find((a) => !a.startsWith('--'));
+  const runsAt = args.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 3;
+  if (!image || !Number.isInteger(runs) || runs < 1) {
+    process.stderr.write('usage: node dist/bench/renderer-hex.js <image> [--runs N]\n');
+    process.exit(2);
+  }
+  const rows = await hexViewRows({ image, runs, log: (l) => process.stderr.write(`${l}\n`) });
+  process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
 }

@@ -499,6 +499,14 @@ export const requests = {
   /** What kernel discovery tried: DTB candidates with their evidence, and which one won. */
   discoveryReport: { args: SessionRef, result: DiscoveryCandidates },
   /**
+   * The physical address a space's address translates to (through its DTB: the kernel's for the
+   * kernel space), or null with why not (the hex view's virtual → physical switch).
+   */
+  translateAddress: {
+    args: z.object({ sessionId: Id, space: SpaceRef, address: ViewAddress }).strict(),
+    result: z.object({ dtb: Hex.nullable(), address: Hex, pa: Hex.nullable(), status: z.enum(PAGE_STATUSES), reason: z.string() }),
+  },
+  /**
    * Write the evidence bundle of a session, image or live (`memscope evidence`): tables, reports,
    * timeline, manifest.json, SHA256SUMS. Into `out` — a new or empty folder, absolute path: the one
    * the native folder dialog returned (Electron: main refuses any other), or typed over the bridge —

@@ -1,6 +1,6 @@
 /**
  * The contract's memory-view methods (readMemory, cancelRequest, layStruct, resolveSymbol, listTypes,
- * mappedRanges, discoveryReport) over a session: contract values in, engine values out, once for
+ * mappedRanges, discoveryReport, translateAddress) over a session: contract values in, engine values out, once for
  * both transports. A read with a requestId can be cancelled until it answers.
  */
 import { ContractError, type DiscoveryCandidates, type Method, type ResultOf, type SpaceRef as WireSpaceRef, type requests } from '../../common/contract.js';
@@ -12,7 +12,7 @@ import { pml4FromDtb } from '../engine/translate/x64/mmu.js';
 import { readTable } from '../engine/windows/discovery/page-walk.js';
 import { hex } from '../engine/util/hex.js';
 
-type ViewMethod = 'readMemory' | 'cancelRequest' | 'layStruct' | 'resolveSymbol' | 'listTypes' | 'mappedRanges' | 'discoveryReport';
+type ViewMethod = 'readMemory' | 'cancelRequest' | 'layStruct' | 'resolveSymbol' | 'listTypes' | 'mappedRanges' | 'discoveryReport' | 'translateAddress';
 type Args<M extends Method> = z.infer<(typeof requests)[M]['args']>;
 export type ViewHandlers = { [M in ViewMethod]: (args: Args<M>) => Promise<ResultOf<M>> };
 
@@ -77,5 +77,10 @@ export function memoryViewHandlers(sessionOf: (id: string) => AnalysisSession): 
       return { ranges: r.ranges.map((x) => ({ start: hex(x.start), end: hex(x.end) })), truncated: r.truncated, problems: [...r.problems] };
     },
     discoveryReport: async ({ sessionId }) => discoveryCandidates(sessionOf(sessionId)),
+    translateAddress: async ({ sessionId, space, address }) => {
+      const sp = sessionOf(sessionId).space(spaceOf(space));
+      const t = sp.translate(BigInt(address));
+      return { dtb: sp.dtbRaw === null ? null : hex(sp.dtbRaw), address, pa: t.pa === null ? null : hex(t.pa), status: t.status, reason: t.reason };
+    },
   };
 }

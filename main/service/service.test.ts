@@ -101,6 +101,7 @@ describe('contract service', () => {
       listTypes: [{}, { sessionId: 'abc', more: 1 }],
       mappedRanges: [{ sessionId: 'abc', space: { kind: 'kernel' }, from: '0x0', to: '0x1000', max: 0 }],
       discoveryReport: [{}],
+      translateAddress: [{}, { sessionId: 'abc', space: { kind: 'kernel' }, address: '0x10000000000000000' }, { sessionId: 'abc', space: { kind: 'kernel' } }],
       exportEvidence: [{}, { sessionId: 'x', out: 'relative/dir' }, { sessionId: 'x', out: '' }, { sessionId: 'x', out: '/tmp/b', more: 1 }],
       pickFolder: [null, { path: '/x' }],
     };
@@ -126,6 +127,10 @@ describe('contract service', () => {
     expect(r.bytes.length).toBe(0x2000);
     expect(r.dtb).toBe(p.dtb);
     expect(r.spans.reduce((n, x) => n + x.length, 0)).toBe(0x2000);
+    // a kernel address translates through the kernel's DTB to where the truth put its bytes
+    expect(ok(await service.handle('translateAddress', { sessionId, space: { kind: 'kernel' }, address: p.offset })))
+      .toMatchObject({ dtb: info.kernel.dtbRaw, address: p.offset, pa: p.physicalOffset, status: 'resident' });
+    expect(ok(await service.handle('translateAddress', { sessionId, space: { kind: 'kernel' }, address: '0x1000' }))).toMatchObject({ pa: null, status: 'not-present' });
     const st = ok<StructDump>(await service.handle('layStruct', { sessionId, space: { kind: 'kernel' }, type: '_EPROCESS', address: p.offset }));
     const nameField = st.fields.find((f) => f.name === 'ImageFileName')!;
     expect(nameField.value).toEqual({ kind: 'string', text: p.name });

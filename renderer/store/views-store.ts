@@ -57,6 +57,12 @@ export const processSpace = (row: ProcessTableRow): SpaceRef => (row.process?.dt
 
 export const processTitle = (row: ProcessTableRow): string => `_EPROCESS of ${row.psxview.name ?? 'an unnamed process'}${row.psxview.pid === null ? '' : ` (PID ${row.psxview.pid})`}`;
 
+/** Where the hex view shows a process: its _EPROCESS in its own space (null: only its physical bytes are known, see openProcess). */
+export function processPlace(row: ProcessTableRow): HexPlace | null {
+  if (row.psxview.offset === null) return null;
+  return { space: processSpace(row), address: row.psxview.offset, type: '_EPROCESS', title: processTitle(row) };
+}
+
 export function createViewsStore(api: MemScopeApi | null, app: AppStore): ViewsStore {
   const store = createStore<ViewsState & ViewsActions>()((set, get) => {
     const sessionId = (): string | null => app.getState().session?.sessionId ?? null;
@@ -145,7 +151,7 @@ export function createViewsStore(api: MemScopeApi | null, app: AppStore): ViewsS
           if (pa) get().go({ space: { kind: 'physical' }, address: pa, type: '_EPROCESS', title: `${processTitle(row)} (physical: no virtual address)` });
           return;
         }
-        get().go({ space: processSpace(row), address: row.psxview.offset, type: '_EPROCESS', title: processTitle(row) });
+        get().go(processPlace(row)!);
       },
     };
   });

@@ -99,6 +99,19 @@ describe.each([['19041', 'raw', 31], ['22000', 'crashdump', 32]] as const)('memo
     expect(r.ranges[0]!.start <= base && r.ranges[0]!.end > base).toBe(true);
   });
 
+  it('translates a kernel address through the kernel DTB to the physical address the truth says; unmapped ones say why', () => {
+    const k = s.space({ kind: 'kernel' });
+    for (const p of listed().slice(0, 5)) {
+      const t = k.translate(BigInt(p.offset) + 0x10n);
+      expect(t).toMatchObject({ status: 'resident' });
+      expect(t.pa).toBe(BigInt(p.physicalOffset) + 0x10n);
+    }
+    // the empty low half of the kernel's own space maps nothing
+    expect(k.translate(0x1000n)).toMatchObject({ pa: null, status: 'not-present' });
+    expect(s.space({ kind: 'physical' }).translate(0x2000n)).toMatchObject({ pa: 0x2000n, status: 'resident' });
+    expect(() => k.translate(0x0000_8000_0000_0000n)).toThrow(/non-canonical/);
+  });
+
   it('every bad request is a typed usage error naming the value, before anything is allocated', async () => {
     const k = s.space({ kind: 'kernel' });
     await usage(k.read(0x0000_8000_0000_0000n, 16), /non-canonical/);

@@ -52,6 +52,13 @@ export interface MappedRange {
   readonly end: bigint;
 }
 
+/** Where a virtual address lands in physical memory, or why nowhere. */
+export interface SpaceTranslation {
+  readonly pa: bigint | null;
+  readonly status: PageStatus;
+  readonly reason: string;
+}
+
 /** Largest read the views may ask for at once. */
 export const MAX_SPACE_READ = 1024 * 1024;
 const PAGE = 0x1000;
@@ -132,6 +139,19 @@ export class MemorySpace {
     const spans = new SpanList();
     this.readChunk(address, length, 0, data, spans);
     return { address, data, spans: spans.list };
+  }
+
+  /**
+   * The physical address `address` translates to through this space's DTB (the walker's own rule,
+   * translate/x64), or why it does not; physical memory maps to itself (checked to be in the image).
+   */
+  translate(address: bigint): SpaceTranslation {
+    this.check(address, 1);
+    if (this.memory === null) return { pa: address, status: 'resident', reason: 'physical' };
+    const t = this.memory.translate(address);
+    if (t.pa === null) return { pa: null, status: pageStatus(t.reason), reason: t.reason };
+    if (t.pa >= this.source.size) return { pa: null, status: 'outside-image', reason: `physical memory at ${hex(t.pa)} absent from source` };
+    return { pa: BigInt(t.pa), status: pageStatus(t.reason), reason: t.reason };
   }
 
   /**

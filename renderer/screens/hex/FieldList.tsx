@@ -5,7 +5,7 @@
  * on the containing structure (Flink − the field's offset). Hovering a field tells the view, which
  * highlights its bytes; hovering bytes marks the field here.
  */
-import { useState } from 'react';
+import { useDeferredValue, useState } from 'react';
 import type { MemScopeApi, SpaceRef, StructDump, StructField } from '../../../common/contract.js';
 import { toHex } from './address.js';
 
@@ -112,11 +112,17 @@ function Nested({ f, p, type }: { f: StructField; p: FieldListProps; type: strin
   );
 }
 
+/** Rows in a table's first frame: more than the pane shows at 1280×720; the rest follow in a background render. */
+const FIRST_ROWS = 60;
+
 export function FieldTable(p: FieldListProps) {
+  // an _EPROCESS has ~230 fields: the rows on screen paint first, React renders the others after
+  // (interruptibly), so opening a structure does not wait on rows below the pane's fold
+  const shown = useDeferredValue(p.dump.fields.length, Math.min(p.dump.fields.length, FIRST_ROWS));
   return (
     <table className="field-table">
       <tbody>
-        {p.dump.fields.map((f, i) => (
+        {p.dump.fields.slice(0, shown).map((f, i) => (
           <tr key={`${f.name}-${f.offset}`} className={i === p.hovered ? 'field-hover' : undefined} onPointerEnter={() => p.onHover?.(i)} onPointerLeave={() => p.onHover?.(-1)}>
             <td className="mono muted f-off">+{f.offsetHex.slice(2).padStart(3, '0')}</td>
             <td className="f-name" onClick={() => p.onPick?.(i)} title="Show and select its bytes">{f.name}</td>
