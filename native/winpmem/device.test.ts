@@ -200,6 +200,8 @@ describe('WinPmemSource over the simulated device', () => {
     for (const [opts, re] of cases) {
       const dev = device(opts); // the simulated driver sends every reply as given: the source must judge it
       expect(() => WinPmemSource.open(dev)).toThrow(re);
+      // the fault names the device that sent it (here the simulated one, not `\\.\pmem`)
+      if (re.source.startsWith('GET_INFO reply')) expect(() => WinPmemSource.open(device(opts))).toThrow(`${dev.name} GET_INFO reply:`);
       expect(() => dev.readAt(0x1000, 16)).toThrow(/handle closed/);
     }
   });

@@ -200,7 +200,7 @@ export class WinPmemSource implements PhysicalSource {
         }
         throw new MemScopeError('io', `${device.name}: GET_INFO failed: ${message(e)}`, { cause: e });
       }
-      const info = decodeInfo(reply);
+      const info = decodeInfo(reply, device.name);
       if (info.runs.length === 0) throw new MemScopeError('format', `${device.name}: GET_INFO reports no physical memory runs (NumberOfRuns 0)`);
       return new WinPmemSource(device, info, mode, notes, chunk);
     } catch (e) {

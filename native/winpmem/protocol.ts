@@ -135,11 +135,12 @@ export interface PmemInfo {
   readonly runs: readonly PhysicalRun[];
 }
 
-const WHAT = `${PMEM_DEVICE_PATH} GET_INFO reply`;
-const bad = (problem: string): MemScopeError => new MemScopeError('format', `${WHAT}: ${problem}`);
+/** A fault of the reply, named after the device that sent it (the real `\\.\pmem` or the simulated one). */
+const badOf = (device: string) => (problem: string): MemScopeError => new MemScopeError('format', `${device} GET_INFO reply: ${problem}`);
 
 /** Check runs as MmGetPhysicalMemoryRanges promises them: non-empty, sorted, non-overlapping, < 2^52. */
-export function checkRuns(runs: readonly PhysicalRun[]): void {
+export function checkRuns(runs: readonly PhysicalRun[], device: string = PMEM_DEVICE_PATH): void {
+  const bad = badOf(device);
   if (runs.length > MAX_RUNS) throw bad(`NumberOfRuns ${runs.length} exceeds the ${MAX_RUNS} runs the reply layout holds`);
   let prevEnd = 0;
   runs.forEach((r, i) => {
@@ -182,7 +183,8 @@ export function encodeInfo(info: PmemInfo, capacity: number = MAX_RUNS): Uint8Ar
 }
 
 /** Decode a GET_INFO reply (`reply` = the bytes the driver returned); every fault names its field. */
-export function decodeInfo(reply: Uint8Array): PmemInfo {
+export function decodeInfo(reply: Uint8Array, device: string = PMEM_DEVICE_PATH): PmemInfo {
+  const bad = badOf(device);
   if (reply.length < INFO_HEADER_SIZE) {
     throw bad(`truncated: ${reply.length} bytes, the header alone (up to NumberOfRuns) is ${INFO_HEADER_SIZE}`);
   }
@@ -202,7 +204,7 @@ export function decodeInfo(reply: Uint8Array): PmemInfo {
     if (length < 0n || length > BigInt(MAX_PHYS)) throw bad(`Run[${i}].length ${hex(length)} is negative or above 2^52`);
     runs.push({ start: Number(start), length: Number(length) });
   }
-  checkRuns(runs);
+  checkRuns(runs, device);
   const kpcr: bigint[] = [];
   for (let i = 0; i < KPCR_COUNT; i++) kpcr.push(u(INFO_OFFSETS.KPCR + i * 8));
   return {
