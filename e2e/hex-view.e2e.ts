@@ -37,6 +37,10 @@ describe.each(IMAGES)('hex view, build %i, %s image', (build, format) => {
     await expect.poll(() => header(page).innerText()).toContain('System');
     expect(await page.getByRole('tab', { name: 'Hex view' }).getAttribute('aria-selected')).toBe('true');
     await expect.poll(() => fieldValue(page, 'ImageFileName').innerText()).toBe('"System"');
+    // CreateTime in UTC, then how long before the capture (KUSER_SHARED_DATA.SystemTime), as every screen words it
+    expect(s.truth.captureTime, 'the sample records its capture time').toBeTruthy();
+    const minutes = Math.round((Date.parse(s.truth.captureTime!) - Date.parse(sys.createTime)) / 60_000);
+    await expect.poll(() => fieldValue(page, 'CreateTime').innerText()).toMatch(new RegExp(`UTC · (${minutes} min|\\d+ h \\d+ min) before capture$`));
     // the name's bytes, selected from the field list, read "System" in the ASCII column at the profile offset
     const off = Number('0x' + /\+([0-9a-f]+)/.exec(await page.locator('.field-table tr', { hasText: 'ImageFileName' }).first().locator('td.f-off').innerText())![1]!.trim());
     await page.locator('td.f-name', { hasText: /^ImageFileName$/ }).click();

@@ -6,7 +6,8 @@
  * highlights its bytes; hovering bytes marks the field here.
  */
 import { useDeferredValue, useState } from 'react';
-import type { MemScopeApi, SpaceRef, StructDump, StructField } from '../../../common/contract.js';
+import type { ImageTime, MemScopeApi, SpaceRef, StructDump, StructField } from '../../../common/contract.js';
+import { againstCapture } from '../../components/capture-time.js';
 import { toHex } from './address.js';
 
 /** A list head (nt!PsActiveProcessHead): its name, and the structure its entries are embedded in. */
@@ -35,6 +36,8 @@ export interface FieldListProps {
   readonly api: MemScopeApi | null;
   readonly sessionId: string;
   readonly space: SpaceRef;
+  /** The session's capture / boot time: FILETIME values say how long before the capture they are. */
+  readonly time?: ImageTime | null;
 }
 
 const STRUCT_NAME = /^_[A-Z0-9_]+$/;
@@ -80,7 +83,17 @@ function Value({ f, p }: { f: StructField; p: FieldListProps }) {
       return v.text === null
         ? <span className="muted">not readable ({v.length} bytes at {v.buffer}: paged out or unmapped)</span>
         : <span title={`Buffer ${v.buffer}, Length ${v.length}`}>{JSON.stringify(v.text)}</span>;
-    case 'filetime': return v.iso ? <span className="mono">{v.iso.replace('T', ' ').replace(/\.000Z$|Z$/, '')} UTC</span> : <span className="muted">{v.raw} (not a time)</span>;
+    case 'filetime': {
+      if (!v.iso) return <span className="muted">{v.raw} (not a time)</span>;
+      const t = againstCapture(v.iso, p.time);
+      return (
+        <span className="mono" title={t?.text}>
+          {v.iso.replace('T', ' ').replace(/\.000Z$|Z$/, '')} UTC
+          {t?.relative && <span className="rel-time-inline"> · {t.relative}</span>}
+          {t?.implausible && <span className="implausible-time-inline"> implausible: {t.implausible}</span>}
+        </span>
+      );
+    }
     case 'enum': return <span>{v.name ?? 'unnamed'} <span className="muted mono">({v.value})</span></span>;
     case 'bitfield': return <span className="mono">{v.value} <span className="muted">(bits {v.bitPosition}..{v.bitPosition + v.bitLength - 1})</span></span>;
     case 'ex-fast-ref': return <span><Link label={name} value={v.object} onFollow={p.onFollow} target={{ label: name, address: BigInt(v.object), type: null, title: `object at ${v.object}` }} /> <span className="muted">refs {v.refCount}</span></span>;

@@ -43,6 +43,7 @@ const perSession = new Map<string, { types: string[]; listHeads: ReadonlyMap<str
 export function HexScreen() {
   const api = useApi();
   const session = useApp((s) => s.session);
+  const imageTime = session?.time ?? null;
   const appStore = useAppStore();
   const place = useViews((s) => s.hex.place);
   const canBack = useViews((s) => s.hex.back.length > 0);
@@ -319,10 +320,10 @@ export function HexScreen() {
   const fieldPane = useMemo(() => (dump ? (
     <FieldTable
       key={`${dump.type}@${dump.address}`} dump={dump} base={base} hovered={hoveredField} onHover={setHoveredField} onFollow={(t) => void followRef.current(t)} onPick={(i) => pickRef.current(i)}
-      listHeads={listHeads} api={api} sessionId={sessionId} space={space}
+      listHeads={listHeads} api={api} sessionId={sessionId} space={space} time={imageTime}
     />
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  ) : null), [dump, base, hoveredField, listHeads, api, sessionId, spaceKey(space)]);
+  ) : null), [dump, base, hoveredField, listHeads, api, sessionId, spaceKey(space), imageTime]);
   const typeOptions = useMemo(() => <datalist id="profile-types">{typesWanted ? types.map((t) => <option key={t} value={t} />) : null}</datalist>, [types, typesWanted]);
 
   // the toolbar and the type form do not change while the bytes scroll: built once per state they
