@@ -84,6 +84,9 @@ export function ScanStatus() {
     );
   } else if (run) {
     const covered = `${bytes(run.bytesDone)} of ${bytes(run.bytesTotal)} (${percent(run.bytesDone, run.bytesTotal)}%)`;
+    // pages the device refused were scanned as zeros: a process there may be missing, so say how many
+    const n = run.unreadablePages ?? 0;
+    const unreadable = n > 0 ? <> <span className="unreadable-pages">{n.toLocaleString('en-US')} {n === 1 ? 'page' : 'pages'} could not be read and were scanned as zeros.</span></> : null;
     state = run.state;
     if (run.state === 'running') {
       const bps = bytesPerSecond(run.samples);
@@ -107,7 +110,7 @@ export function ScanStatus() {
         </>
       );
     } else if (run.state === 'completed') {
-      text = <><strong>Scan complete:</strong> <Tally rows={rows} /> in {duration(run.ms ?? 0)}, {bytes(run.bytesTotal)} of memory scanned.</>;
+      text = <><strong>Scan complete:</strong> <Tally rows={rows} /> in {duration(run.ms ?? 0)}, {bytes(run.bytesTotal)} of memory scanned.{unreadable}</>;
     } else if (run.state === 'cancelled') {
       text = <><strong>Scan cancelled</strong> after {covered} of memory: the <Tally rows={rows} /> found so far are shown; processes only in the unscanned part may be missing, and each verdict names the sources the scan did not get to check.</>;
     } else {

@@ -29,6 +29,16 @@ describe('app store: run events → rows and scan state', () => {
     expect(s.rows.get('0xc')!.status).toBe('hidden');
   });
 
+  it('the unreadable-page count of a done event (live pages the device refused) is kept on the run; none when absent', () => {
+    const store = createAppStore(null);
+    store.setState({ run: run('r1') });
+    store.getState().applyEvents([{ type: 'done', runId: 'r1', outcome: 'completed', error: null, rows: 0, ms: 5, bytesDone: 8192, bytesTotal: 8192, unreadablePages: 3 }]);
+    expect(store.getState().run).toMatchObject({ state: 'completed', unreadablePages: 3 });
+    store.setState({ run: run('r2') });
+    store.getState().applyEvents([{ type: 'done', runId: 'r2', outcome: 'completed', error: null, rows: 0, ms: 5, bytesDone: 8192, bytesTotal: 8192 }]);
+    expect(store.getState().run?.unreadablePages).toBeUndefined();
+  });
+
   it('a cancelled run keeps its rows and says how far it got; a failed one raises one problem sentence', () => {
     const store = createAppStore(null);
     store.setState({ run: run('r1') });

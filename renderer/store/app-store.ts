@@ -22,6 +22,8 @@ export interface ScanRun {
   readonly ms: number | null;
   readonly error: string | null;
   readonly warnings: readonly string[];
+  /** Pages the run's scans could not read (a live device's refused pages, scanned as zeros); from `done`. */
+  readonly unreadablePages?: number;
 }
 
 export type SortDir = 'asc' | 'desc';
@@ -364,7 +366,7 @@ export function createAppStore(api: (MemScopeApi & LinkEvents) | null): AppStore
               run = { ...run, warnings: [...run.warnings, e.message] };
               break;
             case 'done':
-              run = { ...run, state: e.outcome, ms: e.ms, error: e.error, bytesDone: e.bytesDone, bytesTotal: e.bytesTotal };
+              run = { ...run, state: e.outcome, ms: e.ms, error: e.error, bytesDone: e.bytesDone, bytesTotal: e.bytesTotal, ...(e.unreadablePages ? { unreadablePages: e.unreadablePages } : {}) };
               break;
           }
         }
