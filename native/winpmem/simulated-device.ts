@@ -20,7 +20,7 @@
  * injected (doctored GET_INFO reply). Every IOCTL is recorded so tests can prove what was (never) sent.
  */
 import { openSource, type OpenOptions } from '../../main/engine/sources/detect.js';
-import type { AbsentRange, PhysicalRun, PhysicalSource } from '../../main/engine/sources/physical-source.js';
+import { readIntoTarget, type PhysicalRun, type PhysicalSource } from '../../main/engine/sources/physical-source.js';
 import { hex } from '../../main/engine/util/hex.js';
 import type { PmemDevice } from './device.js';
 import {
@@ -177,7 +177,7 @@ export class SimulatedPmemDevice implements PmemDevice {
     const length = target.length;
     this.checkRead(pa, length);
     const src = this.source;
-    const absent = src.readInto ? src.readInto(pa, target) : copyRead(src, pa, target);
+    const absent = readIntoTarget(src, pa, target);
     if (absent.length === 0 && this.badPages.size === 0) return length;
     const unmappable = new Set(this.badPagesIn(pa, length));
     for (const a of absent) {
@@ -219,11 +219,4 @@ export class SimulatedPmemDevice implements PmemDevice {
   private checkOpen(): void {
     if (this.closed) throw new SimulatedDeviceError('handle closed', ERROR_INVALID_HANDLE);
   }
-}
-
-/** A source without readInto: read, then copy (the image sources all have readInto). */
-function copyRead(src: PhysicalSource, pa: number, target: Uint8Array): readonly AbsentRange[] {
-  const r = src.read(pa, target.length);
-  target.set(r.data);
-  return r.absent;
 }

@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { MemScopeError, usageError } from '../errors.js';
-import type { AbsentRange, PhysicalRun, PhysicalSource } from '../sources/physical-source.js';
+import { readIntoTarget, type AbsentRange, type PhysicalRun, type PhysicalSource } from '../sources/physical-source.js';
 import { describeRef, openSourceRef, type SourceRef } from '../sources/source-ref.js';
 import { hex } from '../util/hex.js';
 import { elfLayout, rawLayout, type FileLayout } from './writers/index.js';
@@ -255,7 +255,7 @@ async function acquireFrom(source: PhysicalSource, job: AcquireJob, hooks: { pro
           data = zeros.subarray(0, n); // sparse: hashed, not written
         } else {
           data = buf.subarray(0, n);
-          const absent = source.readInto ? source.readInto(p.pa + (at - p.offset), data) : readCopy(source, p.pa + (at - p.offset), data);
+          const absent = readIntoTarget(source, p.pa + (at - p.offset), data);
           note(absent);
           writeAll(fd, data, at);
         }
@@ -305,12 +305,6 @@ function openOut(path: string, flags: 'wx' | 'r+'): number {
 
 function writeAll(fd: number, data: Uint8Array, position: number): void {
   for (let off = 0; off < data.length;) off += fs.writeSync(fd, data, off, data.length - off, position + off);
-}
-
-function readCopy(source: PhysicalSource, pa: number, target: Uint8Array): readonly AbsentRange[] {
-  const r = source.read(pa, target.length);
-  target.set(r.data);
-  return r.absent;
 }
 
 /** Re-hash the kept prefix from the file (the hash must cover the bytes actually on disk). */

@@ -13,7 +13,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MemScopeError } from '../errors.js';
 import { openSourceRef } from '../sources/source-ref.js';
-import type { AbsentRange, PhysicalSource } from '../sources/physical-source.js';
+import { readIntoTarget, type PhysicalSource } from '../sources/physical-source.js';
 import { failedWord, SLOT_EMPTY, type FeedRing } from './feed.js';
 import { CTRL_CANCEL, planChunk, type FromWorker, type ReaderInit, type ToReader } from './protocol.js';
 
@@ -59,13 +59,7 @@ if (source) {
   const jobs: FedJob[] = [];
 
   const readChunk = (start: number, end: number, into: Uint8Array): number => {
-    let absent: readonly AbsentRange[];
-    if (src.readInto) absent = src.readInto(start, into);
-    else {
-      const r = src.read(start, into.length);
-      into.set(r.data);
-      absent = r.absent;
-    }
+    const absent = readIntoTarget(src, start, into);
     let owned = 0;
     for (const a of absent) owned += Math.max(0, Math.min(a.start + a.length, end) - Math.max(a.start, start));
     return owned;

@@ -71,5 +71,13 @@ export interface PhysicalSource {
   close(): void;
 }
 
+/** Read into `target` through readInto where the source has it, else read() and copy; the absent ranges. */
+export function readIntoTarget(source: PhysicalSource, address: number, target: Uint8Array): readonly AbsentRange[] {
+  if (source.readInto) return source.readInto(address, target);
+  const r = source.read(address, target.length);
+  target.set(r.data);
+  return r.absent;
+}
+
 /** Largest single read the engine will ask of a source; bigger requests are a caller bug or hostile input. */
 export const MAX_READ = 64 * 1024 * 1024;

@@ -8,7 +8,7 @@
  * PRNG, so (seed, iteration) reproduces it.
  */
 import type { GroundTruth } from '../../../sample/truth.js';
-import type { AbsentRange, PhysicalSource, ReadResult, SourceHints } from '../../../sources/physical-source.js';
+import { readIntoTarget, type AbsentRange, type PhysicalSource, type ReadResult, type SourceHints } from '../../../sources/physical-source.js';
 import type { Prng } from '../../../util/testing/fuzz.js';
 import { translateVa } from '../page-walk.js';
 
@@ -114,7 +114,7 @@ export class PatchedSource implements PhysicalSource {
     return r;
   }
   readInto(address: number, target: Uint8Array): readonly AbsentRange[] {
-    const absent = this.base.readInto ? this.base.readInto(address, target) : (() => { const r = this.base.read(address, target.length); target.set(r.data); return r.absent; })();
+    const absent = readIntoTarget(this.base, address, target);
     this.apply(address, target);
     return absent;
   }
