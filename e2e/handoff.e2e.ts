@@ -133,6 +133,8 @@ describe('hand-off: evidence bundle and timeline', () => {
     const created = tableRow.locator('[data-col="createTime"]');
     await created.hover();
     await expect.poll(() => created.getAttribute('title')).toBe(`${hidden.createTime} · ${beforeCapture}`);
+    // the hover scrolled the table to the time columns: back to PID and name, as a responder reads it
+    await tableRow.locator('[data-col="pid"]').scrollIntoViewIfNeeded();
     await shot(page, SPEC, 'details-capture-relative');
 
     const other = s.truth.processes.find((p) => p.name === 'lsass.exe')!;
