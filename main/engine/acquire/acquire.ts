@@ -22,6 +22,7 @@ import { MemScopeError, usageError } from '../errors.js';
 import { readIntoTarget, type AbsentRange, type PhysicalRun, type PhysicalSource } from '../sources/physical-source.js';
 import { describeRef, openSourceRef, type SourceRef } from '../sources/source-ref.js';
 import { hex } from '../util/hex.js';
+import { pageAlignedBytes } from '../util/page-aligned.js';
 import { elfLayout, rawLayout, type FileLayout } from './writers/index.js';
 
 export type AcquireFormat = 'raw' | 'elf';
@@ -225,7 +226,7 @@ async function acquireFrom(source: PhysicalSource, job: AcquireJob, hooks: { pro
 
   const total = layout.fileSize;
   const chunk = job.chunkBytes ?? DEFAULT_CHUNK;
-  const buf = new Uint8Array(chunk);
+  const buf = pageAlignedBytes(chunk); // reads land on a page boundary (util/page-aligned.ts)
   const zeros = new Uint8Array(chunk);
   const t0 = performance.now();
   let done = checkpoint;

@@ -13,6 +13,7 @@
  * what tests elsewhere recognise as the scan's.
  */
 import { hex } from '../util/hex.js';
+import { pageAlignedBytes } from '../util/page-aligned.js';
 import type { AbsentRange, PhysicalSource } from '../sources/physical-source.js';
 import type { ScanChunk, ScanHit, Scanner } from './types.js';
 
@@ -35,7 +36,8 @@ export interface ChunkResult<H extends ScanHit> {
 export class ReadBuffer {
   private bytes: Uint8Array | null = null;
   get(length: number): Uint8Array {
-    if (!this.bytes || this.bytes.length < length) this.bytes = new Uint8Array(length);
+    // page-aligned: a read into a buffer 16 bytes into a page ran 5× slower (util/page-aligned.ts)
+    if (!this.bytes || this.bytes.length < length) this.bytes = pageAlignedBytes(length);
     return this.bytes.subarray(0, length);
   }
 }

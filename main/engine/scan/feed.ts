@@ -17,6 +17,7 @@
  * compare-and-swap only, so a slot freed by the pool for a worker that died mid-chunk cannot free
  * a later chunk by mistake.
  */
+import { pageAlignedShared } from '../util/page-aligned.js';
 import type { ScanChunk } from './types.js';
 
 export const SLOT_EMPTY = -1;
@@ -60,7 +61,8 @@ export function createRing(chunks: readonly ScanChunk[], workers: number): FeedR
     words,
     absent: new SharedArrayBuffer(slots * Float64Array.BYTES_PER_ELEMENT),
     abandoned: new SharedArrayBuffer(chunks.length),
-    data: new SharedArrayBuffer(slots * slotBytes),
+    // page-aligned slots: the reader's device reads land on page boundaries (util/page-aligned.ts)
+    data: pageAlignedShared(slots * slotBytes),
     slots,
     slotBytes,
   };
