@@ -240,6 +240,21 @@ async function acquireFrom(source: PhysicalSource, job: AcquireJob, hooks: { pro
       }
     }
   };
+  /** fsync the file in the background; once it is done, bytes before `upTo` are good (the sidecar says so). */
+  const checkpointAt = (upTo: number): { done: Promise<void>; settled: Promise<void> } => {
+    const done = new Promise<void>((resolveSync, rejectSync) => fs.fsync(fd, (err) => {
+      if (err) { rejectSync(err); return; }
+      checkpoint = upTo;
+      try {
+        writeSidecar(sidecar('partial', 'in progress (or interrupted)', null));
+        resolveSync();
+      } catch (e) {
+        rejectSync(e);
+      }
+    }));
+    return { done, settled: done.catch(() => undefined) };
+  };
+  let syncing: { done: Promise<void>; settled: Promise<void> } | null = null;
   try {
     writeSidecar(sidecar('partial', 'in progress (or interrupted)', null));
     for (const p of plan) {
@@ -265,16 +280,18 @@ async function acquireFrom(source: PhysicalSource, job: AcquireJob, hooks: { pro
         done = at;
         sinceCheckpoint += n;
         if (sinceCheckpoint >= CHECKPOINT) {
-          fs.fsyncSync(fd);
-          checkpoint = done;
+          // the fsync runs beside the next reads, hashes and writes (it waits on the disk, they on
+          // the CPU); the sidecar claims these bytes only once it is done, and one is in flight at most
+          await syncing?.done;
+          syncing = checkpointAt(done);
           sinceCheckpoint = 0;
-          writeSidecar(sidecar('partial', 'in progress (or interrupted)', null));
         }
         hooks.progress?.({ bytesDone: done, bytesTotal: total, unreadablePages });
         if (job.maxRate) await throttle(done - startDone, t0, job.maxRate);
         else if (sinceCheckpoint % (8 * chunk) === 0) await new Promise((r) => setImmediate(r));
       }
     }
+    await syncing?.done;
     fs.fsyncSync(fd);
     checkpoint = done;
     const final = sidecar('complete', null, hash.digest('hex'));
@@ -282,6 +299,7 @@ async function acquireFrom(source: PhysicalSource, job: AcquireJob, hooks: { pro
     return final;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
+    await syncing?.settled; // its checkpoint counts if it landed; the fd stays open until then
     try {
       writeSidecar(sidecar('partial', msg, null));
     } catch {
