@@ -74,7 +74,7 @@ export class ChunkScanner<H extends ScanHit> {
     let absentBytes = 0;
     const hits = this.windows(chunk, (start, end, length) => {
       const { data, absent } = this.bytes(start, length);
-      for (const a of absent) absentBytes += Math.max(0, Math.min(a.start + a.length, end) - Math.max(a.start, start));
+      absentBytes += ownedAbsentBytes(absent, start, end);
       return data;
     });
     return { hits, absentBytes };
@@ -103,6 +103,13 @@ export class ChunkScanner<H extends ScanHit> {
     }
     return hits;
   }
+}
+
+/** Bytes of [start, end) that the absent ranges of a read cover (a chunk or window owns only its own range). */
+export function ownedAbsentBytes(absent: readonly AbsentRange[], start: number, end: number): number {
+  let owned = 0;
+  for (const a of absent) owned += Math.max(0, Math.min(a.start + a.length, end) - Math.max(a.start, start));
+  return owned;
 }
 
 /** Pages an owned absent byte count covers (chunks and device failures are page-granular). */

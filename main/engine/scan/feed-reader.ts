@@ -14,6 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MemScopeError } from '../errors.js';
 import { openSourceRef } from '../sources/source-ref.js';
 import { readIntoTarget, type PhysicalSource } from '../sources/physical-source.js';
+import { ownedAbsentBytes } from './chunk-loop.js';
 import { failedWord, SLOT_EMPTY, type FeedRing } from './feed.js';
 import { CTRL_CANCEL, planChunk, type FromWorker, type ReaderInit, type ToReader } from './protocol.js';
 
@@ -58,12 +59,7 @@ if (source) {
   process.once('exit', () => src.close());
   const jobs: FedJob[] = [];
 
-  const readChunk = (start: number, end: number, into: Uint8Array): number => {
-    const absent = readIntoTarget(src, start, into);
-    let owned = 0;
-    for (const a of absent) owned += Math.max(0, Math.min(a.start + a.length, end) - Math.max(a.start, start));
-    return owned;
-  };
+  const readChunk = (start: number, end: number, into: Uint8Array): number => ownedAbsentBytes(readIntoTarget(src, start, into), start, end);
 
   /** Fill the job's next chunk if its slot is free; true when the job moved on. */
   const fillOne = (job: FedJob): boolean => {

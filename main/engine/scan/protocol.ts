@@ -15,10 +15,8 @@ import type { FeedRing } from './feed.js';
 import type { ScanChunk, ScanHit, ScannerSpec } from './types.js';
 
 export interface WorkerInit {
-  /** The source every worker opens for itself (an image file, the WinPmem device, the simulated device). */
+  /** The source: an image file each worker opens for itself, or a live device only the pool's reader opens (`feed`). */
   readonly ref: SourceRef;
-  /** Module to import before opening a live `ref` (it registers the live opener in the worker). */
-  readonly openerModule?: string;
   /** Int32 × WORKER_STATE_SLOTS the worker keeps current (what it is doing), read by the pool when it dies. */
   readonly state: SharedArrayBuffer;
   /**

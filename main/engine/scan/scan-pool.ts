@@ -333,7 +333,7 @@ export class ScanPool {
     if (id === null) return;
     try {
       const r = local.scan(job.chunks[id]!);
-      if (r.absentBytes > 0) job.absent(id, r.absentBytes, isLiveRef(this.ref));
+      if (r.absentBytes > 0) job.absent(id, r.absentBytes, this.fed);
       for (const hit of r.hits) job.events.push({ type: 'hit', hit });
     } catch (err) {
       job.chunkError(id, err instanceof Error ? err.message : String(err));
@@ -395,9 +395,9 @@ export class ScanPool {
 
   private start(): void {
     const state = new SharedArrayBuffer(WORKER_STATE_SLOTS * Int32Array.BYTES_PER_ELEMENT);
-    const openerModule = !this.fed && isLiveRef(this.ref) ? liveOpenerModule() : undefined;
+    // a fed pool's workers open nothing (its reader holds the device); an image pool's open the file
     const feed = this.fed ? { feed: { bell: this.bell.buffer as SharedArrayBuffer } } : {};
-    const worker = spawnScanWorker({ ref: this.ref, ...(openerModule !== undefined ? { openerModule } : {}), state, ...feed });
+    const worker = spawnScanWorker({ ref: this.ref, state, ...feed });
     const slot: Slot = { worker, state: new Int32Array(state), ready: false, exited: false, lastError: null };
     this.slots.push(slot);
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
@@ -443,7 +443,7 @@ export class ScanPool {
       case 'done': {
         const job = this.liveJob(m.job);
         if (!job || job.isSettled(m.id)) return;
-        if (m.absentBytes > 0) job.absent(m.id, m.absentBytes, isLiveRef(this.ref));
+        if (m.absentBytes > 0) job.absent(m.id, m.absentBytes, this.fed);
         for (const hit of m.hits) job.events.push({ type: 'hit', hit });
         job.settle(m.id);
         return;

@@ -55,11 +55,8 @@ const SLOT_WAIT_MS = 50;
 
 let source: PhysicalSource | null | undefined;
 try {
-  if (init.feed) source = null; // a fed pool's reader alone holds the source
-  else {
-    if (init.openerModule !== undefined) await import(init.openerModule);
-    source = openSourceRef(init.ref);
-  }
+  // a fed pool's reader alone holds the (live) source; an image pool's worker opens the file
+  source = init.feed ? null : openSourceRef(init.ref);
 } catch (err) {
   post({ type: 'init-error', kind: kindOf(err), message: messageOf(err) });
 }

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import type { SpaceRef, StructDump } from '../../../common/contract.js';
 import { useApp, useAppStore } from '../../store/context.js';
+import { bytes } from '../../components/format.js';
 import { useApi, useViews } from '../../store/views-context.js';
 import { processPlace, processTitle, type HexPlace } from '../../store/views-store.js';
 import { addressProblem, addressToRow, isVirtual, parseGoTo, pointerProblem, rowCount, rowToAddress, toHex } from './address.js';
@@ -17,15 +18,6 @@ import { fieldAt, selectionHighlight, selectionRange, structOverlay, structToolt
 import { layAt, laidNow, mappedRangesOf, placeKey, whereIn, type SpaceRanges } from './view-cache.js';
 
 const spaceWords = (s: SpaceRef): string => (s.kind === 'physical' ? 'physical memory' : s.kind === 'kernel' ? 'kernel virtual memory' : 'process virtual memory');
-
-/** A byte count in the unit a responder reads at a glance. */
-function sizeWords(n: bigint): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = Number(n);
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
-  return `${u === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
 
 /** The DKOM tell-tale: an _EPROCESS whose ActiveProcessLinks point back at themselves. */
 function selfLinked(dump: StructDump, base: bigint): string | null {
@@ -375,7 +367,7 @@ export function HexScreen() {
       {place && gap && (
         <p className="hex-gap">
           Not in memory: no page of {spaceWords(space)} is mapped to RAM from {gap.from === null ? 'the start' : toHex(gap.from)} to {gap.to === null ? (ranges?.truncated ? 'past the listed ranges' : 'the end') : toHex(gap.to)}
-          {gap.to !== null && gap.from !== null ? ` (${sizeWords(gap.to - gap.from)})` : ''} — unmapped or paged out (the ?? say which). <strong>N</strong>: next mapped range{gap.to === null ? ' (none)' : ''}, <strong>P</strong>: previous{gap.from === null ? ' (none)' : ''}.
+          {gap.to !== null && gap.from !== null ? ` (${bytes(Number(gap.to - gap.from))})` : ''} — unmapped or paged out (the ?? say which). <strong>N</strong>: next mapped range{gap.to === null ? ' (none)' : ''}, <strong>P</strong>: previous{gap.from === null ? ' (none)' : ''}.
         </p>
       )}
       {message && <p className="hex-message" role="status">{message} <button type="button" className="link-button" onClick={() => setMessage(null)}>Dismiss</button></p>}
