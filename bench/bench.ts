@@ -166,7 +166,7 @@ async function measureImage(img: BenchImage, label: string, o: BenchOptions, war
     makeRow({
       id: 'live-psscan-vs-image', image: label, label: 'live psscan (simulated WinPmem device) ÷ image psscan', unit: '×',
       values: wLive.map((a, i) => a.psscanMs! / w2[i]!.psscanMs!), target: { op: '<=', value: TARGETS.livePsscanVsImage },
-      note: `live ${fmtMs(median(wLive.map((a) => a.psscanMs!)))} vs image ${fmtMs(median(w2.map((a) => a.psscanMs!)))}, one reader thread filling shared memory for 2 scanning workers (scan/feed.ts); DTB via ${wLive[0]!.dtbMethod}`,
+      note: `live ${fmtMs(median(wLive.map((a) => a.psscanMs!)))} vs image ${fmtMs(median(w2.map((a) => a.psscanMs!)))}, one reader thread filling shared memory for a worker, and scanning while it is full (2 scanning threads, scan/feed.ts); DTB via ${wLive[0]!.dtbMethod}`,
     }),
     makeRow({
       id: 'acquire-vs-copy', image: label, label: 'acquisition with SHA-256 ÷ plain copy (throughput)', unit: '×',

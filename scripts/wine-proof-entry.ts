@@ -19,7 +19,7 @@ import {
 import { openLiveWinPmem } from '../native/winpmem/index.js';
 import { loadPreflightApi, preflightChecks } from '../native/winpmem/preflight.js';
 import { PMEM_IOCTLS } from '../native/winpmem/protocol.js';
-import { pinReaderThread, Win32PmemDevice } from '../native/winpmem/win32-device.js';
+import { pinReaderThread, raiseReaderThreadPriority, Win32PmemDevice } from '../native/winpmem/win32-device.js';
 
 const results: boolean[] = [];
 const report = (name: string, ok: boolean, detail: string) => {
@@ -113,12 +113,17 @@ try {
   api.CloseServiceHandle(scm);
 }
 
-// 4b. the reader thread is pinned to one CPU (2.0.1 PTE mode needs it)
+// 4b. the reader thread is pinned to one CPU (2.0.1 PTE mode needs it) and raised above the scan workers
 try {
   const previous = pinReaderThread(0);
   report('pin-thread', previous !== 0n, `SetThreadAffinityMask(GetCurrentThread(), 1) → previous mask 0x${previous.toString(16)}`);
 } catch (e) {
   report('pin-thread', false, msg(e));
+}
+try {
+  report('reader-priority', raiseReaderThreadPriority(), 'SetThreadPriority(GetCurrentThread(), THREAD_PRIORITY_ABOVE_NORMAL)');
+} catch (e) {
+  report('reader-priority', false, msg(e));
 }
 
 // 5. pre-flight: the koffi declarations run and answer plausibly (Wine reports its own "Windows 10")

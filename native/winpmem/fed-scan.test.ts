@@ -2,7 +2,9 @@
  * The fed scan pool over the simulated WinPmem device (scan/feed.ts): one reader thread holds the
  * device and fills shared-memory slots, the workers scan them. Same hits as the image file's
  * per-worker scan; unreadable pages counted exactly once each (one sits in the overlap two chunks
- * read); several scans at once, an abort, and a consumer that leaves early neither hang nor leak.
+ * read); several scans at once, an abort, and a consumer that leaves early neither hang nor leak;
+ * the reader scanning chunks itself while its ring is full, every piece exactly once; a worker that
+ * dies mid-chunk costs that chunk only, and the reader is not left waiting for its slots.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { MemScopeError } from '../../main/engine/errors.js';
 import { poolTagScan, type PoolTagHit } from '../../main/engine/scan/scanners/pool-tag.js';
 import { scanPhysical } from '../../main/engine/scan/scan-physical.js';
 import { ScanPool } from '../../main/engine/scan/scan-pool.js';
+import { fixtureScan, type FixtureHit } from '../../main/engine/scan/testing/fixture-scanner.js';
 import { activeScanWorkers } from '../../main/engine/scan/spawn-worker.js';
 import type { ScanEvent } from '../../main/engine/scan/types.js';
 import type { SourceRef } from '../../main/engine/sources/source-ref.js';
@@ -26,6 +29,9 @@ const BAD = [0x400000, 0x401000, 0x9ff000, 0x1234000];
 
 let dir: string;
 let image: string;
+/** 64 MiB of zeros: eight 8 MiB chunks of eight 1 MiB pieces each. */
+let big: string;
+const BIG = 64 * MiB;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'memscope-fed-'));
@@ -33,6 +39,8 @@ beforeAll(() => {
   const mem = new Uint8Array(SIZE);
   for (const h of HEADERS) mem.set([...'Proc'].map((c) => c.charCodeAt(0)), h + 4);
   writeFileSync(image, mem);
+  big = join(dir, 'big.raw');
+  writeFileSync(big, new Uint8Array(BIG));
 });
 
 afterAll(() => {
@@ -53,6 +61,20 @@ async function collect(events: AsyncIterable<ScanEvent<PoolTagHit>>): Promise<{ 
 }
 
 const tags = poolTagScan({ tags: ['Proc'] });
+
+async function fixtureRun(events: AsyncIterable<ScanEvent<FixtureHit>>): Promise<{ hits: FixtureHit[]; errors: string[] }> {
+  const hits: FixtureHit[] = [];
+  const errors: string[] = [];
+  for await (const ev of events) {
+    if (ev.type === 'hit') hits.push(ev.hit);
+    else if (ev.type === 'error') errors.push(ev.message);
+  }
+  hits.sort((a, b) => a.pa - b.pa);
+  return { hits, errors };
+}
+
+/** The fixture reports one hit per scanned window: the start of every 1 MiB piece. */
+const pieceStarts = (from: number, to: number): number[] => Array.from({ length: (to - from) / MiB }, (_, i) => from + i * MiB);
 
 describe('a fed scan pool on the simulated WinPmem device', () => {
   it('finds what the image file scan finds, read by one reader for every worker', async () => {
@@ -105,5 +127,43 @@ describe('a fed scan pool on the simulated WinPmem device', () => {
       await pool.close();
     }
     expect(activeScanWorkers()).toBe(0); // the reader and the workers are gone
+  }, 60_000);
+
+  // size 2: the ring holds a chunk beside the worker's, the reader takes it from the ring; size 3:
+  // the two workers' chunks fill the ring, the reader reads the next chunk itself
+  it.each([2, 3])('the reader scans chunks itself while its ring is full: every piece scanned exactly once (pool of %i)', async (size) => {
+    const pool = new ScanPool({ ref: { kind: 'simulated', image: big }, workers: size });
+    try {
+      expect(pool.size).toBe(size);
+      // a slow scanner (5 ms a piece): the reader fills the ring long before the worker frees it
+      const r = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ delayMs: 5 }) }));
+      expect(r.errors).toEqual([]);
+      expect(r.hits.map((h) => h.pa)).toEqual(pieceStarts(0, BIG));
+      expect(r.hits.some((h) => h.thread === 'reader')).toBe(true);
+      expect(r.hits.some((h) => h.thread === 'worker')).toBe(true);
+      expect(r.hits.some((h) => h.thread === 'main')).toBe(false);
+      expect(pool.liveWorkers).toBe(size - 1); // the reader is a scanning thread too
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('a worker that dies mid-chunk costs that chunk only: its slots are freed, the reader goes on, the pool scans again', async () => {
+    const pool = new ScanPool({ ref: { kind: 'simulated', image: big }, workers: 2 });
+    try {
+      // built in the workers only, so the worker (not the reader) scans the chunk that kills it
+      const crashed = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ failPa: 20 * MiB + 1, mode: 'exit', readerFail: true }) }));
+      expect(crashed.errors).toHaveLength(1);
+      expect(crashed.errors[0]).toMatch(/chunk 0x1000000-0x1800000: scan worker crashed: exit code 3/);
+      expect(crashed.hits.map((h) => h.pa)).toEqual([...pieceStarts(0, 16 * MiB), ...pieceStarts(24 * MiB, BIG)]);
+      expect(crashed.hits.every((h) => h.thread === 'worker')).toBe(true);
+      const after = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({}) }));
+      expect(after.errors).toEqual([]);
+      expect(after.hits.map((h) => h.pa)).toEqual(pieceStarts(0, BIG));
+      expect(pool.liveWorkers).toBe(1); // the dead worker was replaced
+    } finally {
+      await pool.close();
+    }
+    expect(activeScanWorkers()).toBe(0);
   }, 60_000);
 });

@@ -15,7 +15,7 @@ import type { PhysicalRun, PhysicalSource } from '../../main/engine/sources/phys
 import { registerLiveOpener, type LiveSourceRef } from '../../main/engine/sources/source-ref.js';
 import { WinPmemSource } from './device.js';
 import { SimulatedPmemDevice, type SimulatedPmemOptions } from './simulated-device.js';
-import { pinReaderThread, Win32PmemDevice } from './win32-device.js';
+import { pinReaderThread, raiseReaderThreadPriority, Win32PmemDevice } from './win32-device.js';
 
 interface MachineTruth {
   readonly runs?: readonly { readonly start: string; readonly length: string }[];
@@ -52,6 +52,7 @@ export function openLiveRef(ref: LiveSourceRef): WinPmemSource & PhysicalSource 
     return WinPmemSource.open(dev, { mode: ref.mode ?? 'auto' });
   }
   pinReaderThread(0); // every thread that reads \\.\pmem stays on one CPU (2.0.1 PTE mode: WINPMEM-NOTES §3)
+  raiseReaderThreadPriority(); // the workers it wakes must not take its CPU (scan/feed.ts)
   const handle = Win32PmemDevice.open(ref.device);
   return WinPmemSource.open(handle, { mode: ref.mode, ...(ref.physicalFallback !== undefined ? { physicalFallback: ref.physicalFallback } : {}) });
 }

@@ -30,9 +30,10 @@ export interface Kernel32 {
   ReadFile(h: Handle, buffer: Uint8Array, length: number, read: number[], overlapped: null): number;
   CloseHandle(h: Handle): number;
   GetLastError(): number;
-  /** Thread pinning for reads in PTE mode (see pinReaderThread). */
+  /** Thread pinning for reads in PTE mode (see pinReaderThread), and the reader's priority (raiseReaderThreadPriority). */
   GetCurrentThread?(): Handle;
   SetThreadAffinityMask?(thread: Handle, mask: bigint): bigint;
+  SetThreadPriority?(thread: Handle, priority: number): number;
 }
 
 // winnt.h / fileapi.h constants
@@ -76,6 +77,7 @@ export function loadKernel32(): Kernel32 {
     GetLastError: lib.func('uint32_t __stdcall GetLastError()'),
     GetCurrentThread: lib.func('intptr_t __stdcall GetCurrentThread()'),
     SetThreadAffinityMask: lib.func('uint64_t __stdcall SetThreadAffinityMask(intptr_t thread, uint64_t mask)'),
+    SetThreadPriority: lib.func('int __stdcall SetThreadPriority(intptr_t thread, int priority)'),
   } as Kernel32;
   return kernel32;
 }
@@ -91,6 +93,20 @@ export function pinReaderThread(cpu = 0, api: Kernel32 = loadKernel32()): bigint
   const previous = api.SetThreadAffinityMask(api.GetCurrentThread(), 1n << BigInt(cpu));
   if (BigInt(previous) === 0n) throw win32Error('reader thread', 'SetThreadAffinityMask', api.GetLastError());
   return BigInt(previous);
+}
+
+/** processthreadsapi.h: one step above the process's base priority. */
+export const THREAD_PRIORITY_ABOVE_NORMAL = 1;
+
+/**
+ * Raise the calling thread (the fed pool's reader, the one thread every piece of a live scan waits
+ * for) one step above the scan workers it wakes, so a woken worker does not take its CPU (the Linux
+ * counterpart lowers the workers instead: main/engine/scan/thread-priority.ts). A refusal costs
+ * speed only, so it is returned, not thrown.
+ */
+export function raiseReaderThreadPriority(api: Kernel32 = loadKernel32()): boolean {
+  if (!api.GetCurrentThread || !api.SetThreadPriority) return false;
+  return api.SetThreadPriority(api.GetCurrentThread(), THREAD_PRIORITY_ABOVE_NORMAL) !== 0;
 }
 
 export class Win32PmemDevice implements PmemDevice {

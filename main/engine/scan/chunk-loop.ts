@@ -57,8 +57,7 @@ export class ChunkScanner<H extends ScanHit> {
     private readonly buffer: ReadBuffer = new ReadBuffer(),
     window: number = READ_WINDOW,
   ) {
-    // every window re-reads the scanner's overlap: worth it only while that is a small fraction
-    this.window = scanner.overlap * 16 <= window ? window : Number.MAX_SAFE_INTEGER;
+    this.window = windowSize(scanner.overlap, window);
   }
 
   private bytes(start: number, length: number): { data: Uint8Array; absent: readonly AbsentRange[] } {
@@ -91,18 +90,30 @@ export class ChunkScanner<H extends ScanHit> {
 
   private windows(chunk: ScanChunk, bytesOf: (start: number, end: number, length: number) => Uint8Array): H[] {
     const hits: H[] = [];
-    const w = this.window;
-    for (let start = chunk.start; start < chunk.end; ) {
-      // windows end on absolute multiples of the window size, as chunks do (page aligned)
-      const end = Math.min(chunk.end, (Math.floor(start / w) + 1) * w);
-      const data = bytesOf(start, end, Math.min(chunk.readEnd, end + this.scanner.overlap) - start);
-      this.scanner.scan(data, start, (hit) => {
+    for (const { start, end, readEnd } of chunkWindows(chunk, this.window, this.scanner.overlap)) {
+      this.scanner.scan(bytesOf(start, end, readEnd - start), start, (hit) => {
         if (hit.pa >= start && hit.pa < end) hits.push(hit);
       });
-      start = end;
     }
     return hits;
   }
+}
+
+/** The window a scanner with this overlap is read in: every window re-reads the overlap, worth it only while that is a small fraction. */
+export const windowSize = (overlap: number, window: number = READ_WINDOW): number => (overlap * 16 <= window ? window : Number.MAX_SAFE_INTEGER);
+
+/**
+ * A chunk cut into windows: each owns [start, end), ending on an absolute multiple of the window
+ * size as chunks do (page aligned), and reads `overlap` more bytes, never past the chunk's readEnd.
+ */
+export function chunkWindows(chunk: ScanChunk, window: number, overlap: number): ScanChunk[] {
+  const out: ScanChunk[] = [];
+  for (let start = chunk.start; start < chunk.end; ) {
+    const end = Math.min(chunk.end, (Math.floor(start / window) + 1) * window);
+    out.push({ start, end, readEnd: Math.min(chunk.readEnd, end + overlap) });
+    start = end;
+  }
+  return out;
 }
 
 /** Bytes of [start, end) that the absent ranges of a read cover (a chunk or window owns only its own range). */

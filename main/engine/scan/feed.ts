@@ -1,79 +1,133 @@
 /**
  * The shared memory of a "fed" scan: one reader thread (the only scan thread holding a handle on the
- * live device) reads each chunk of a job into a ring slot, and the scan workers scan the slots.
+ * live device) reads each chunk of a job into ring slots, and the scan workers scan the slots.
  *
  * Why: the WinPmem driver serves one read at a time on its device (the 2.0.1 driver takes one
  * device-wide lock around each read, and closing any handle can zero-fill another handle's pages:
  * /work/shared/WINPMEM-NOTES.md §4), so N workers each with their own handle add risk and no speed.
  * One reader keeps the device busy with large sequential reads while every worker scans.
  *
- * Order: the reader fills the job's chunks in plan order, chunk k into slot k % slots; workers take
- * chunk ids from the job's cursor (protocol.ts CTRL_NEXT) as for an image, and wait until their
- * chunk's slot holds it. Since ids are taken in order and a worker holds one chunk at a time, the
- * slot the reader waits for is always held by a worker that will scan and free it: no deadlock.
+ * Chunks and pieces: workers take chunks (the unit of work, as for an image: one 'done' message
+ * each) from the job's cursor (protocol.ts CTRL_NEXT); the reader hands each chunk over in pieces,
+ * the windows a worker scans (chunk-loop.ts chunkWindows, 1 MiB), one piece per slot. A 1 MiB
+ * piece passes from the reader's core to a worker's through the shared L3 cache; a whole 8 MiB
+ * chunk would go out to memory and back, and 1 MiB chunks cost the main thread a message per MiB
+ * (measured on the 4 GiB bench image: 4096 'done' messages took the workers ~130 ms per scan).
  *
- * A slot is one Int32 word: SLOT_EMPTY, the chunk id it holds (k >= 0), or failedWord(k) when the
- * reader could not read chunk k at all (it reports that chunk's error itself). Words change by
+ * Order: the reader fills pieces in plan order, piece p into slot p % slots; a worker scans its
+ * chunk's pieces in order. Since chunks are taken in order, a worker holds one chunk at a time and
+ * the reader waits only for a slot whose piece comes before the one it fills, that piece is in a
+ * chunk some worker holds (and will free) or will take: no deadlock, whatever the ring size.
+ *
+ * A slot is one Int32 word: SLOT_EMPTY, the piece it holds (p >= 0), or failedWord(p) when the
+ * reader could not read piece p (it reports its chunk's error itself). Words change by
  * compare-and-swap only, so a slot freed by the pool for a worker that died mid-chunk cannot free
- * a later chunk by mistake.
+ * a later piece by mistake.
+ *
+ * Wake-ups: a cross-CPU wake costs 50-200 µs on the bench VM, about what reading a piece does, so a
+ * worker that caught up with the reader does not wake per piece: it asks for its piece (WANT) and
+ * the reader wakes it once WAKE_LEAD pieces are in, or sooner when the reader itself stops.
  */
 import { pageAlignedShared } from '../util/page-aligned.js';
+import { chunkWindows, windowSize } from './chunk-loop.js';
 import type { ScanChunk } from './types.js';
 
 export const SLOT_EMPTY = -1;
 const SLOT_ALIGN = 4096;
-export const failedWord = (chunk: number): number => -2 - chunk;
+export const failedWord = (piece: number): number => -2 - piece;
+
+/** Progress block (Int32): pieces filled so far (in order), and the lowest piece a sleeping worker waits for. */
+export const PROGRESS_FILLED = 0;
+export const PROGRESS_WANT = 1;
+export const NO_WANT = 0x7fffffff;
+
+/** Slots per job: room for the reader to run WAKE_LEAD pieces ahead of a sleeping worker, and as much again. */
+export const RING_SLOTS = 16;
+/** Pieces the reader fills past the one a sleeping worker asked for before it wakes it. */
+export const WAKE_LEAD = 8;
 
 /** What a fed job shares between the pool, its reader and its workers. */
 export interface FeedRing {
-  /** Int32 per slot: SLOT_EMPTY | chunk id | failedWord(chunk id). */
+  /** Int32 per slot: SLOT_EMPTY | piece | failedWord(piece). */
   readonly words: SharedArrayBuffer;
-  /** Float64 per slot: bytes of the chunk's owned range the read could not serve. */
+  /** Float64 per slot: bytes of the piece's owned range the read could not serve. */
   readonly absent: SharedArrayBuffer;
   /** Uint8 per chunk: 1 once the pool gave the chunk up (its worker died); the reader frees such a slot. */
   readonly abandoned: SharedArrayBuffer;
-  /** slots × slotBytes of chunk bytes. */
+  /** Float64 triplets (start, end, readEnd) per piece, in plan order. */
+  readonly pieces: SharedArrayBuffer;
+  /** Int32 per chunk + 1: the chunk's first piece (the last entry: the number of pieces). */
+  readonly firstPiece: SharedArrayBuffer;
+  /** Int32 per piece: its chunk. */
+  readonly pieceChunk: SharedArrayBuffer;
+  /** Int32 × 2: PROGRESS_FILLED, PROGRESS_WANT. */
+  readonly progress: SharedArrayBuffer;
+  /** slots × slotBytes of piece bytes. */
   readonly data: SharedArrayBuffer;
   readonly slots: number;
   readonly slotBytes: number;
 }
 
-/**
- * Bytes per chunk of a fed scan (its default chunk size). The reader's core writes a chunk, a
- * worker's core scans it: a chunk that fits a core's L2 cache reaches the worker through the shared
- * L3, one that does not goes out to memory and back. Measured on the bench machine (2 vCPUs, L2
- * 2.5 MiB, L3 48 MiB; 4 GiB through a one-reader one-scanner ring): scanning 8 MiB slots 1.2-1.8 s,
- * 1 MiB slots 0.74-0.87 s. 1 MiB is also the device read size (device.ts DEFAULT_CHUNK).
- */
-export const FED_CHUNK_SIZE = 1024 * 1024;
-
-/** Slots per job: two per worker (one being scanned, one read ahead), plus two (all in L3 at 1 MiB). */
-export const ringSlots = (workers: number): number => 2 * workers + 2;
-
-export function createRing(chunks: readonly ScanChunk[], workers: number): FeedRing {
-  // page-aligned slots: a chunk's bytes start as aligned as in a worker's own buffer (the pool-tag
-  // scanner reads tag dwords through a Uint32Array only when they are 4-byte aligned)
-  const slotBytes = Math.ceil(chunks.reduce((m, c) => Math.max(m, c.readEnd - c.start), 0) / SLOT_ALIGN) * SLOT_ALIGN;
-  const slots = Math.max(1, Math.min(ringSlots(workers), chunks.length));
+/** A job's chunks cut into the pieces the reader hands over: the windows a worker's ChunkScanner scans them in. */
+export function createRing(chunks: readonly ScanChunk[], overlap: number): FeedRing {
+  const window = windowSize(overlap);
+  const cut = chunks.map((c) => chunkWindows(c, window, overlap));
+  const count = cut.reduce((n, p) => n + p.length, 0);
+  const pieces = new Float64Array(new SharedArrayBuffer(count * 3 * Float64Array.BYTES_PER_ELEMENT));
+  const firstPiece = new Int32Array(new SharedArrayBuffer((chunks.length + 1) * Int32Array.BYTES_PER_ELEMENT));
+  const pieceChunk = new Int32Array(new SharedArrayBuffer(count * Int32Array.BYTES_PER_ELEMENT));
+  let p = 0;
+  let longest = 0;
+  cut.forEach((list, k) => {
+    firstPiece[k] = p;
+    for (const w of list) {
+      pieces.set([w.start, w.end, w.readEnd], 3 * p);
+      pieceChunk[p++] = k;
+      longest = Math.max(longest, w.readEnd - w.start);
+    }
+  });
+  firstPiece[chunks.length] = p;
+  // page-aligned slots: a piece's bytes start as aligned as in a worker's own buffer (the pool-tag
+  // scanner reads tag dwords through a Uint32Array only when they are 4-byte aligned), and the
+  // reader's device reads land on page boundaries (util/page-aligned.ts)
+  const slotBytes = Math.ceil(longest / SLOT_ALIGN) * SLOT_ALIGN;
+  const slots = Math.max(1, Math.min(RING_SLOTS, count));
   const words = new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT);
   new Int32Array(words).fill(SLOT_EMPTY);
+  const progress = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  progress[PROGRESS_WANT] = NO_WANT;
   return {
     words,
     absent: new SharedArrayBuffer(slots * Float64Array.BYTES_PER_ELEMENT),
     abandoned: new SharedArrayBuffer(chunks.length),
-    // page-aligned slots: the reader's device reads land on page boundaries (util/page-aligned.ts)
+    pieces: pieces.buffer as SharedArrayBuffer,
+    firstPiece: firstPiece.buffer as SharedArrayBuffer,
+    pieceChunk: pieceChunk.buffer as SharedArrayBuffer,
+    progress: progress.buffer as SharedArrayBuffer,
     data: pageAlignedShared(slots * slotBytes),
     slots,
     slotBytes,
   };
 }
 
-/** Free chunk `id`'s slot if it still holds it (compare-and-swap), and wake the reader. */
-export function freeSlot(ring: FeedRing, words: Int32Array, bell: Int32Array, id: number): void {
-  const s = id % ring.slots;
-  Atomics.compareExchange(words, s, id, SLOT_EMPTY);
-  Atomics.compareExchange(words, s, failedWord(id), SLOT_EMPTY);
+export function ringPiece(pieces: Float64Array, p: number): ScanChunk {
+  return { start: pieces[3 * p]!, end: pieces[3 * p + 1]!, readEnd: pieces[3 * p + 2]! };
+}
+
+/** Free piece `p`'s slot if it still holds it (compare-and-swap), and wake the reader. */
+export function freeSlot(ring: FeedRing, words: Int32Array, bell: Int32Array, p: number): void {
+  const s = p % ring.slots;
+  Atomics.compareExchange(words, s, p, SLOT_EMPTY);
+  Atomics.compareExchange(words, s, failedWord(p), SLOT_EMPTY);
   ringBell(bell);
+}
+
+/** Give chunk `k` up (its worker died): the reader skips its unread pieces, and its slots are freed. */
+export function abandonChunk(ring: FeedRing, bell: Int32Array, k: number): void {
+  Atomics.store(new Uint8Array(ring.abandoned), k, 1);
+  const words = new Int32Array(ring.words);
+  const first = new Int32Array(ring.firstPiece);
+  for (let p = first[k]!; p < first[k + 1]!; p++) freeSlot(ring, words, bell, p);
 }
 
 /** The pool-wide doorbell: a worker freed a slot, or a job arrived; the reader looks for work. */

@@ -33,9 +33,9 @@ export interface ReaderInit {
   readonly bell: SharedArrayBuffer;
 }
 
-/** Pool → reader: fill this job's ring, chunk by chunk in plan order; or stop filling it. */
+/** Pool → reader: fill this job's ring, piece by piece in plan order (scanning chunks too when it is full); or stop filling it. */
 export type ToReader =
-  | { readonly type: 'feed'; readonly job: number; readonly plan: SharedArrayBuffer; readonly control: SharedArrayBuffer; readonly ring: FeedRing }
+  | { readonly type: 'feed'; readonly job: number; readonly spec: ScannerSpec; readonly control: SharedArrayBuffer; readonly ring: FeedRing }
   | { readonly type: 'forget'; readonly job: number };
 
 /** Worker state block: job and chunk (id + 1) being scanned (0 = none), job whose scanner is being built. */

@@ -22,7 +22,6 @@ import { absentEvent, ChunkScanner, describeChunk } from './chunk-loop.js';
 import { intersectRuns, coalesceRuns, planChunks, totalBytes } from './plan.js';
 import { loadScanner } from './registry.js';
 import { cancelled, checkWorkerCount, ScanPool } from './scan-pool.js';
-import { FED_CHUNK_SIZE } from './feed.js';
 import {
   DEFAULT_CHUNK_SIZE,
   type ScanChunk,
@@ -86,9 +85,7 @@ export async function* scanPhysical<H extends ScanHit>(opts: ScanPhysicalOptions
   let chunks: ScanChunk[];
   if (opts.pool) {
     pool = opts.pool;
-    // a fed pool hands each chunk from its reader's core to a worker's: small enough to pass through
-    // the shared cache (feed.ts FED_CHUNK_SIZE), not through memory
-    chunks = plan(what, pool.runs(), pool.fed && opts.chunkSize === undefined ? { ...opts, chunkSize: FED_CHUNK_SIZE } : opts, scanner.overlap);
+    chunks = plan(what, pool.runs(), opts, scanner.overlap);
   } else {
     const source = openSource(what, opts.openOptions ?? {}); // a missing or unreadable image fails here, before any worker
     try {

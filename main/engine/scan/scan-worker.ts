@@ -12,12 +12,13 @@ import { MemScopeError } from '../errors.js';
 import { openSourceRef } from '../sources/source-ref.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { ChunkScanner, READ_WINDOW, ReadBuffer, type ChunkResult } from './chunk-loop.js';
-import { failedWord, freeSlot, type FeedRing } from './feed.js';
+import { failedWord, freeSlot, PROGRESS_FILLED, PROGRESS_WANT, ringPiece, type FeedRing } from './feed.js';
 import {
   CTRL_CANCEL, CTRL_NEXT, CTRL_PAUSE, planChunk, STATE_BUILD_JOB, STATE_SCAN_CHUNK, STATE_SCAN_JOB,
   type FromWorker, type ToWorker, type WorkerInit,
 } from './protocol.js';
 import { loadScanner, preloadBuiltinScanners } from './registry.js';
+import { lowerThreadPriority } from './thread-priority.js';
 import type { ScanHit } from './types.js';
 
 /** Room for a scanner's overlap past a window (overlaps are small: a header, a needle, a page). */
@@ -47,11 +48,17 @@ interface Fed {
   readonly ring: FeedRing;
   readonly words: Int32Array;
   readonly absent: Float64Array;
+  readonly pieces: Float64Array;
+  readonly firstPiece: Int32Array;
+  readonly progress: Int32Array;
   readonly data: Uint8Array;
 }
 
-/** How long a worker sleeps on its chunk's slot before checking the job was not cancelled. */
+/** How long a worker sleeps waiting for a piece before checking the job was not cancelled. */
 const SLOT_WAIT_MS = 50;
+
+// a fed pool's reader, the thread every piece waits for, keeps its CPU when it wakes a worker
+if (init.feed) lowerThreadPriority();
 
 let source: PhysicalSource | null | undefined;
 try {
@@ -75,29 +82,57 @@ if (source !== undefined) {
   process.once('exit', () => src?.close());
 
   /**
-   * A fed job's chunk: wait until the reader has put it in its slot, scan it there, free the slot.
-   * Null when there is nothing to report from here (the reader reported the chunk's failure, or the
-   * job was cancelled meanwhile).
+   * Wait until the reader has put piece `p` in its slot: true when it is there, false when the
+   * reader could not read it; null when the job was cancelled meanwhile (or the piece skipped).
    */
-  const scanFed = (job: ActiveJob, fed: Fed, id: number): ChunkResult<ScanHit> | null => {
-    const s = id % fed.ring.slots;
+  const awaitPiece = (job: ActiveJob, fed: Fed, p: number): boolean | null => {
+    const s = p % fed.ring.slots;
     for (;;) {
       const w = Atomics.load(fed.words, s);
-      if (w === id) break;
-      if (w === failedWord(id)) {
-        freeSlot(fed.ring, fed.words, bell!, id);
-        return null;
-      }
+      if (w === p) return true;
+      if (w === failedWord(p)) return false;
       if (Atomics.load(job.control, CTRL_CANCEL) !== 0) return null;
-      Atomics.wait(fed.words, s, w, SLOT_WAIT_MS);
+      const filled = Atomics.load(fed.progress, PROGRESS_FILLED);
+      if (filled > p) {
+        if (Atomics.load(fed.words, s) === w) return null; // passed without filling its slot: not ours to scan
+        continue;
+      }
+      // ask to be woken when p is in (the reader does so a few pieces later, feed.ts WAKE_LEAD)
+      for (let want = Atomics.load(fed.progress, PROGRESS_WANT); want > p; want = Atomics.load(fed.progress, PROGRESS_WANT)) {
+        if (Atomics.compareExchange(fed.progress, PROGRESS_WANT, want, p) === want) break;
+      }
+      Atomics.wait(fed.progress, PROGRESS_FILLED, filled, SLOT_WAIT_MS);
     }
-    const c = planChunk(job.plan, id);
-    const at = s * fed.ring.slotBytes;
-    try {
-      return job.scanner.scanFilled(c, fed.data.subarray(at, at + (c.readEnd - c.start)), fed.absent[s]!);
-    } finally {
-      freeSlot(fed.ring, fed.words, bell!, id);
+  };
+
+  /**
+   * A fed job's chunk: scan its pieces as the reader puts them in their slots, freeing each slot
+   * once scanned. Null when there is nothing to report from here (the reader reported the chunk's
+   * failure, or the job was cancelled meanwhile).
+   */
+  const scanFed = (job: ActiveJob, fed: Fed, id: number): ChunkResult<ScanHit> | null => {
+    const hits: ScanHit[] = [];
+    let absentBytes = 0;
+    let failed = false;
+    for (let p = fed.firstPiece[id]!; p < fed.firstPiece[id + 1]!; p++) {
+      const there = awaitPiece(job, fed, p);
+      if (there === null) return null;
+      if (there) {
+        const c = ringPiece(fed.pieces, p);
+        const at = (p % fed.ring.slots) * fed.ring.slotBytes;
+        try {
+          const r = job.scanner.scanFilled(c, fed.data.subarray(at, at + (c.readEnd - c.start)), fed.absent[p % fed.ring.slots]!);
+          for (const h of r.hits) hits.push(h);
+          absentBytes += r.absentBytes;
+        } finally {
+          freeSlot(fed.ring, fed.words, bell!, p);
+        }
+      } else {
+        failed = true;
+        freeSlot(fed.ring, fed.words, bell!, p);
+      }
     }
+    return failed ? null : { hits, absentBytes };
   };
 
   /** The next chunk of some job, the jobs taken in turn; null when none has one to give now. */
@@ -150,7 +185,12 @@ if (source !== undefined) {
       if (forgotten.delete(m.job)) return;
       const plan = new Float64Array(m.plan);
       const ring = m.ring;
-      const fed = ring ? { ring, words: new Int32Array(ring.words), absent: new Float64Array(ring.absent), data: new Uint8Array(ring.data) } : null;
+      const fed = ring
+        ? {
+            ring, words: new Int32Array(ring.words), absent: new Float64Array(ring.absent), pieces: new Float64Array(ring.pieces),
+            firstPiece: new Int32Array(ring.firstPiece), progress: new Int32Array(ring.progress), data: new Uint8Array(ring.data),
+          }
+        : null;
       jobs.push({ id: m.job, scanner, plan, chunks: plan.length / 3, control: new Int32Array(m.control), exhausted: false, fed });
       schedule();
     } catch (err) {

@@ -2,9 +2,12 @@
  * Test-only scanner kind, loaded by module URL (ScannerSpec.module) to exercise the scan loop's
  * failure paths: it reports one hit at each chunk's first address and, at one chosen address,
  * throws (a scanner bug) or exits its worker thread (a crash). `delayMs` busy-waits per chunk so a
- * test can abort mid-scan.
+ * test can abort mid-scan. Each hit says which thread scanned it, a fed pool's reader included.
  */
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
+
+/** A fed pool's reader (feed-reader.ts) is started with a doorbell and, unlike a scan worker, no state block. */
+const inFeedReader = !isMainThread && typeof workerData === 'object' && workerData !== null && 'bell' in workerData && !('state' in workerData);
 import type { Emit, ScanHit, Scanner, ScannerSpec } from '../types.js';
 
 export interface FixtureParams {
@@ -13,11 +16,13 @@ export interface FixtureParams {
   readonly delayMs?: number;
   /** Fail while being built inside a worker: throw (reported init error) or exit (dies before ready). */
   readonly initFail?: 'throw' | 'exit';
+  /** Cannot be built in a fed pool's reader: the reader only fills, the workers scan every chunk. */
+  readonly readerFail?: boolean;
 }
 
 /** Which thread scanned the chunk (the scan loop may scan on the calling thread while workers start). */
 export interface FixtureHit extends ScanHit {
-  readonly thread: 'main' | 'worker';
+  readonly thread: 'main' | 'worker' | 'reader';
   /** Date.now() when the chunk was scanned. */
   readonly at: number;
 }
@@ -30,6 +35,7 @@ export const fixtureScan = (params: FixtureParams): ScannerSpec<FixtureHit> => (
 
 export function createScanner(params: unknown): Scanner<FixtureHit> {
   const p = params as FixtureParams;
+  if (p.readerFail && inFeedReader) throw new Error('fixture cannot start in a fed pool\'s reader');
   if (p.initFail && !isMainThread) {
     if (p.initFail === 'exit') process.exit(4);
     throw new Error('fixture cannot start in a worker');
@@ -47,7 +53,7 @@ export function createScanner(params: unknown): Scanner<FixtureHit> {
         if (p.mode === 'exit' && !isMainThread) process.exit(3);
         throw new Error(`fixture failure at ${p.failPa}`);
       }
-      emit({ pa: chunkPa, thread: isMainThread ? 'main' : 'worker', at: Date.now() });
+      emit({ pa: chunkPa, thread: isMainThread ? 'main' : inFeedReader ? 'reader' : 'worker', at: Date.now() });
     },
   };
 }
