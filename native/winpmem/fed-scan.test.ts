@@ -148,6 +148,29 @@ describe('a fed scan pool on the simulated WinPmem device', () => {
     }
   }, 60_000);
 
+  it('a scanner that throws mid-chunk, in a worker or in the reader, costs that chunk only: the rest of its pieces leave the ring', async () => {
+    const pool = new ScanPool({ ref: { kind: 'simulated', image: big }, workers: 2 });
+    try {
+      // in a worker (the reader cannot build this scanner): chunk 2 fails at its fifth piece
+      const inWorker = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ failPa: 20 * MiB + 1, mode: 'throw', readerFail: true }) }));
+      expect(inWorker.errors).toHaveLength(1);
+      expect(inWorker.errors[0]).toMatch(/chunk 0x1000000-0x1800000: fixture failure at 20971521/);
+      expect(inWorker.hits.map((h) => h.pa)).toEqual([...pieceStarts(0, 16 * MiB), ...pieceStarts(24 * MiB, BIG)]);
+      // in the reader: every chunk it takes fails at its first piece; the workers' chunks are whole
+      const inReader = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ delayMs: 10, throwInReader: true }) }));
+      const failed = inReader.errors.map((e) => /chunk (0x[0-9a-f]+)-/.exec(e)![1]!).map(Number);
+      expect(inReader.errors.every((e) => /fixture failure in the reader at/.test(e))).toBe(true);
+      expect(failed.length).toBeGreaterThan(0);
+      const whole = [...new Set(inReader.hits.map((h) => Math.floor(h.pa / (8 * MiB)) * 8 * MiB))];
+      expect([...whole, ...failed].sort((a, b) => a - b)).toEqual(Array.from({ length: 8 }, (_, i) => i * 8 * MiB));
+      expect(inReader.hits).toHaveLength(whole.length * 8);
+      const after = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({}) }));
+      expect(after.hits.map((h) => h.pa)).toEqual(pieceStarts(0, BIG));
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
   it('a worker that dies mid-chunk costs that chunk only: its slots are freed, the reader goes on, the pool scans again', async () => {
     const pool = new ScanPool({ ref: { kind: 'simulated', image: big }, workers: 2 });
     try {

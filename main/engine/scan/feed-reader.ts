@@ -137,32 +137,41 @@ if (source) {
     const hits: ScanHit[] = [];
     let absentBytes = 0;
     let failed = false;
+    // a scanner that throws: the rest of the chunk is still taken off the ring (a piece left in its
+    // slot, or a piece of this chunk filled for nobody, would stop the reader) but not scanned
+    const thrown: unknown[] = [];
     const scan = (c: ScanChunk, data: Uint8Array, absent: number): void => {
-      const r = scanner.scanFilled(c, data, absent);
-      for (const h of r.hits) hits.push(h);
-      absentBytes += r.absentBytes;
+      if (thrown.length > 0) return;
+      try {
+        const r = scanner.scanFilled(c, data, absent);
+        for (const h of r.hits) hits.push(h);
+        absentBytes += r.absentBytes;
+      } catch (err) {
+        thrown.push(err);
+      }
     };
-    try {
-      for (let p = job.firstPiece[k]!; p < job.firstPiece[k + 1]!; p++) {
-        const c = ringPiece(job.pieces, p);
-        if (p < job.next) {
-          const s = p % job.ring.slots;
-          const w = Atomics.load(job.words, s);
-          const at = s * job.ring.slotBytes;
-          if (w === p) scan(c, job.data.subarray(at, at + (c.readEnd - c.start)), job.absent[s]!);
-          else failed = true; // its read failed (reported)
-          freeSlot(job.ring, job.words, bell, p);
-          continue;
-        }
-        // p === job.next: fill order goes on past it without a slot
+    for (let p = job.firstPiece[k]!; p < job.firstPiece[k + 1]!; p++) {
+      const c = ringPiece(job.pieces, p);
+      if (p < job.next) {
+        const s = p % job.ring.slots;
+        const at = s * job.ring.slotBytes;
+        if (Atomics.load(job.words, s) === p) scan(c, job.data.subarray(at, at + (c.readEnd - c.start)), job.absent[s]!);
+        else failed = true; // its read failed (reported)
+        freeSlot(job.ring, job.words, bell, p);
+        continue;
+      }
+      // p === job.next: fill order goes on past it without a slot
+      if (thrown.length === 0) {
         const data = readBuffer.get(c.readEnd - c.start);
         const absent = readPiece(job, p, c, data);
         if (absent === null) failed = true;
         else scan(c, data, absent);
-        job.next++;
-        Atomics.store(job.progress, PROGRESS_FILLED, job.next);
       }
-    } catch (err) {
+      job.next++;
+      Atomics.store(job.progress, PROGRESS_FILLED, job.next);
+    }
+    if (thrown.length > 0) {
+      const err = thrown[0];
       if (job.failedChunk !== k) post({ type: 'chunk-error', job: job.id, id: k, message: err instanceof Error ? err.message : String(err) });
       job.failedChunk = k;
       return true;

@@ -108,30 +108,32 @@ if (source !== undefined) {
   /**
    * A fed job's chunk: scan its pieces as the reader puts them in their slots, freeing each slot
    * once scanned. Null when there is nothing to report from here (the reader reported the chunk's
-   * failure, or the job was cancelled meanwhile).
+   * failure, or the job was cancelled meanwhile). A scanner that throws has the rest of the chunk's
+   * pieces freed unscanned before its error is thrown: a piece left in its slot would stop the reader.
    */
   const scanFed = (job: ActiveJob, fed: Fed, id: number): ChunkResult<ScanHit> | null => {
     const hits: ScanHit[] = [];
     let absentBytes = 0;
     let failed = false;
+    let error: { readonly thrown: unknown } | null = null;
     for (let p = fed.firstPiece[id]!; p < fed.firstPiece[id + 1]!; p++) {
       const there = awaitPiece(job, fed, p);
       if (there === null) return null;
-      if (there) {
+      if (!there) failed = true;
+      else if (!error) {
         const c = ringPiece(fed.pieces, p);
         const at = (p % fed.ring.slots) * fed.ring.slotBytes;
         try {
           const r = job.scanner.scanFilled(c, fed.data.subarray(at, at + (c.readEnd - c.start)), fed.absent[p % fed.ring.slots]!);
           for (const h of r.hits) hits.push(h);
           absentBytes += r.absentBytes;
-        } finally {
-          freeSlot(fed.ring, fed.words, bell!, p);
+        } catch (err) {
+          error = { thrown: err };
         }
-      } else {
-        failed = true;
-        freeSlot(fed.ring, fed.words, bell!, p);
       }
+      freeSlot(fed.ring, fed.words, bell!, p);
     }
+    if (error) throw error.thrown;
     return failed ? null : { hits, absentBytes };
   };
 

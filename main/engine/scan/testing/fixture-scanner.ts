@@ -18,6 +18,8 @@ export interface FixtureParams {
   readonly initFail?: 'throw' | 'exit';
   /** Cannot be built in a fed pool's reader: the reader only fills, the workers scan every chunk. */
   readonly readerFail?: boolean;
+  /** Throws at every window a fed pool's reader scans (the workers scan normally). */
+  readonly throwInReader?: boolean;
 }
 
 /** Which thread scanned the chunk (the scan loop may scan on the calling thread while workers start). */
@@ -49,6 +51,7 @@ export function createScanner(params: unknown): Scanner<FixtureHit> {
           /* busy: a CPU-bound scanner that only terminate() can stop */
         }
       }
+      if (p.throwInReader && inFeedReader) throw new Error(`fixture failure in the reader at ${chunkPa}`);
       if (p.failPa !== undefined && p.failPa >= chunkPa && p.failPa < chunkPa + chunk.length) {
         if (p.mode === 'exit' && !isMainThread) process.exit(3);
         throw new Error(`fixture failure at ${p.failPa}`);
