@@ -135,8 +135,9 @@ describe('a fed scan pool on the simulated WinPmem device', () => {
     const pool = new ScanPool({ ref: { kind: 'simulated', image: big }, workers: size });
     try {
       expect(pool.size).toBe(size);
-      // a slow scanner (5 ms a piece): the reader fills the ring long before the worker frees it
-      const r = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ delayMs: 5 }) }));
+      // a slow scanner (10 ms a piece): the reader fills the ring long before a worker frees it, and
+      // has its own scanner built long before the workers are through
+      const r = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ delayMs: 10 }) }));
       expect(r.errors).toEqual([]);
       expect(r.hits.map((h) => h.pa)).toEqual(pieceStarts(0, BIG));
       expect(r.hits.some((h) => h.thread === 'reader')).toBe(true);
@@ -148,42 +149,41 @@ describe('a fed scan pool on the simulated WinPmem device', () => {
     }
   }, 60_000);
 
-  it('a scanner that throws mid-chunk, in a worker or in the reader, costs that chunk only: the rest of its pieces leave the ring', async () => {
+  it.each([
+    ['throws', 'throw', /chunk 0x1000000-0x1800000: fixture failure at 20971521/],
+    ['dies', 'exit', /chunk 0x1000000-0x1800000: scan worker crashed: exit code 3/],
+  ] as const)('a scanner that %s mid-chunk in a worker costs that chunk only: the rest of its pieces leave the ring, the pool scans again', async (_, mode, error) => {
     const pool = new ScanPool({ ref: { kind: 'simulated', image: big }, workers: 2 });
     try {
-      // in a worker (the reader cannot build this scanner): chunk 2 fails at its fifth piece
-      const inWorker = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ failPa: 20 * MiB + 1, mode: 'throw', readerFail: true }) }));
-      expect(inWorker.errors).toHaveLength(1);
-      expect(inWorker.errors[0]).toMatch(/chunk 0x1000000-0x1800000: fixture failure at 20971521/);
-      expect(inWorker.hits.map((h) => h.pa)).toEqual([...pieceStarts(0, 16 * MiB), ...pieceStarts(24 * MiB, BIG)]);
-      // in the reader: every chunk it takes fails at its first piece; the workers' chunks are whole
-      const inReader = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ delayMs: 10, throwInReader: true }) }));
-      const failed = inReader.errors.map((e) => /chunk (0x[0-9a-f]+)-/.exec(e)![1]!).map(Number);
-      expect(inReader.errors.every((e) => /fixture failure in the reader at/.test(e))).toBe(true);
-      expect(failed.length).toBeGreaterThan(0);
-      const whole = [...new Set(inReader.hits.map((h) => Math.floor(h.pa / (8 * MiB)) * 8 * MiB))];
-      expect([...whole, ...failed].sort((a, b) => a - b)).toEqual(Array.from({ length: 8 }, (_, i) => i * 8 * MiB));
-      expect(inReader.hits).toHaveLength(whole.length * 8);
-      const after = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({}) }));
-      expect(after.hits.map((h) => h.pa)).toEqual(pieceStarts(0, BIG));
-    } finally {
-      await pool.close();
-    }
-  }, 60_000);
-
-  it('a worker that dies mid-chunk costs that chunk only: its slots are freed, the reader goes on, the pool scans again', async () => {
-    const pool = new ScanPool({ ref: { kind: 'simulated', image: big }, workers: 2 });
-    try {
-      // built in the workers only, so the worker (not the reader) scans the chunk that kills it
-      const crashed = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ failPa: 20 * MiB + 1, mode: 'exit', readerFail: true }) }));
-      expect(crashed.errors).toHaveLength(1);
-      expect(crashed.errors[0]).toMatch(/chunk 0x1000000-0x1800000: scan worker crashed: exit code 3/);
-      expect(crashed.hits.map((h) => h.pa)).toEqual([...pieceStarts(0, 16 * MiB), ...pieceStarts(24 * MiB, BIG)]);
-      expect(crashed.hits.every((h) => h.thread === 'worker')).toBe(true);
+      // built in the workers only, so the worker (not the reader) scans chunk 2, failing at its fifth piece
+      const failed = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ failPa: 20 * MiB + 1, mode, readerFail: true }) }));
+      expect(failed.errors).toHaveLength(1);
+      expect(failed.errors[0]).toMatch(error);
+      expect(failed.hits.map((h) => h.pa)).toEqual([...pieceStarts(0, 16 * MiB), ...pieceStarts(24 * MiB, BIG)]);
+      expect(failed.hits.every((h) => h.thread === 'worker')).toBe(true);
       const after = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({}) }));
       expect(after.errors).toEqual([]);
       expect(after.hits.map((h) => h.pa)).toEqual(pieceStarts(0, BIG));
-      expect(pool.liveWorkers).toBe(1); // the dead worker was replaced
+      expect(pool.liveWorkers).toBe(1); // a dead worker was replaced
+    } finally {
+      await pool.close();
+    }
+    expect(activeScanWorkers()).toBe(0);
+  }, 60_000);
+
+  it('a scanner that throws in the reader costs each chunk it took there, and nothing else', async () => {
+    const pool = new ScanPool({ ref: { kind: 'simulated', image: big }, workers: 2 });
+    try {
+      // every chunk the reader takes fails at its first piece; the worker's chunks are whole
+      const r = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({ delayMs: 10, throwInReader: true }) }));
+      const failed = r.errors.map((e) => /chunk (0x[0-9a-f]+)-/.exec(e)![1]!).map(Number);
+      expect(r.errors.every((e) => /fixture failure in the reader at/.test(e))).toBe(true);
+      expect(failed.length).toBeGreaterThan(0);
+      const whole = [...new Set(r.hits.map((h) => Math.floor(h.pa / (8 * MiB)) * 8 * MiB))];
+      expect([...whole, ...failed].sort((a, b) => a - b)).toEqual(Array.from({ length: 8 }, (_, i) => i * 8 * MiB));
+      expect(r.hits).toHaveLength(whole.length * 8);
+      const after = await fixtureRun(scanPhysical({ pool, scanner: fixtureScan({}) }));
+      expect(after.hits.map((h) => h.pa)).toEqual(pieceStarts(0, BIG));
     } finally {
       await pool.close();
     }

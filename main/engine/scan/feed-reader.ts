@@ -10,8 +10,9 @@
  * doorbell (asynchronously, so messages still land), which workers ring as they free slots.
  *
  * A piece whose read throws (the device disappeared, a handle closed under it) is reported as its
- * chunk's error here (once per chunk) and its slot marked failed so its worker moves on; unreadable pages are not
- * errors: the source zero-fills them and the slot carries how many owned bytes were absent.
+ * chunk's error here (once per chunk) and its slot marked failed so its worker moves on; unreadable
+ * pages are not errors: the source zero-fills them and the slot carries how many owned bytes were
+ * absent.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';

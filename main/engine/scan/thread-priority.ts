@@ -3,8 +3,8 @@
  *
  * The reader of a fed pool is the one thread every piece waits for. When it wakes a worker that
  * caught up with it, Linux's scheduler lets the woken thread preempt the waker: measured on the
- * 4 GiB bench image (2 vCPUs, reader + 2 workers + main thread), the reader spent 50–250 ms of a
- * 600–800 ms scan inside Atomics.notify; with the workers at nice 5, 10–30 ms. Workers at a lower
+ * 4 GiB bench image (2 vCPUs, reader + 2 workers + main thread), the reader spent 120–170 ms of a
+ * 630–820 ms scan inside Atomics.notify; with the workers at nice 5, 20–45 ms. Workers at a lower
  * priority still get every cycle the reader leaves.
  *
  * Linux keeps a nice value per thread (setpriority(2), NOTES: "the nice value is a per-thread
