@@ -20,8 +20,8 @@ import { MemScopeError } from '../errors.js';
 import { openSourceRef } from '../sources/source-ref.js';
 import { readIntoTarget, type PhysicalSource } from '../sources/physical-source.js';
 import { ChunkScanner, ownedAbsentBytes, ReadBuffer } from './chunk-loop.js';
-import { failedWord, freeSlot, NO_WANT, PROGRESS_FILLED, PROGRESS_WANT, ringPiece, SLOT_EMPTY, WAKE_LEAD, type FeedRing } from './feed.js';
-import { CTRL_CANCEL, CTRL_NEXT, CTRL_PAUSE, type FromWorker, type ReaderInit, type ToReader } from './protocol.js';
+import { ChunkTally, failedWord, freeSlot, NO_WANT, PROGRESS_FILLED, PROGRESS_WANT, ringViews, SLOT_EMPTY, slotData, WAKE_LEAD, type RingViews } from './feed.js';
+import { CTRL_CANCEL, CTRL_NEXT, CTRL_PAUSE, planChunk, type FromWorker, type ReaderInit, type ToReader } from './protocol.js';
 import { loadScanner, preloadBuiltinScanners } from './registry.js';
 import type { ScanChunk, ScanHit } from './types.js';
 
@@ -39,18 +39,10 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: false; value: string } | { async: true; value: Promise<string> };
 }).waitAsync;
 
-interface FedJob {
+interface FedJob extends RingViews {
   readonly id: number;
   readonly control: Int32Array;
-  readonly ring: FeedRing;
-  readonly words: Int32Array;
-  readonly absent: Float64Array;
-  readonly abandoned: Uint8Array;
-  readonly pieces: Float64Array;
-  readonly pieceChunk: Int32Array;
-  readonly firstPiece: Int32Array;
-  readonly progress: Int32Array;
-  readonly data: Uint8Array;
+  /** Pieces in the job. */
   readonly count: number;
   /** Next piece to fill. */
   next: number;
@@ -82,14 +74,18 @@ if (source) {
     Atomics.notify(job.progress, PROGRESS_FILLED);
   };
 
+  /** Report chunk `k`'s error, once however many of its pieces fail. */
+  const chunkError = (job: FedJob, k: number, err: unknown): void => {
+    if (job.failedChunk !== k) post({ type: 'chunk-error', job: job.id, id: k, message: err instanceof Error ? err.message : String(err) });
+    job.failedChunk = k;
+  };
+
   /** Read piece `p` into `into`: the owned bytes the device could not serve, or null when the read failed (reported). */
   const readPiece = (job: FedJob, p: number, c: ScanChunk, into: Uint8Array): number | null => {
-    const k = job.pieceChunk[p]!;
     try {
       return ownedAbsentBytes(readIntoTarget(src, c.start, into), c.start, c.end);
     } catch (err) {
-      if (job.failedChunk !== k) post({ type: 'chunk-error', job: job.id, id: k, message: err instanceof Error ? err.message : String(err) });
-      job.failedChunk = k;
+      chunkError(job, job.pieceChunk[p]!, err);
       return null;
     }
   };
@@ -104,16 +100,12 @@ if (source) {
         wake(job, true); // the reader stops here: whoever waits for what is in must not wait for more
         return false;
       }
-      const c = ringPiece(job.pieces, p);
-      const at = s * job.ring.slotBytes;
-      const absent = readPiece(job, p, c, job.data.subarray(at, at + (c.readEnd - c.start)));
+      const c = planChunk(job.pieces, p);
+      const absent = readPiece(job, p, c, slotData(job, p, c));
       if (absent !== null) job.absent[s] = absent;
       Atomics.store(job.words, s, absent !== null ? p : failedWord(p));
       // the pool gave this chunk up while its piece was being read (its worker died): free the slot again
-      if (Atomics.load(job.abandoned, k) !== 0) {
-        Atomics.compareExchange(job.words, s, p, SLOT_EMPTY);
-        Atomics.compareExchange(job.words, s, failedWord(p), SLOT_EMPTY);
-      }
+      if (Atomics.load(job.abandoned, k) !== 0) freeSlot(job.ring, job.words, bell, p);
     }
     job.next++;
     Atomics.store(job.progress, PROGRESS_FILLED, job.next);
@@ -135,49 +127,28 @@ if (source) {
     const k = Atomics.load(job.control, CTRL_NEXT);
     if (k >= job.firstPiece.length - 1 || job.firstPiece[k]! > job.next) return false;
     if (Atomics.compareExchange(job.control, CTRL_NEXT, k, k + 1) !== k) return false; // a worker took it first
-    const hits: ScanHit[] = [];
-    let absentBytes = 0;
-    let failed = false;
-    // a scanner that throws: the rest of the chunk is still taken off the ring (a piece left in its
-    // slot, or a piece of this chunk filled for nobody, would stop the reader) but not scanned
-    const thrown: unknown[] = [];
-    const scan = (c: ScanChunk, data: Uint8Array, absent: number): void => {
-      if (thrown.length > 0) return;
-      try {
-        const r = scanner.scanFilled(c, data, absent);
-        for (const h of r.hits) hits.push(h);
-        absentBytes += r.absentBytes;
-      } catch (err) {
-        thrown.push(err);
-      }
-    };
+    const tally = new ChunkTally();
     for (let p = job.firstPiece[k]!; p < job.firstPiece[k + 1]!; p++) {
-      const c = ringPiece(job.pieces, p);
+      const c = planChunk(job.pieces, p);
       if (p < job.next) {
-        const s = p % job.ring.slots;
-        const at = s * job.ring.slotBytes;
-        if (Atomics.load(job.words, s) === p) scan(c, job.data.subarray(at, at + (c.readEnd - c.start)), job.absent[s]!);
-        else failed = true; // its read failed (reported)
+        if (Atomics.load(job.words, p % job.ring.slots) === p) tally.scan(scanner, c, slotData(job, p, c), job.absent[p % job.ring.slots]!);
+        else tally.failed = true; // its read failed (reported)
         freeSlot(job.ring, job.words, bell, p);
         continue;
       }
       // p === job.next: fill order goes on past it without a slot
-      if (thrown.length === 0) {
+      if (!tally.thrown) {
         const data = readBuffer.get(c.readEnd - c.start);
         const absent = readPiece(job, p, c, data);
-        if (absent === null) failed = true;
-        else scan(c, data, absent);
+        if (absent === null) tally.failed = true;
+        else tally.scan(scanner, c, data, absent);
       }
       job.next++;
       Atomics.store(job.progress, PROGRESS_FILLED, job.next);
     }
-    if (thrown.length > 0) {
-      const err = thrown[0];
-      if (job.failedChunk !== k) post({ type: 'chunk-error', job: job.id, id: k, message: err instanceof Error ? err.message : String(err) });
-      job.failedChunk = k;
-      return true;
-    }
-    if (!failed) post({ type: 'done', job: job.id, id: k, hits, absentBytes });
+    if (tally.thrown) chunkError(job, k, tally.thrown.error);
+    const r = tally.result();
+    if (r) post({ type: 'done', job: job.id, id: k, hits: r.hits, absentBytes: r.absentBytes });
     return true;
   };
 
@@ -213,14 +184,8 @@ if (source) {
 
   port.on('message', (m: ToReader) => {
     if (m.type === 'feed') {
-      const r = m.ring;
-      const pieceChunk = new Int32Array(r.pieceChunk);
-      const job: FedJob = {
-        id: m.job, control: new Int32Array(m.control), ring: r,
-        words: new Int32Array(r.words), absent: new Float64Array(r.absent), abandoned: new Uint8Array(r.abandoned),
-        pieces: new Float64Array(r.pieces), pieceChunk, firstPiece: new Int32Array(r.firstPiece), progress: new Int32Array(r.progress),
-        data: new Uint8Array(r.data), count: pieceChunk.length, next: 0, failedChunk: -1, scanner: null,
-      };
+      const views = ringViews(m.ring);
+      const job: FedJob = { ...views, id: m.job, control: new Int32Array(m.control), count: views.pieceChunk.length, next: 0, failedChunk: -1, scanner: null };
       jobs.unshift(job);
       // a scanner that cannot be built here only keeps the reader from scanning: the workers report it
       loadScanner(m.spec).then((sc) => (job.scanner = new ChunkScanner(null, sc)), () => undefined);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { READ_WINDOW } from './chunk-loop.js';
-import { abandonChunk, createRing, failedWord, RING_SLOTS, ringPiece, SLOT_EMPTY } from './feed.js';
+import { abandonChunk, createRing, failedWord, RING_SLOTS, SLOT_EMPTY } from './feed.js';
+import { planChunk } from './protocol.js';
 import { planChunks } from './plan.js';
 import { DEFAULT_CHUNK_SIZE } from './types.js';
 
@@ -17,13 +18,13 @@ describe('a fed scan ring', () => {
     expect(first).toEqual([0, 8, 16, 20, 21]);
     expect([...new Int32Array(ring.pieceChunk)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3]);
     // inner pieces read 15 bytes into the next; the last piece of a run stops at the run's end
-    expect(ringPiece(pieces, 0)).toEqual({ start: 0, end: READ_WINDOW, readEnd: READ_WINDOW + 15 });
-    expect(ringPiece(pieces, 7)).toEqual({ start: 7 * MiB, end: 8 * MiB, readEnd: 8 * MiB + 15 });
-    expect(ringPiece(pieces, 19)).toEqual({ start: 19 * MiB, end: 20 * MiB, readEnd: 20 * MiB });
-    expect(ringPiece(pieces, 20)).toEqual({ start: 32 * MiB + 0x3000, end: 33 * MiB, readEnd: 33 * MiB });
+    expect(planChunk(pieces, 0)).toEqual({ start: 0, end: READ_WINDOW, readEnd: READ_WINDOW + 15 });
+    expect(planChunk(pieces, 7)).toEqual({ start: 7 * MiB, end: 8 * MiB, readEnd: 8 * MiB + 15 });
+    expect(planChunk(pieces, 19)).toEqual({ start: 19 * MiB, end: 20 * MiB, readEnd: 20 * MiB });
+    expect(planChunk(pieces, 20)).toEqual({ start: 32 * MiB + 0x3000, end: 33 * MiB, readEnd: 33 * MiB });
     // every owned byte in exactly one piece
     let owned = 0;
-    for (let p = 0; p < 21; p++) owned += ringPiece(pieces, p).end - ringPiece(pieces, p).start;
+    for (let p = 0; p < 21; p++) owned += planChunk(pieces, p).end - planChunk(pieces, p).start;
     expect(owned).toBe(chunks.reduce((n, c) => n + c.end - c.start, 0));
   });
 

@@ -29,8 +29,9 @@
  * the reader wakes it once WAKE_LEAD pieces are in, or sooner when the reader itself stops.
  */
 import { pageAlignedShared } from '../util/page-aligned.js';
-import { chunkWindows, windowSize } from './chunk-loop.js';
-import type { ScanChunk } from './types.js';
+import { chunkWindows, windowSize, type ChunkResult, type ChunkScanner } from './chunk-loop.js';
+import { encodePlan } from './protocol.js';
+import type { ScanChunk, ScanHit } from './types.js';
 
 export const SLOT_EMPTY = -1;
 const SLOT_ALIGN = 4096;
@@ -54,7 +55,7 @@ export interface FeedRing {
   readonly absent: SharedArrayBuffer;
   /** Uint8 per chunk: 1 once the pool gave the chunk up (its worker died); the reader frees such a slot. */
   readonly abandoned: SharedArrayBuffer;
-  /** Float64 triplets (start, end, readEnd) per piece, in plan order. */
+  /** The pieces in plan order, encoded as a job's plan is (protocol.ts encodePlan: read with planChunk). */
   readonly pieces: SharedArrayBuffer;
   /** Int32 per chunk + 1: the chunk's first piece (the last entry: the number of pieces). */
   readonly firstPiece: SharedArrayBuffer;
@@ -72,26 +73,22 @@ export interface FeedRing {
 export function createRing(chunks: readonly ScanChunk[], overlap: number): FeedRing {
   const window = windowSize(overlap);
   const cut = chunks.map((c) => chunkWindows(c, window, overlap));
-  const count = cut.reduce((n, p) => n + p.length, 0);
-  const pieces = new Float64Array(new SharedArrayBuffer(count * 3 * Float64Array.BYTES_PER_ELEMENT));
+  const all = cut.flat();
   const firstPiece = new Int32Array(new SharedArrayBuffer((chunks.length + 1) * Int32Array.BYTES_PER_ELEMENT));
-  const pieceChunk = new Int32Array(new SharedArrayBuffer(count * Int32Array.BYTES_PER_ELEMENT));
+  const pieceChunk = new Int32Array(new SharedArrayBuffer(all.length * Int32Array.BYTES_PER_ELEMENT));
   let p = 0;
-  let longest = 0;
   cut.forEach((list, k) => {
     firstPiece[k] = p;
-    for (const w of list) {
-      pieces.set([w.start, w.end, w.readEnd], 3 * p);
-      pieceChunk[p++] = k;
-      longest = Math.max(longest, w.readEnd - w.start);
-    }
+    pieceChunk.fill(k, p, p + list.length);
+    p += list.length;
   });
   firstPiece[chunks.length] = p;
+  const longest = all.reduce((m, w) => Math.max(m, w.readEnd - w.start), 0);
   // page-aligned slots: a piece's bytes start as aligned as in a worker's own buffer (the pool-tag
   // scanner reads tag dwords through a Uint32Array only when they are 4-byte aligned), and the
   // reader's device reads land on page boundaries (util/page-aligned.ts)
   const slotBytes = Math.ceil(longest / SLOT_ALIGN) * SLOT_ALIGN;
-  const slots = Math.max(1, Math.min(RING_SLOTS, count));
+  const slots = Math.max(1, Math.min(RING_SLOTS, all.length));
   const words = new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT);
   new Int32Array(words).fill(SLOT_EMPTY);
   const progress = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
@@ -100,7 +97,7 @@ export function createRing(chunks: readonly ScanChunk[], overlap: number): FeedR
     words,
     absent: new SharedArrayBuffer(slots * Float64Array.BYTES_PER_ELEMENT),
     abandoned: new SharedArrayBuffer(chunks.length),
-    pieces: pieces.buffer as SharedArrayBuffer,
+    pieces: encodePlan(all),
     firstPiece: firstPiece.buffer as SharedArrayBuffer,
     pieceChunk: pieceChunk.buffer as SharedArrayBuffer,
     progress: progress.buffer as SharedArrayBuffer,
@@ -110,8 +107,61 @@ export function createRing(chunks: readonly ScanChunk[], overlap: number): FeedR
   };
 }
 
-export function ringPiece(pieces: Float64Array, p: number): ScanChunk {
-  return { start: pieces[3 * p]!, end: pieces[3 * p + 1]!, readEnd: pieces[3 * p + 2]! };
+/** A ring's shared memory as the typed views its reader and workers work on. */
+export interface RingViews {
+  readonly ring: FeedRing;
+  readonly words: Int32Array;
+  readonly absent: Float64Array;
+  readonly abandoned: Uint8Array;
+  readonly pieces: Float64Array;
+  readonly firstPiece: Int32Array;
+  readonly pieceChunk: Int32Array;
+  readonly progress: Int32Array;
+  readonly data: Uint8Array;
+}
+
+export function ringViews(ring: FeedRing): RingViews {
+  return {
+    ring, words: new Int32Array(ring.words), absent: new Float64Array(ring.absent), abandoned: new Uint8Array(ring.abandoned),
+    pieces: new Float64Array(ring.pieces), firstPiece: new Int32Array(ring.firstPiece), pieceChunk: new Int32Array(ring.pieceChunk),
+    progress: new Int32Array(ring.progress), data: new Uint8Array(ring.data),
+  };
+}
+
+/** The bytes of piece `p` (geometry `c`) in its slot. */
+export function slotData(v: RingViews, p: number, c: ScanChunk): Uint8Array {
+  const at = (p % v.ring.slots) * v.ring.slotBytes;
+  return v.data.subarray(at, at + (c.readEnd - c.start));
+}
+
+/**
+ * One chunk's result as its pieces are scanned, by a worker or the reader. A scanner that throws
+ * stops the scanning, not the pass over the pieces: the rest are still taken off the ring (a piece
+ * left in its slot, or filled for nobody, would stop the reader).
+ */
+export class ChunkTally {
+  private readonly hits: ScanHit[] = [];
+  private absentBytes = 0;
+  /** A piece the reader could not read (it reported the chunk's error itself). */
+  failed = false;
+  /** What the scanner threw, once it did. */
+  thrown: { readonly error: unknown } | null = null;
+
+  scan(scanner: ChunkScanner<ScanHit>, piece: ScanChunk, data: Uint8Array, absent: number): void {
+    if (this.thrown) return;
+    try {
+      const r = scanner.scanFilled(piece, data, absent);
+      for (const h of r.hits) this.hits.push(h);
+      this.absentBytes += r.absentBytes;
+    } catch (error) {
+      this.thrown = { error };
+    }
+  }
+
+  /** The chunk's hits, or null when a piece failed or the scanner threw. */
+  result(): ChunkResult<ScanHit> | null {
+    return this.failed || this.thrown ? null : { hits: this.hits, absentBytes: this.absentBytes };
+  }
 }
 
 /** Free piece `p`'s slot if it still holds it (compare-and-swap), and wake the reader. */
@@ -124,10 +174,9 @@ export function freeSlot(ring: FeedRing, words: Int32Array, bell: Int32Array, p:
 
 /** Give chunk `k` up (its worker died): the reader skips its unread pieces, and its slots are freed. */
 export function abandonChunk(ring: FeedRing, bell: Int32Array, k: number): void {
-  Atomics.store(new Uint8Array(ring.abandoned), k, 1);
-  const words = new Int32Array(ring.words);
-  const first = new Int32Array(ring.firstPiece);
-  for (let p = first[k]!; p < first[k + 1]!; p++) freeSlot(ring, words, bell, p);
+  const v = ringViews(ring);
+  Atomics.store(v.abandoned, k, 1);
+  for (let p = v.firstPiece[k]!; p < v.firstPiece[k + 1]!; p++) freeSlot(ring, v.words, bell, p);
 }
 
 /** The pool-wide doorbell: a worker freed a slot, or a job arrived; the reader looks for work. */

@@ -12,7 +12,7 @@ import { MemScopeError } from '../errors.js';
 import { openSourceRef } from '../sources/source-ref.js';
 import type { PhysicalSource } from '../sources/physical-source.js';
 import { ChunkScanner, READ_WINDOW, ReadBuffer, type ChunkResult } from './chunk-loop.js';
-import { failedWord, freeSlot, PROGRESS_FILLED, PROGRESS_WANT, ringPiece, type FeedRing } from './feed.js';
+import { ChunkTally, failedWord, freeSlot, PROGRESS_FILLED, PROGRESS_WANT, ringViews, slotData, type RingViews } from './feed.js';
 import {
   CTRL_CANCEL, CTRL_NEXT, CTRL_PAUSE, planChunk, STATE_BUILD_JOB, STATE_SCAN_CHUNK, STATE_SCAN_JOB,
   type FromWorker, type ToWorker, type WorkerInit,
@@ -41,17 +41,7 @@ interface ActiveJob {
   /** The cursor has passed the last chunk: nothing more to take. */
   exhausted: boolean;
   /** Fed pool: the ring the reader fills with this job's chunks. */
-  readonly fed: Fed | null;
-}
-
-interface Fed {
-  readonly ring: FeedRing;
-  readonly words: Int32Array;
-  readonly absent: Float64Array;
-  readonly pieces: Float64Array;
-  readonly firstPiece: Int32Array;
-  readonly progress: Int32Array;
-  readonly data: Uint8Array;
+  readonly fed: RingViews | null;
 }
 
 /** How long a worker sleeps waiting for a piece before checking the job was not cancelled. */
@@ -85,7 +75,7 @@ if (source !== undefined) {
    * Wait until the reader has put piece `p` in its slot: true when it is there, false when the
    * reader could not read it; null when the job was cancelled meanwhile (or the piece skipped).
    */
-  const awaitPiece = (job: ActiveJob, fed: Fed, p: number): boolean | null => {
+  const awaitPiece = (job: ActiveJob, fed: RingViews, p: number): boolean | null => {
     const s = p % fed.ring.slots;
     for (;;) {
       const w = Atomics.load(fed.words, s);
@@ -111,30 +101,20 @@ if (source !== undefined) {
    * failure, or the job was cancelled meanwhile). A scanner that throws has the rest of the chunk's
    * pieces freed unscanned before its error is thrown: a piece left in its slot would stop the reader.
    */
-  const scanFed = (job: ActiveJob, fed: Fed, id: number): ChunkResult<ScanHit> | null => {
-    const hits: ScanHit[] = [];
-    let absentBytes = 0;
-    let failed = false;
-    let error: { readonly thrown: unknown } | null = null;
+  const scanFed = (job: ActiveJob, fed: RingViews, id: number): ChunkResult<ScanHit> | null => {
+    const tally = new ChunkTally();
     for (let p = fed.firstPiece[id]!; p < fed.firstPiece[id + 1]!; p++) {
       const there = awaitPiece(job, fed, p);
       if (there === null) return null;
-      if (!there) failed = true;
-      else if (!error) {
-        const c = ringPiece(fed.pieces, p);
-        const at = (p % fed.ring.slots) * fed.ring.slotBytes;
-        try {
-          const r = job.scanner.scanFilled(c, fed.data.subarray(at, at + (c.readEnd - c.start)), fed.absent[p % fed.ring.slots]!);
-          for (const h of r.hits) hits.push(h);
-          absentBytes += r.absentBytes;
-        } catch (err) {
-          error = { thrown: err };
-        }
+      if (!there) tally.failed = true;
+      else {
+        const c = planChunk(fed.pieces, p);
+        tally.scan(job.scanner, c, slotData(fed, p, c), fed.absent[p % fed.ring.slots]!);
       }
       freeSlot(fed.ring, fed.words, bell!, p);
     }
-    if (error) throw error.thrown;
-    return failed ? null : { hits, absentBytes };
+    if (tally.thrown) throw tally.thrown.error;
+    return tally.result();
   };
 
   /** The next chunk of some job, the jobs taken in turn; null when none has one to give now. */
@@ -186,13 +166,7 @@ if (source !== undefined) {
       const scanner = new ChunkScanner(src, await loadScanner(m.spec), buffer);
       if (forgotten.delete(m.job)) return;
       const plan = new Float64Array(m.plan);
-      const ring = m.ring;
-      const fed = ring
-        ? {
-            ring, words: new Int32Array(ring.words), absent: new Float64Array(ring.absent), pieces: new Float64Array(ring.pieces),
-            firstPiece: new Int32Array(ring.firstPiece), progress: new Int32Array(ring.progress), data: new Uint8Array(ring.data),
-          }
-        : null;
+      const fed = m.ring ? ringViews(m.ring) : null;
       jobs.push({ id: m.job, scanner, plan, chunks: plan.length / 3, control: new Int32Array(m.control), exhausted: false, fed });
       schedule();
     } catch (err) {
